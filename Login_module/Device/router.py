@@ -1,0 +1,50 @@
+from fastapi import APIRouter, Response, status
+
+from config import get_settings
+from deps import CurrentAuth, DbSession
+from Login_module.Device.schemas import RevokedCountOut, SessionListOut
+from Login_module.Device.service import (
+    list_sessions,
+    owned_active_session,
+    revoke_other_sessions,
+    revoke_session,
+)
+
+router = APIRouter(prefix="/sessions", tags=["sessions"])
+
+
+@router.get("", response_model=SessionListOut)
+def my_sessions(db: DbSession, auth: CurrentAuth) -> dict:
+    """My active device sessions."""
+    sessions = list_sessions(db, auth.user.id)
+    return {
+        "count": len(sessions),
+        "max_sessions": get_settings().MAX_ACTIVE_SESSIONS,
+        "sessions": [
+            {
+                "id": s.id,
+                "device_name": s.device_name,
+                "device_platform": s.device_platform,
+                "ip_address": s.ip_address,
+                "user_agent": s.user_agent,
+                "created_at": s.created_at,
+                "last_active": s.last_active,
+                "is_current": s.id == auth.session_id,
+            }
+            for s in sessions
+        ],
+    }
+
+
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_one(session_id: int, db: DbSession, auth: CurrentAuth) -> Response:
+    """End one of my sessions (another user's is 404)."""
+    session = owned_active_session(db, auth.user.id, session_id)
+    revoke_session(db, session, "revoked_by_user", auth.user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete("", response_model=RevokedCountOut)
+def revoke_others(db: DbSession, auth: CurrentAuth) -> dict:
+    """End all my sessions except this one."""
+    return {"revoked": revoke_other_sessions(db, auth.user.id, auth.session_id)}

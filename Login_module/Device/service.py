@@ -1,0 +1,205 @@
+"""Device sessions: start, rotate, revoke, and the Redis cache that makes revocation instant.
+
+The database is the source of truth. Redis holds `sess:<id>` = `active` (short TTL, set only
+if absent) or `revoked` (a tombstone written on revocation), so every replica refuses a
+revoked session's token on its next request; if Redis is down, checks fall back to the
+database.
+"""
+
+import contextlib
+import logging
+from datetime import timedelta
+
+import redis.exceptions
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from Audit_module.service import record_audit
+from config import get_settings
+from core.context import current_request
+from core.redis import get_redis
+from database import utcnow
+from Login_module.errors import SessionNotFound, SessionRevoked
+from Login_module.models import DeviceSession, User
+from Login_module.tokens import new_jti
+
+logger = logging.getLogger("nucleotide.sessions")
+
+ACTIVE, REVOKED = "active", "revoked"
+TOUCH_INTERVAL_SECONDS = 60
+
+
+def _cache_key(session_id: int) -> str:
+    return f"sess:{session_id}"
+
+
+def _cache_get(session_id: int) -> str | None:
+    try:
+        return get_redis().get(_cache_key(session_id))
+    except redis.exceptions.RedisError:
+        return None
+
+
+def _cache_set_active(session_id: int) -> None:
+    with contextlib.suppress(redis.exceptions.RedisError):
+        get_redis().set(
+            _cache_key(session_id), ACTIVE, nx=True, ex=get_settings().SESSION_CACHE_SECONDS
+        )
+
+
+def _cache_tombstone(session_id: int) -> None:
+    try:
+        get_redis().set(
+            _cache_key(session_id), REVOKED, ex=get_settings().ACCESS_TOKEN_EXPIRE_SECONDS
+        )
+    except redis.exceptions.RedisError:
+        logger.warning("session %s revoked while Redis is unreachable", session_id)
+
+
+def active_sessions_query(user_id: int):
+    return select(DeviceSession).where(
+        DeviceSession.user_id == user_id,
+        DeviceSession.revoked_at.is_(None),
+        DeviceSession.expires_at > utcnow(),
+    )
+
+
+def revoke_session(db: Session, session: DeviceSession, reason: str, actor_user_id: int) -> None:
+    if session.revoked_at is not None:
+        return
+    session.revoked_at = utcnow()
+    session.revoked_reason = reason
+    _cache_tombstone(session.id)
+    record_audit(
+        db,
+        action="session.revoked",
+        entity_type="device_session",
+        entity_id=session.id,
+        actor_user_id=actor_user_id,
+        changes={"reason": reason, "user_id": session.user_id},
+    )
+
+
+def start_session(
+    db: Session,
+    user: User,
+    device_id: str | None,
+    device_name: str | None,
+    device_platform: str | None,
+) -> DeviceSession:
+    """A new device session; the same device's old one and the least recently active beyond
+    MAX_ACTIVE_SESSIONS are revoked."""
+    settings = get_settings()
+    active = db.scalars(
+        active_sessions_query(user.id).order_by(DeviceSession.last_active).with_for_update()
+    ).all()
+    remaining = []
+    for old in active:
+        if device_id and old.device_id == device_id:
+            revoke_session(db, old, "replaced", user.id)
+        else:
+            remaining.append(old)
+    while len(remaining) >= settings.MAX_ACTIVE_SESSIONS:
+        revoke_session(db, remaining.pop(0), "evicted", user.id)
+
+    context = current_request()
+    now = utcnow()
+    session = DeviceSession(
+        user_id=user.id,
+        device_id=device_id,
+        device_name=device_name,
+        device_platform=device_platform,
+        ip_address=context.ip,
+        user_agent=context.user_agent,
+        refresh_jti=new_jti(),
+        created_at=now,
+        last_active=now,
+        expires_at=now + timedelta(seconds=settings.REFRESH_TOKEN_EXPIRE_SECONDS),
+    )
+    db.add(session)
+    db.flush()
+    record_audit(
+        db,
+        action="session.created",
+        entity_type="device_session",
+        entity_id=session.id,
+        actor_user_id=user.id,
+        changes={"device_name": device_name, "device_platform": device_platform},
+    )
+    return session
+
+
+def check_session_active(db: Session, session_id: int, user_id: int) -> None:
+    """Refuse a token whose session is revoked, expired or not the token's user's."""
+    cached = _cache_get(session_id)
+    if cached == REVOKED:
+        raise SessionRevoked()
+    if cached == ACTIVE:
+        return
+    session = db.get(DeviceSession, session_id)
+    if (
+        session is None
+        or session.user_id != user_id
+        or session.revoked_at is not None
+        or session.expires_at <= utcnow()
+    ):
+        raise SessionRevoked()
+    _cache_set_active(session_id)
+
+
+def touch_session(db: Session, session_id: int) -> None:
+    """Record activity at most once a minute per session."""
+    try:
+        if not get_redis().set(f"sess:touch:{session_id}", "1", nx=True, ex=TOUCH_INTERVAL_SECONDS):
+            return
+    except redis.exceptions.RedisError:
+        pass
+    now = utcnow()
+    db.execute(
+        update(DeviceSession)
+        .where(
+            DeviceSession.id == session_id,
+            DeviceSession.last_active < now - timedelta(seconds=TOUCH_INTERVAL_SECONDS),
+        )
+        .values(last_active=now)
+    )
+
+
+def list_sessions(db: Session, user_id: int) -> list[DeviceSession]:
+    statement = active_sessions_query(user_id).order_by(DeviceSession.last_active.desc())
+    return list(db.scalars(statement).all())
+
+
+def owned_active_session(db: Session, user_id: int, session_id: int) -> DeviceSession:
+    session = db.scalar(
+        active_sessions_query(user_id).where(DeviceSession.id == session_id).with_for_update()
+    )
+    if session is None:
+        raise SessionNotFound()
+    return session
+
+
+def revoke_other_sessions(db: Session, user_id: int, keep_session_id: int) -> int:
+    others = db.scalars(
+        active_sessions_query(user_id).where(DeviceSession.id != keep_session_id).with_for_update()
+    ).all()
+    for session in others:
+        revoke_session(db, session, "revoked_by_user", user_id)
+    return len(others)
+
+
+def revoke_all_sessions(db: Session, user_id: int, reason: str) -> int:
+    sessions = db.scalars(active_sessions_query(user_id).with_for_update()).all()
+    for session in sessions:
+        revoke_session(db, session, reason, user_id)
+    return len(sessions)
+
+
+def purge_dead_sessions(db: Session) -> int:
+    """Delete sessions that expired or were revoked (their tokens are refused either way)."""
+    result = db.execute(
+        delete(DeviceSession).where(
+            or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None))
+        )
+    )
+    return result.rowcount or 0

@@ -1,0 +1,109 @@
+"""Sending and checking login codes, with the per-phone and per-IP limits."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from Audit_module.service import record_audit, record_rejection
+from config import get_settings
+from core.context import current_request
+from core.errors import RateLimitedError
+from core.rate_limit import hit_cooldown, hit_sliding_window
+from core.validation import InvalidPhone, mask_phone, normalize_phone
+from Login_module.errors import OtpAttemptsExceeded, OtpExpired, OtpInvalid
+from Login_module.OTP.sms import get_sms_sender
+from Login_module.OTP.store import OtpCheck, OtpStore, cooldown_key, generate_code
+
+HOUR = 3600
+
+
+def test_number_code(phone: str) -> str | None:
+    """The fixed code of a store-review/demo number, if `phone` is one."""
+    for raw, code in get_settings().otp_test_numbers.items():
+        try:
+            if normalize_phone(raw) == phone:
+                return code
+        except InvalidPhone:
+            continue
+    return None
+
+
+def _audit_phone(db: Session, action: str, phone: str, **changes: Any) -> None:
+    masked = mask_phone(phone)
+    record_audit(
+        db,
+        action=action,
+        entity_type="phone",
+        entity_id=masked,
+        changes={"phone": masked, **changes},
+    )
+
+
+def _reject_phone(db: Session, action: str, phone: str, **changes: Any) -> None:
+    masked = mask_phone(phone)
+    record_rejection(
+        db,
+        action=action,
+        entity_type="phone",
+        entity_id=masked,
+        changes={"phone": masked, **changes},
+    )
+
+
+def send_otp(db: Session, phone: str) -> dict[str, Any]:
+    settings = get_settings()
+    ip = current_request().ip
+    try:
+        if ip:
+            hit_sliding_window(f"rl:otp:ip:{ip}", settings.OTP_MAX_REQUESTS_PER_IP_PER_HOUR, HOUR)
+        hit_sliding_window(f"rl:otp:phone:{phone}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
+        hit_cooldown(cooldown_key(phone), settings.OTP_RESEND_COOLDOWN_SECONDS)
+    except RateLimitedError as exc:
+        _reject_phone(
+            db, "otp.blocked", phone, reason="send_rate_limited", retry_after=exc.retry_after
+        )
+        raise
+
+    fixed_code = test_number_code(phone)
+    code = fixed_code or generate_code()
+    store = OtpStore()
+    store.issue(phone, code)
+    if fixed_code is None:
+        try:
+            get_sms_sender().send_otp(phone, code)
+        except Exception:
+            # No SMS went out: forget the code and let the user ask again at once.
+            store.discard(phone)
+            OtpStore.clear_cooldown(phone)
+            raise
+    _audit_phone(db, "otp.sent", phone, test_number=fixed_code is not None)
+    return {
+        "message": "A verification code has been sent.",
+        "expires_in": settings.OTP_EXPIRY_SECONDS,
+        "resend_after": settings.OTP_RESEND_COOLDOWN_SECONDS,
+    }
+
+
+def verify_code(db: Session, phone: str, code: str) -> None:
+    """Accept the code once, or raise the matching error (each failure audited)."""
+    settings = get_settings()
+    ip = current_request().ip
+    if ip:
+        try:
+            hit_sliding_window(
+                f"rl:otp:verify-ip:{ip}", settings.OTP_MAX_VERIFY_PER_IP_PER_HOUR, HOUR
+            )
+        except RateLimitedError as exc:
+            _reject_phone(
+                db, "otp.blocked", phone, reason="verify_rate_limited", retry_after=exc.retry_after
+            )
+            raise
+    outcome = OtpStore().check(phone, code)
+    if outcome is OtpCheck.OK:
+        _audit_phone(db, "otp.verified", phone)
+        return
+    if outcome is OtpCheck.BURNED:
+        _reject_phone(db, "otp.blocked", phone, reason="attempts_exceeded")
+        raise OtpAttemptsExceeded(retry_after=settings.OTP_RESEND_COOLDOWN_SECONDS)
+    _reject_phone(db, "otp.failed", phone, reason=outcome.value)
+    raise OtpInvalid() if outcome is OtpCheck.WRONG else OtpExpired()

@@ -1,0 +1,87 @@
+"""SMS senders: `console` (development), `webhook`, `msg91`. Chosen by SMS_BACKEND."""
+
+import logging
+from typing import Protocol
+
+import httpx
+
+from config import Settings, get_settings
+from core.validation import mask_phone
+from Login_module.errors import SmsProviderUnavailable
+
+logger = logging.getLogger("nucleotide.sms")
+
+
+def otp_message(code: str, expires_in: int) -> str:
+    minutes = max(1, expires_in // 60)
+    return (
+        f"{code} is your Nucleotide verification code. It expires in {minutes} minutes. "
+        "Do not share it with anyone."
+    )
+
+
+class SmsSender(Protocol):
+    def send_otp(self, phone: str, code: str) -> None: ...
+
+
+class ConsoleSender:
+    """Development only: writes the code to the log instead of sending it."""
+
+    def send_otp(self, phone: str, code: str) -> None:
+        logger.warning("development SMS to %s: code %s", mask_phone(phone), code)
+
+
+class WebhookSender:
+    """POSTs `{"phone", "message"}` to SMS_WEBHOOK_URL (an in-house gateway)."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.SMS_WEBHOOK_URL:
+            raise RuntimeError("SMS_BACKEND=webhook needs SMS_WEBHOOK_URL")
+        self.url = settings.SMS_WEBHOOK_URL
+        self.timeout = settings.SMS_TIMEOUT_SECONDS
+        self.expires_in = settings.OTP_EXPIRY_SECONDS
+
+    def send_otp(self, phone: str, code: str) -> None:
+        payload = {"phone": phone, "message": otp_message(code, self.expires_in)}
+        _post(self.url, timeout=self.timeout, json=payload)
+
+
+class Msg91Sender:
+    """MSG91 OTP API: POST /api/v5/otp?template_id=&mobile=&otp= with the `authkey` header."""
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.MSG91_AUTH_KEY or not settings.MSG91_TEMPLATE_ID:
+            raise RuntimeError("SMS_BACKEND=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID")
+        self.url = settings.MSG91_BASE_URL.rstrip("/") + "/api/v5/otp"
+        self.auth_key = settings.MSG91_AUTH_KEY.get_secret_value()
+        self.template_id = settings.MSG91_TEMPLATE_ID
+        self.timeout = settings.SMS_TIMEOUT_SECONDS
+
+    def send_otp(self, phone: str, code: str) -> None:
+        params = {"template_id": self.template_id, "mobile": phone.lstrip("+"), "otp": code}
+        response = _post(
+            self.url, timeout=self.timeout, params=params, headers={"authkey": self.auth_key}
+        )
+        body = response.json() if response.content else {}
+        if body.get("type") != "success":
+            logger.error("msg91 refused the OTP request for %s", mask_phone(phone))
+            raise SmsProviderUnavailable()
+
+
+def _post(url: str, timeout: float, **kwargs: object) -> httpx.Response:
+    try:
+        response = httpx.post(url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        logger.error("SMS provider call failed: %s", type(exc).__name__)
+        raise SmsProviderUnavailable() from exc
+    return response
+
+
+def get_sms_sender() -> SmsSender:
+    settings = get_settings()
+    if settings.SMS_BACKEND == "webhook":
+        return WebhookSender(settings)
+    if settings.SMS_BACKEND == "msg91":
+        return Msg91Sender(settings)
+    return ConsoleSender()

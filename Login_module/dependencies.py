@@ -1,0 +1,39 @@
+"""Resolving a bearer token to the caller; the FastAPI wiring lives in deps.py."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from Login_module.Device.service import check_session_active, touch_session
+from Login_module.errors import AdminRequired, TokenInvalid
+from Login_module.models import User
+from Login_module.roles import role_for_phone
+from Login_module.tokens import decode_token
+
+
+@dataclass(frozen=True)
+class Auth:
+    user: User
+    session_id: int
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def authenticate(db: Session, token: str) -> Auth:
+    """A valid access token of a live session of an existing user, else 401."""
+    claims = decode_token(token, "access")
+    check_session_active(db, claims.session_id, claims.user_id)
+    user = db.get(User, claims.user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise TokenInvalid()
+    touch_session(db, claims.session_id)
+    # The role is re-derived on every request so removing an admin phone takes effect at once.
+    return Auth(user=user, session_id=claims.session_id, role=role_for_phone(user.phone))
+
+
+def require_admin(auth: Auth) -> None:
+    if not auth.is_admin:
+        raise AdminRequired()

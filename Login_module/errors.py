@@ -1,0 +1,58 @@
+from core.errors import (
+    BadRequestError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+)
+
+
+class OtpInvalid(BadRequestError):
+    code = "otp_invalid"
+    message = "The code is not correct."
+
+
+class OtpExpired(BadRequestError):
+    code = "otp_expired"
+    message = "The code has expired or was never sent; ask for a new one."
+
+
+class OtpAttemptsExceeded(RateLimitedError):
+    code = "otp_attempts_exceeded"
+    message = "Too many wrong codes; ask for a new one."
+
+
+class SmsProviderUnavailable(ServiceUnavailableError):
+    code = "sms_provider_unavailable"
+    message = "We could not send the SMS right now; try again shortly."
+
+
+class TokenInvalid(UnauthorizedError):
+    code = "token_invalid"
+    message = "The token is not valid."
+
+
+class TokenExpired(UnauthorizedError):
+    code = "token_expired"
+    message = "The token has expired."
+
+
+class SessionRevoked(UnauthorizedError):
+    code = "session_revoked"
+    message = "This session has ended; log in again."
+
+
+class RefreshTokenReused(UnauthorizedError):
+    code = "refresh_token_reused"
+    message = "This refresh token was already used; the session has been ended for safety."
+
+
+class AdminRequired(ForbiddenError):
+    code = "admin_required"
+    message = "This needs an administrator."
+
+
+class SessionNotFound(NotFoundError):
+    code = "session_not_found"
+    message = "Session not found."

@@ -1,0 +1,77 @@
+"""JWT access and refresh tokens bound to a device session."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+import jwt
+
+from config import get_settings
+from database import utcnow
+from Login_module.errors import TokenExpired, TokenInvalid
+
+TokenType = Literal["access", "refresh"]
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    session_id: int
+    role: str
+    type: TokenType
+    jti: str
+
+
+def new_jti() -> str:
+    return uuid.uuid4().hex
+
+
+def encode_token(
+    user_id: int, session_id: int, role: str, token_type: TokenType, jti: str | None = None
+) -> str:
+    settings = get_settings()
+    lifetime = (
+        settings.ACCESS_TOKEN_EXPIRE_SECONDS
+        if token_type == "access"
+        else settings.REFRESH_TOKEN_EXPIRE_SECONDS
+    )
+    now = utcnow()
+    payload = {
+        "sub": str(user_id),
+        "sid": session_id,
+        "role": role,
+        "type": token_type,
+        "iat": now,
+        "exp": now + timedelta(seconds=lifetime),
+        "jti": jti or new_jti(),
+    }
+    return jwt.encode(payload, settings.SECRET_KEY.get_secret_value(), algorithm=settings.ALGORITHM)
+
+
+def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
+    """Verify signature, algorithm, expiry and type; anything off -> 401."""
+    settings = get_settings()
+    try:
+        payload = jwt.decode(
+            token,
+            settings.SECRET_KEY.get_secret_value(),
+            algorithms=[settings.ALGORITHM],
+            options={"require": ["sub", "sid", "type", "exp", "iat", "jti"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise TokenExpired() from exc
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid() from exc
+    if payload.get("type") != expected_type:
+        raise TokenInvalid()
+    try:
+        return TokenClaims(
+            user_id=int(payload["sub"]),
+            session_id=int(payload["sid"]),
+            role=str(payload.get("role", "user")),
+            type=expected_type,
+            jti=str(payload["jti"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise TokenInvalid() from exc

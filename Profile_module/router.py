@@ -1,0 +1,43 @@
+from typing import Annotated
+
+from fastapi import APIRouter, File, Response, UploadFile, status
+
+from config import get_settings
+from deps import CurrentUser, DbSession
+from Profile_module.errors import PhotoTooLarge
+from Profile_module.schemas import ProfileOut, ProfileUpdateIn
+from Profile_module.service import profile_view, remove_photo, replace_photo, update_profile
+
+router = APIRouter(prefix="/profile", tags=["profile"])
+
+
+@router.get("", response_model=ProfileOut)
+def get_profile(user: CurrentUser) -> dict:
+    """My profile."""
+    return profile_view(user)
+
+
+@router.put("", response_model=ProfileOut)
+def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUser) -> dict:
+    """Change my name, email, date of birth or gender (the phone is not editable here)."""
+    return profile_view(update_profile(db, user, body.model_dump(exclude_unset=True)))
+
+
+@router.post("/photo", response_model=ProfileOut)
+def upload_photo(
+    file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB")],
+    db: DbSession,
+    user: CurrentUser,
+) -> dict:
+    """Upload or replace my profile photo."""
+    content = file.file.read(get_settings().MAX_PHOTO_BYTES + 1)
+    if len(content) > get_settings().MAX_PHOTO_BYTES:
+        raise PhotoTooLarge()
+    return profile_view(replace_photo(db, user, content))
+
+
+@router.delete("/photo", status_code=status.HTTP_204_NO_CONTENT)
+def delete_profile_photo(db: DbSession, user: CurrentUser) -> Response:
+    """Remove my profile photo."""
+    remove_photo(db, user)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

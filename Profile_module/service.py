@@ -1,0 +1,81 @@
+"""Reading and changing my profile; every change audited with old and new values."""
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from Audit_module.service import diff, record_audit
+from config import get_settings
+from database import on_commit
+from Login_module.models import User
+from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
+from Profile_module.photos import delete_photo, detect_image_type, photo_url, save_photo
+
+EDITABLE_FIELDS = ("name", "email", "date_of_birth", "gender")
+
+
+def profile_view(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "phone": user.phone,
+        "name": user.name,
+        "email": user.email,
+        "date_of_birth": user.date_of_birth,
+        "gender": user.gender,
+        "photo_url": photo_url(user.photo_path),
+    }
+
+
+def update_profile(db: Session, user: User, changes: dict[str, Any]) -> User:
+    old = {field: getattr(user, field) for field in EDITABLE_FIELDS}
+    for field, value in changes.items():
+        setattr(user, field, value)
+    new = {field: getattr(user, field) for field in EDITABLE_FIELDS}
+    changed = diff(old, new)
+    if changed:
+        record_audit(
+            db,
+            action="profile.updated",
+            entity_type="user",
+            entity_id=user.id,
+            actor_user_id=user.id,
+            changes=changed,
+        )
+    return user
+
+
+def replace_photo(db: Session, user: User, content: bytes) -> User:
+    if len(content) > get_settings().MAX_PHOTO_BYTES:
+        raise PhotoTooLarge()
+    extension = detect_image_type(content)
+    if extension is None:
+        raise UnsupportedImage()
+    old_path = user.photo_path
+    user.photo_path = save_photo(user.id, content, extension)
+    if old_path:
+        on_commit(db, lambda: delete_photo(old_path))
+    record_audit(
+        db,
+        action="profile.photo_updated",
+        entity_type="user",
+        entity_id=user.id,
+        actor_user_id=user.id,
+        changes={"photo_path": {"old": old_path, "new": user.photo_path}},
+    )
+    return user
+
+
+def remove_photo(db: Session, user: User) -> None:
+    old_path = user.photo_path
+    if not old_path:
+        raise PhotoNotFound()
+    user.photo_path = None
+    on_commit(db, lambda: delete_photo(old_path))
+    record_audit(
+        db,
+        action="profile.photo_deleted",
+        entity_type="user",
+        entity_id=user.id,
+        actor_user_id=user.id,
+        changes={"photo_path": {"old": old_path, "new": None}},
+    )

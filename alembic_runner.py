@@ -1,0 +1,53 @@
+"""Apply migrations (`alembic upgrade head`) under a lock, so replicas starting together are safe.
+
+Run by hand: `python alembic_runner.py`.
+"""
+
+import logging
+from pathlib import Path
+
+from alembic.config import Config
+from sqlalchemy import Engine, text
+
+from alembic import command
+from database import engine as default_engine
+
+logger = logging.getLogger("nucleotide.migrations")
+
+ROOT = Path(__file__).resolve().parent
+MIGRATION_LOCK = "nucleotide_migrations"
+LOCK_TIMEOUT_SECONDS = 120
+
+
+def alembic_config() -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "alembic"))
+    return config
+
+
+def upgrade_to_head(engine: Engine | None = None) -> None:
+    """`alembic upgrade head` on `engine`; on MySQL under GET_LOCK so only one replica migrates."""
+    engine = engine or default_engine
+    config = alembic_config()
+    with engine.connect() as connection:
+        locked = engine.dialect.name == "mysql"
+        if locked:
+            got = connection.execute(
+                text("SELECT GET_LOCK(:name, :timeout)"),
+                {"name": MIGRATION_LOCK, "timeout": LOCK_TIMEOUT_SECONDS},
+            ).scalar()
+            if got != 1:
+                raise RuntimeError("timed out waiting for the migration lock")
+        try:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+            connection.commit()
+        finally:
+            if locked:
+                connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MIGRATION_LOCK})
+    logger.info("database schema is at head")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    upgrade_to_head()

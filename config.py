@@ -1,0 +1,123 @@
+"""Application settings, read once from the environment (and an optional `.env` file)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "Nucleotide backend"
+APP_VERSION = "3.0.0"
+DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def split_csv(value: str) -> list[str]:
+    """Split a comma-separated setting into its non-empty, stripped parts."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; names match the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    LOG_LEVEL: str = "INFO"
+
+    # Storage
+    DATABASE_URL: str = "sqlite:///./nucleotide.db"
+    REDIS_URL: str | None = None
+    DB_POOL_SIZE: int = 10
+    DB_MAX_OVERFLOW: int = 20
+    DB_POOL_TIMEOUT: int = 10
+    DB_POOL_RECYCLE: int = 1800
+    DB_CONNECT_TIMEOUT: int = 5
+    REDIS_SOCKET_TIMEOUT: float = 2.0
+
+    # HTTP
+    ALLOWED_ORIGINS: str = "http://localhost:3000,http://localhost:8030"
+    TRUST_PROXY_HEADERS: bool = False
+    MAX_JSON_BODY_BYTES: int = 1_048_576
+
+    # Tokens and sessions
+    SECRET_KEY: SecretStr = SecretStr(DEV_SECRET_KEY)
+    ALGORITHM: Literal["HS256"] = "HS256"
+    ACCESS_TOKEN_EXPIRE_SECONDS: int = 86_400
+    REFRESH_TOKEN_EXPIRE_SECONDS: int = 30 * 86_400
+    MAX_ACTIVE_SESSIONS: int = 4
+    SESSION_CACHE_SECONDS: int = 300
+    SESSION_CLEANUP_INTERVAL_MINUTES: int = 60
+    ADMIN_PHONES: str = ""
+
+    # OTP and SMS
+    OTP_EXPIRY_SECONDS: int = 120
+    OTP_RESEND_COOLDOWN_SECONDS: int = 30
+    OTP_MAX_REQUESTS_PER_HOUR: int = 15
+    OTP_MAX_REQUESTS_PER_IP_PER_HOUR: int = 60
+    OTP_MAX_VERIFY_PER_IP_PER_HOUR: int = 120
+    OTP_MAX_VERIFY_ATTEMPTS: int = 5
+    OTP_TEST_NUMBERS: str = ""
+    SMS_BACKEND: Literal["console", "webhook", "msg91"] = "console"
+    SMS_WEBHOOK_URL: str | None = None
+    SMS_TIMEOUT_SECONDS: float = 5.0
+    MSG91_BASE_URL: str = "https://control.msg91.com"
+    MSG91_AUTH_KEY: SecretStr | None = None
+    MSG91_TEMPLATE_ID: str | None = None
+
+    # Media
+    MEDIA_ROOT: str = "./media"
+    MEDIA_URL: str = "/media"
+    MAX_PHOTO_BYTES: int = 5 * 1_048_576
+
+    # Jobs
+    SCHEDULER_ENABLED: bool = True
+
+    # Catalogue, members
+    MAX_MEMBERS_PER_USER: int = 10
+
+    @model_validator(mode="after")
+    def refuse_unsafe_production(self) -> "Settings":
+        """Production must not start with development conveniences switched on."""
+        if self.ENVIRONMENT != "production":
+            return self
+        problems = []
+        secret = self.SECRET_KEY.get_secret_value()
+        if secret == DEV_SECRET_KEY or len(secret) < MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"SECRET_KEY must be set to at least {MIN_SECRET_KEY_LENGTH} characters"
+            )
+        if self.SMS_BACKEND == "console":
+            problems.append("SMS_BACKEND=console only logs codes; use webhook or msg91")
+        if not self.REDIS_URL:
+            problems.append("REDIS_URL is required (the in-process Redis is for development)")
+        if "*" in split_csv(self.ALLOWED_ORIGINS):
+            problems.append("ALLOWED_ORIGINS=* is refused with credentialed CORS")
+        if self.DATABASE_URL.startswith("sqlite"):
+            problems.append("DATABASE_URL must point at MySQL, not SQLite")
+        if problems:
+            raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return split_csv(self.ALLOWED_ORIGINS)
+
+    @property
+    def admin_phones(self) -> set[str]:
+        return set(split_csv(self.ADMIN_PHONES))
+
+    @property
+    def otp_test_numbers(self) -> dict[str, str]:
+        """`+919999900001:123456,...` -> {phone: code}."""
+        pairs = (item.split(":", 1) for item in split_csv(self.OTP_TEST_NUMBERS))
+        return {phone.strip(): code.strip() for phone, code in pairs}
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

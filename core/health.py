@@ -1,0 +1,54 @@
+"""Liveness, readiness and the service index."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from config import APP_NAME, APP_VERSION
+from core.redis import get_redis
+from database import engine
+
+router = APIRouter(tags=["health"])
+
+
+def _check_database() -> str:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "ok"
+    except Exception:
+        return "unavailable"
+
+
+def _check_redis() -> str:
+    try:
+        get_redis().ping()
+        return "ok"
+    except Exception:
+        return "unavailable"
+
+
+def _checks() -> dict:
+    checks = {"database": _check_database(), "redis": _check_redis()}
+    healthy = all(value == "ok" for value in checks.values())
+    return {"status": "ok" if healthy else "degraded", "version": APP_VERSION, "checks": checks}
+
+
+@router.get("/health")
+def health() -> dict:
+    """Liveness: always 200; `degraded` when a dependency is down."""
+    return _checks()
+
+
+@router.get("/health/ready")
+def ready() -> JSONResponse:
+    """Readiness: 503 while the database or Redis is down."""
+    body = _checks()
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+@router.get("/")
+def index(request: Request) -> dict:
+    """Service name, version and modules."""
+    tags = {tag for route in request.app.routes for tag in getattr(route, "tags", [])}
+    return {"name": APP_NAME, "version": APP_VERSION, "modules": sorted(tags), "docs": "/docs"}

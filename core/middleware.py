@@ -1,0 +1,147 @@
+"""Pure-ASGI middleware: request id, access log, security headers, body cap, last-resort 500."""
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.context import RequestContext, reset_request_context, set_request_context
+from core.errors import error_body
+
+access_log = logging.getLogger("nucleotide.access")
+error_log = logging.getLogger("nucleotide.errors")
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def client_ip(scope: Scope, trust_proxy: bool) -> str | None:
+    """The caller's address; the first X-Forwarded-For hop only behind a trusted proxy."""
+    forwarded = _header(scope, b"x-forwarded-for") if trust_proxy else None
+    if forwarded:
+        return forwarded.split(",")[0].strip()[:64]
+    client = scope.get("client")
+    return client[0] if client else None
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+class RequestContextMiddleware:
+    """Sets the request context, stamps headers, logs one access line, turns crashes into JSON."""
+
+    def __init__(
+        self, app: ASGIApp, trust_proxy: bool, max_body_bytes: int, upload_body_bytes: int
+    ) -> None:
+        self.app = app
+        self.trust_proxy = trust_proxy
+        self.max_body_bytes = max_body_bytes
+        self.upload_body_bytes = upload_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent_id = _header(scope, b"x-request-id")
+        request_id = sent_id if sent_id and REQUEST_ID_PATTERN.match(sent_id) else uuid.uuid4().hex
+        user_agent = (_header(scope, b"user-agent") or "")[:255] or None
+        token = set_request_context(
+            RequestContext(request_id, client_ip(scope, self.trust_proxy), user_agent)
+        )
+        authenticated = _header(scope, b"authorization") is not None
+        content_type = _header(scope, b"content-type") or ""
+        limit = (
+            self.upload_body_bytes if content_type.startswith("multipart/") else self.max_body_bytes
+        )
+        started = time.perf_counter()
+        status = {"code": 500, "started": False}
+
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            await self._send_error(
+                send, request_id, 413, "payload_too_large", "The request body is too large."
+            )
+            self._log(scope, 413, started)
+            reset_request_context(token)
+            return
+
+        received = 0
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise PayloadTooLarge
+            return message
+
+        async def stamped_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"], status["started"] = message["status"], True
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers.append((b"x-request-id", request_id.encode()))
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+                if authenticated and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, stamped_send)
+        except PayloadTooLarge:
+            if not status["started"]:
+                status["code"] = 413
+                await self._send_error(
+                    send, request_id, 413, "payload_too_large", "The request body is too large."
+                )
+        except Exception:
+            error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not status["started"]:
+                status["code"] = 500
+                await self._send_error(
+                    send,
+                    request_id,
+                    500,
+                    "internal_error",
+                    "Something went wrong; it has been logged.",
+                )
+        finally:
+            self._log(scope, status["code"], started)
+            reset_request_context(token)
+
+    @staticmethod
+    async def _send_error(
+        send: Send, request_id: str, status: int, code: str, message: str
+    ) -> None:
+        body = json.dumps(error_body(code, message)).encode()
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+            *SECURITY_HEADERS,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float) -> None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed_ms)

@@ -1,0 +1,33 @@
+"""Sliding-window and cooldown limits kept in Redis, so they hold across replicas."""
+
+import time
+import uuid
+
+from core.errors import RateLimitedError
+from core.redis import get_redis
+
+
+def hit_sliding_window(key: str, limit: int, window_seconds: int) -> None:
+    """Count one hit in the rolling window; over the limit -> RateLimitedError (hit not kept)."""
+    client = get_redis()
+    now = time.time()
+    member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
+    pipe = client.pipeline(transaction=True)
+    pipe.zremrangebyscore(key, 0, now - window_seconds)
+    pipe.zadd(key, {member: now})
+    pipe.zcard(key)
+    pipe.expire(key, window_seconds)
+    _, _, count, _ = pipe.execute()
+    if count > limit:
+        client.zrem(key, member)
+        oldest = client.zrange(key, 0, 0, withscores=True)
+        retry_after = oldest[0][1] + window_seconds - now if oldest else window_seconds
+        raise RateLimitedError(int(retry_after) + 1)
+
+
+def hit_cooldown(key: str, seconds: int) -> None:
+    """At most one hit per `seconds`; a second one inside it -> RateLimitedError."""
+    client = get_redis()
+    if not client.set(key, "1", nx=True, ex=seconds):
+        ttl = client.ttl(key)
+        raise RateLimitedError(ttl if ttl and ttl > 0 else seconds)

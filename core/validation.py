@@ -1,0 +1,52 @@
+"""Shared input types: phones (E.164 via `phonenumbers`), bounded strings."""
+
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from core.errors import CODED_VALIDATION_TYPES
+
+CODED_VALIDATION_TYPES.add("invalid_phone")
+
+MOBILE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalize_phone(raw: str, region: str = "IN") -> str:
+    """A valid mobile number in any common form -> E.164, else InvalidPhone."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone("not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone("not a valid phone number")
+    if phonenumbers.number_type(number) not in MOBILE_TYPES:
+        raise InvalidPhone("not a mobile number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _validate_phone(value: str) -> str:
+    try:
+        return normalize_phone(value)
+    except InvalidPhone as exc:
+        raise PydanticCustomError("invalid_phone", "Enter a valid mobile number.") from exc
+
+
+def mask_phone(phone: str) -> str:
+    """`+919876543210` -> `+91******3210`: enough to recognise, not to use."""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+PhoneNumber = Annotated[str, StringConstraints(max_length=32), AfterValidator(_validate_phone)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+LongText = Annotated[str, StringConstraints(max_length=5000)]

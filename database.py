@@ -1,0 +1,145 @@
+"""Engine, session factory and the declarative base shared by every module."""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import mysql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from config import get_settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC (microseconds on MySQL), returns aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "mysql":
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def _enable_sqlite_transactions(engine: Engine) -> None:
+    """Let SQLAlchemy own BEGIN/SAVEPOINT on pysqlite and enforce foreign keys."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def build_engine(url: str) -> Engine:
+    """An engine with the pool settings for MySQL, or a thread-shareable SQLite engine."""
+    settings = get_settings()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        _enable_sqlite_transactions(engine)
+        return engine
+    return create_engine(
+        url,
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_timeout=settings.DB_POOL_TIMEOUT,
+        pool_recycle=settings.DB_POOL_RECYCLE,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": settings.DB_CONNECT_TIMEOUT,
+            "read_timeout": max(settings.DB_POOL_TIMEOUT, 30),
+            "write_timeout": max(settings.DB_POOL_TIMEOUT, 30),
+            "charset": "utf8mb4",
+        },
+    )
+
+
+engine = build_engine(get_settings().DATABASE_URL)
+SessionLocal = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+ROLLBACK_ACTIONS_KEY = "after_rollback"
+
+
+def on_rollback(db: Session, action: Callable[[Session], None]) -> None:
+    """Run `action` in a fresh transaction if this request fails and its changes are rolled back.
+
+    For consequences of a refusal that must stick: the audit entry of a rejected attempt, or a
+    session revoked because its refresh token was replayed.
+    """
+    db.info.setdefault(ROLLBACK_ACTIONS_KEY, []).append(action)
+
+
+def run_rollback_actions(db: Session) -> None:
+    actions = db.info.pop(ROLLBACK_ACTIONS_KEY, [])
+    if not actions:
+        return
+    for action in actions:
+        action(db)
+    db.commit()
+
+
+COMMIT_ACTIONS_KEY = "after_commit"
+_log = logging.getLogger("nucleotide.db")
+
+
+def on_commit(db: Session, action: Callable[[], None]) -> None:
+    """Run `action` once this session's transaction has committed (e.g. delete a replaced file)."""
+    db.info.setdefault(COMMIT_ACTIONS_KEY, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_commit_actions(session: Session) -> None:
+    for action in session.info.pop(COMMIT_ACTIONS_KEY, []):
+        try:
+            action()
+        except Exception:
+            _log.exception("post-commit action failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_commit_actions(session: Session, _previous: Any) -> None:
+    session.info.pop(COMMIT_ACTIONS_KEY, None)

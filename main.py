@@ -1,0 +1,89 @@
+"""The Nucleotide API: one FastAPI app, one router per domain module."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from alembic_runner import upgrade_to_head
+from Audit_module.router import router as audit_router
+from config import APP_NAME, APP_VERSION, get_settings
+from core.errors import install_error_handlers
+from core.health import router as health_router
+from core.logging import configure_logging
+from core.middleware import RequestContextMiddleware
+from core.scheduler import scheduler
+from Login_module.Device.jobs import register_session_jobs
+from Login_module.Device.router import router as sessions_router
+from Login_module.router import router as auth_router
+from Profile_module.router import router as profile_router
+
+logger = logging.getLogger("nucleotide")
+
+ROUTERS = [
+    health_router,
+    auth_router,
+    sessions_router,
+    profile_router,
+    audit_router,
+]
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+def start_background_jobs() -> None:
+    register_session_jobs()
+    scheduler.start()
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    upgrade_to_head()
+    if settings.SCHEDULER_ENABLED:
+        start_background_jobs()
+    logger.info("%s %s started (%s)", APP_NAME, APP_VERSION, settings.ENVIRONMENT)
+    try:
+        yield
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        logger.info("stopped")
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.LOG_LEVEL)
+    app = FastAPI(
+        title=APP_NAME,
+        version=APP_VERSION,
+        description="Genetic testing: login, family members, catalogue, checkout, counselling.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        trust_proxy=settings.TRUST_PROXY_HEADERS,
+        max_body_bytes=settings.MAX_JSON_BODY_BYTES,
+        upload_body_bytes=settings.MAX_PHOTO_BYTES + UPLOAD_OVERHEAD_BYTES,
+    )
+    for router in ROUTERS:
+        app.include_router(router)
+    media = Path(settings.MEDIA_ROOT)
+    media.mkdir(parents=True, exist_ok=True)
+    app.mount(settings.MEDIA_URL, StaticFiles(directory=media), name="media")
+    return app
+
+
+app = create_app()

@@ -1,0 +1,135 @@
+"""Test harness: MariaDB (TEST_DATABASE_URL) or a temporary SQLite file; real Redis
+(TEST_REDIS_URL) or fakeredis; every test inside a transaction that is rolled back."""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+_TMP = Path(tempfile.mkdtemp(prefix="nucleotide-tests-"))
+
+# Settings are read once, so the environment is fixed before any app module is imported.
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{_TMP / 'test.db'}",
+        "SCHEDULER_ENABLED": "false",
+        "MEDIA_ROOT": str(_TMP / "media"),
+        "ADMIN_PHONES": "+919000000001",
+        "OTP_TEST_NUMBERS": "+919999900001:123456",
+        "ALLOWED_ORIGINS": "https://app.nucleotide.example",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("REDIS_URL", None)
+
+import fakeredis  # noqa: E402
+import redis  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import Engine, inspect, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+import models_registry  # noqa: E402, F401
+from config import Settings, get_settings  # noqa: E402
+from core.redis import set_redis  # noqa: E402
+from database import Base, SessionLocal, engine  # noqa: E402
+from main import app  # noqa: E402
+from tests.fakes import sms as fake_sms  # noqa: E402
+from tests.fakes.sms import FakeSmsGateway  # noqa: E402
+
+IS_MARIADB = engine.dialect.name == "mysql"
+
+requires_mariadb = pytest.mark.skipif(
+    not IS_MARIADB, reason="needs real commits and row locks: set TEST_DATABASE_URL (MariaDB)"
+)
+
+
+def drop_everything(target: Engine) -> None:
+    """Empty the test database (a re-run against the same MariaDB database starts clean)."""
+    with target.begin() as connection:
+        if target.dialect.name == "mysql":
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in inspect(connection).get_table_names():
+            connection.execute(
+                text(f"DROP TABLE `{table}`" if IS_MARIADB else f'DROP TABLE "{table}"')
+            )
+        if target.dialect.name == "mysql":
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database() -> Iterator[Engine]:
+    """The schema the tests run on; tests/core/test_migrations.py proves the migrations build
+    exactly this schema, so building it from the models here is equivalent and faster."""
+    drop_everything(engine)
+    Base.metadata.create_all(engine)
+    yield engine
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def sms_gateway() -> Iterator[FakeSmsGateway]:
+    gateway = FakeSmsGateway().start()
+    fake_sms.ACTIVE = gateway
+    yield gateway
+    fake_sms.ACTIVE = None
+    gateway.stop()
+
+
+@pytest.fixture(autouse=True)
+def sms_backend(sms_gateway: FakeSmsGateway, monkeypatch: pytest.MonkeyPatch) -> FakeSmsGateway:
+    """Codes go to the local SMS gateway, where the login helper reads them like a phone would."""
+    settings = get_settings()
+    monkeypatch.setattr(settings, "SMS_BACKEND", "webhook")
+    monkeypatch.setattr(settings, "SMS_WEBHOOK_URL", sms_gateway.webhook_url)
+    sms_gateway.reset()
+    return sms_gateway
+
+
+@pytest.fixture(autouse=True)
+def redis_client() -> Iterator[redis.Redis]:
+    if TEST_REDIS_URL:
+        client = redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+        client.flushdb()
+    else:
+        client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    set_redis(client)
+    yield client
+    set_redis(None)
+    if TEST_REDIS_URL:
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def db(migrated_database: Engine) -> Iterator[Session]:
+    """A session inside an outer transaction; request sessions join it through savepoints."""
+    connection = migrated_database.connect()
+    transaction = connection.begin()
+    SessionLocal.configure(bind=connection, join_transaction_mode="create_savepoint")
+    session = SessionLocal()
+    try:
+        yield session
+    finally:
+        session.close()
+        SessionLocal.configure(
+            bind=migrated_database, join_transaction_mode="conservative_savepoint"
+        )
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def client(db: Session) -> Iterator[TestClient]:
+    with_client = TestClient(app, raise_server_exceptions=False)
+    yield with_client
+    with_client.close()
