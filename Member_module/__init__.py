@@ -1,0 +1,1 @@
+"""Family members a user orders tests for (`/member`)."""

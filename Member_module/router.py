@@ -1,0 +1,51 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from core.pagination import Page, Pagination, paginate
+from deps import CurrentUser, DbSession
+from Member_module.schemas import MemberIn, MemberOut, MemberUpdateIn
+from Member_module.service import (
+    create_member,
+    delete_member,
+    get_member,
+    members_query,
+    update_member,
+)
+
+router = APIRouter(prefix="/member", tags=["members"])
+
+MemberId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.get("", response_model=Page[MemberOut])
+def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+    """My family members."""
+    return paginate(db, members_query(user.id), page)
+
+
+@router.post("", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
+def add_member(body: MemberIn, db: DbSession, user: CurrentUser) -> object:
+    """Add a family member (at most one 'self')."""
+    return create_member(db, user.id, body.model_dump())
+
+
+@router.get("/{member_id}", response_model=MemberOut)
+def read_member(member_id: MemberId, db: DbSession, user: CurrentUser) -> object:
+    """One of my family members."""
+    return get_member(db, user.id, member_id)
+
+
+@router.put("/{member_id}", response_model=MemberOut)
+def change_member(
+    member_id: MemberId, body: MemberUpdateIn, db: DbSession, user: CurrentUser
+) -> object:
+    """Change a family member's details (only the fields sent)."""
+    return update_member(db, user.id, member_id, body.changes())
+
+
+@router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_member(member_id: MemberId, db: DbSession, user: CurrentUser) -> Response:
+    """Delete a family member (not while in the cart or on an unfinished order)."""
+    delete_member(db, user.id, member_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,81 @@
+"""Member rules under real concurrency (MariaDB: real commits and row locks)."""
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from Audit_module.models import AuditLog
+from database import engine
+from Login_module.models import User
+from Member_module.errors import MemberLimitReached, SelfMemberExists
+from Member_module.models import Member
+from Member_module.service import create_member
+from tests.conftest import requires_mariadb
+
+RACERS = 8
+
+
+@pytest.fixture
+def committed_user() -> Iterator[int]:
+    """A user committed for real (the racing sessions cannot see a test transaction)."""
+    with Session(engine) as session:
+        user = User(phone="+919876500099")
+        session.add(user)
+        session.commit()
+        user_id = user.id
+    yield user_id
+    with Session(engine) as session:
+        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == user_id))
+        session.execute(delete(Member).where(Member.user_id == user_id))
+        session.execute(delete(User).where(User.id == user_id))
+        session.commit()
+
+
+def race(user_id: int, relation: str) -> list[str]:
+    """RACERS threads add a member at the same moment; returns each one's outcome."""
+    barrier = threading.Barrier(RACERS)
+
+    def add(index: int) -> str:
+        with Session(engine) as session:
+            barrier.wait()
+            try:
+                create_member(
+                    session,
+                    user_id,
+                    {
+                        "name": f"Racer {index}",
+                        "relation": relation,
+                        "date_of_birth": date(1990, 1, 1),
+                        "gender": "other",
+                    },
+                )
+                session.commit()
+                return "added"
+            except (MemberLimitReached, SelfMemberExists) as exc:
+                session.rollback()
+                return exc.code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return list(pool.map(add, range(RACERS)))
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_member_limit_holds_under_concurrent_adds(committed_user, settings, monkeypatch):
+    monkeypatch.setattr(settings, "MAX_MEMBERS_PER_USER", 3)
+    outcomes = race(committed_user, "child")
+    assert outcomes.count("added") == 3
+    assert outcomes.count("member_limit_reached") == RACERS - 3
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_only_one_self_member_under_concurrent_adds(committed_user):
+    outcomes = race(committed_user, "self")
+    assert outcomes.count("added") == 1
+    assert outcomes.count("self_member_exists") == RACERS - 1
