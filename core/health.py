@@ -50,5 +50,6 @@ def ready() -> JSONResponse:
 @router.get("/")
 def index(request: Request) -> dict:
     """Service name, version and modules."""
-    tags = {tag for route in request.app.routes for tag in getattr(route, "tags", [])}
+    paths = request.app.openapi().get("paths", {})
+    tags = {tag for item in paths.values() for op in item.values() for tag in op.get("tags", [])}
     return {"name": APP_NAME, "version": APP_VERSION, "modules": sorted(tags), "docs": "/docs"}

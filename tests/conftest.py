@@ -3,6 +3,7 @@
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,13 +31,13 @@ os.environ.pop("REDIS_URL", None)
 import fakeredis  # noqa: E402
 import redis  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import Engine, inspect, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, inspect, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import models_registry  # noqa: E402, F401
 from config import Settings, get_settings  # noqa: E402
 from core.redis import set_redis  # noqa: E402
-from database import Base, SessionLocal, engine  # noqa: E402
+from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from main import app  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
 from tests.fakes.sms import FakeSmsGateway  # noqa: E402
@@ -133,3 +134,27 @@ def client(db: Session) -> Iterator[TestClient]:
     with_client = TestClient(app, raise_server_exceptions=False)
     yield with_client
     with_client.close()
+
+
+@pytest.fixture
+def empty_engine() -> Iterator[Engine]:
+    """A brand-new empty database of the same kind as the suite's."""
+    if engine.dialect.name == "sqlite":
+        fresh = build_engine(f"sqlite:///{_TMP / f'migrations-{uuid.uuid4().hex}.db'}")
+        yield fresh
+        fresh.dispose()
+        return
+    name = f"{engine.url.database}_mig_{uuid.uuid4().hex[:8]}"
+    server = create_engine(
+        make_url(str(engine.url)).set(database=None), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    fresh = build_engine(engine.url.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield fresh
+    finally:
+        fresh.dispose()
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE `{name}`"))
+        server.dispose()

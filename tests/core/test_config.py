@@ -1,0 +1,87 @@
+"""Production refuses unsafe settings, at construction and at process start-up."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SAFE_PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": "x" * 48,
+    "SMS_BACKEND": "webhook",
+    "SMS_WEBHOOK_URL": "https://sms.internal/send",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "DATABASE_URL": "mysql+pymysql://app@db/nucleotide",
+    "ALLOWED_ORIGINS": "https://app.nucleotide.example",
+}
+
+
+def production(**overrides: str | None) -> Settings:
+    values = {**SAFE_PRODUCTION, **overrides}
+    return Settings(**{k: v for k, v in values.items() if v is not None}, _env_file=None)
+
+
+def test_safe_production_settings_are_accepted() -> None:
+    assert production().ENVIRONMENT == "production"
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"SECRET_KEY": None}, "SECRET_KEY"),
+        ({"SMS_BACKEND": "console"}, "SMS_BACKEND=console"),
+        ({"REDIS_URL": None}, "REDIS_URL is required"),
+        ({"ALLOWED_ORIGINS": "*"}, "ALLOWED_ORIGINS"),
+        ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+    ],
+)
+def test_unsafe_production_settings_are_refused(override: dict, fragment: str) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        production(**override)
+    assert fragment in str(excinfo.value)
+
+
+def test_development_allows_the_conveniences() -> None:
+    settings = Settings(ENVIRONMENT="development", _env_file=None)
+    assert settings.SMS_BACKEND == "console"
+    assert settings.REDIS_URL is None
+
+
+def test_process_refuses_to_start_with_a_short_secret_in_production(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **SAFE_PRODUCTION,
+        "SECRET_KEY": "too-short",
+        "MEDIA_ROOT": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import main"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "unsafe production settings" in result.stderr
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "too-short" not in result.stderr
+
+
+def test_settings_parse_lists() -> None:
+    settings = Settings(
+        ADMIN_PHONES=" +919000000001 , +919000000002,",
+        OTP_TEST_NUMBERS="+919999900001:123456, +919999900002:654321",
+        ALLOWED_ORIGINS="https://a.example,https://b.example",
+        _env_file=None,
+    )
+    assert settings.admin_phones == {"+919000000001", "+919000000002"}
+    assert settings.otp_test_numbers == {"+919999900001": "123456", "+919999900002": "654321"}
+    assert settings.allowed_origins == ["https://a.example", "https://b.example"]
