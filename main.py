@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
+from Category_module.router import router as categories_router
 from config import APP_NAME, APP_VERSION, get_settings
 from core.errors import install_error_handlers
 from core.health import router as health_router
@@ -29,6 +30,7 @@ ROUTERS = [
     auth_router,
     sessions_router,
     profile_router,
+    categories_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024

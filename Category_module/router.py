@@ -1,0 +1,51 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+
+from Category_module.models import Category
+from Category_module.schemas import (
+    BootstrapOut,
+    CategoryAdminOut,
+    CategoryCreateIn,
+    CategoryOut,
+    CategoryUpdateIn,
+)
+from Category_module.service import (
+    bootstrap_default_categories,
+    create_category,
+    get_category,
+    list_active_categories,
+    update_category,
+)
+from deps import AdminUser, DbSession
+
+router = APIRouter(prefix="/categories", tags=["catalogue"])
+
+CategoryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+@router.get("", response_model=list[CategoryOut])
+def list_categories(db: DbSession) -> list[dict]:
+    """Active categories in display order, each with its number of active products."""
+    return list_active_categories(db)
+
+
+@router.post("", response_model=CategoryAdminOut, status_code=status.HTTP_201_CREATED)
+def post_category(body: CategoryCreateIn, db: DbSession, admin: AdminUser) -> Category:
+    """Create a category (admin); the slug is derived from the name unless given."""
+    return create_category(db, actor_user_id=admin.id, **body.model_dump())
+
+
+@router.post("/bootstrap", response_model=BootstrapOut)
+def bootstrap_categories(db: DbSession, admin: AdminUser) -> dict:
+    """Create the default categories that are missing (admin); safe to repeat."""
+    return bootstrap_default_categories(db, actor_user_id=admin.id)
+
+
+@router.put("/{category_id}", response_model=CategoryAdminOut)
+def put_category(
+    category_id: CategoryId, body: CategoryUpdateIn, db: DbSession, admin: AdminUser
+) -> Category:
+    """Change a category's fields (admin); only the fields sent are changed."""
+    category = get_category(db, category_id)
+    return update_category(db, category, body.changes(), actor_user_id=admin.id)

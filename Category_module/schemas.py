@@ -1,0 +1,76 @@
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from Category_module.slugs import Slug
+
+CategoryName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+
+
+class CategoryOut(BaseModel):
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    product_count: int
+
+
+class CategoryAdminOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    is_active: bool
+    sort_order: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CategoryCreateIn(BaseModel):
+    """`slug` defaults to one derived from the name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: CategoryName
+    slug: Slug | None = None
+    description: Description | None = None
+    is_active: bool = True
+    sort_order: SortOrder = 0
+
+
+class CategoryUpdateIn(BaseModel):
+    """Only the fields sent are changed; only `description` may be `null`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: CategoryName | None = None
+    slug: Slug | None = None
+    description: Description | None = None
+    is_active: bool | None = None
+    sort_order: SortOrder | None = None
+
+    @model_validator(mode="after")
+    def refuse_null_for_required_fields(self) -> "CategoryUpdateIn":
+        nulls = [
+            field
+            for field in self.model_fields_set
+            if field != "description" and getattr(self, field) is None
+        ]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class BootstrapOut(BaseModel):
+    created: int
+    existing: int
