@@ -50,14 +50,27 @@ def _reject_phone(db: Session, action: str, phone: str, **changes: Any) -> None:
     )
 
 
-def send_otp(db: Session, phone: str) -> dict[str, Any]:
+def _claim_send(phone: str, ip: str | None) -> None:
+    """Apply the resend cooldown, then the hourly caps per IP and per phone.
+
+    The cooldown goes first so that a resend it refuses does not use up the hourly quota; a
+    send refused by an hourly cap gives the cooldown back (nothing was sent)."""
     settings = get_settings()
-    ip = current_request().ip
+    if settings.OTP_RESEND_COOLDOWN_SECONDS > 0:
+        hit_cooldown(cooldown_key(phone), settings.OTP_RESEND_COOLDOWN_SECONDS)
     try:
         if ip:
             hit_sliding_window(f"rl:otp:ip:{ip}", settings.OTP_MAX_REQUESTS_PER_IP_PER_HOUR, HOUR)
         hit_sliding_window(f"rl:otp:phone:{phone}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
-        hit_cooldown(cooldown_key(phone), settings.OTP_RESEND_COOLDOWN_SECONDS)
+    except RateLimitedError:
+        OtpStore.clear_cooldown(phone)
+        raise
+
+
+def send_otp(db: Session, phone: str) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        _claim_send(phone, current_request().ip)
     except RateLimitedError as exc:
         _reject_phone(
             db, "otp.blocked", phone, reason="send_rate_limited", retry_after=exc.retry_after
