@@ -62,8 +62,12 @@ class Msg91Sender:
         response = _post(
             self.url, timeout=self.timeout, params=params, headers={"authkey": self.auth_key}
         )
-        body = response.json() if response.content else {}
-        if body.get("type") != "success":
+        try:
+            body = response.json() if response.content else None
+        except ValueError:
+            body = None
+        # Anything but {"type": "success"} (an error object, HTML from a proxy, ...) is a refusal.
+        if not isinstance(body, dict) or body.get("type") != "success":
             logger.error("msg91 refused the OTP request for %s", mask_phone(phone))
             raise SmsProviderUnavailable()
 
