@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from Address_module.router import router as address_router
 from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
 from Category_module.router import router as categories_router
+from Consent_module.router import router as consent_router
 from config import APP_NAME, APP_VERSION, get_settings
 from core.errors import install_error_handlers
 from core.health import router as health_router
@@ -21,6 +23,8 @@ from core.scheduler import scheduler
 from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
 from Login_module.router import router as auth_router
+from Member_module.router import router as member_router
+from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
 
 logger = logging.getLogger("nucleotide")
@@ -31,6 +35,10 @@ ROUTERS = [
     sessions_router,
     profile_router,
     categories_router,
+    products_router,
+    member_router,
+    address_router,
+    consent_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024

@@ -1,0 +1,144 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from Consent_module import service
+from Consent_module.models import ConsentGrant
+from Consent_module.schemas import (
+    ConsentCode,
+    ConsentTypeCreateIn,
+    ConsentTypeDetailOut,
+    ConsentTypeOut,
+    ConsentTypeUpdateIn,
+    ConsentVersionIn,
+    GrantIn,
+    GrantOut,
+    ProductLinkIn,
+    RequiredConsentOut,
+)
+from core.pagination import Page, Pagination, paginate
+from deps import AdminUser, CurrentUser, DbSession
+from Product_module.service import get_product_for_sale
+
+router = APIRouter(prefix="/consent", tags=["consent"])
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def grant_view(grant: ConsentGrant, current_versions: dict[int, int]) -> dict:
+    if grant.withdrawn_at is not None:
+        state = "withdrawn"
+    elif current_versions.get(grant.consent_type_id) != grant.version:
+        state = "outdated"
+    else:
+        state = "active"
+    return {
+        "id": grant.id,
+        "member_id": grant.member_id,
+        "code": grant.code,
+        "version": grant.version,
+        "granted_at": grant.granted_at,
+        "withdrawn_at": grant.withdrawn_at,
+        "ip_address": grant.ip_address,
+        "user_agent": grant.user_agent,
+        "status": state,
+    }
+
+
+@router.get("/types", response_model=list[ConsentTypeOut])
+def list_consent_types(db: DbSession) -> list:
+    """The consents in use, each at its current version."""
+    return service.list_types(db)
+
+
+@router.get("/types/{code}", response_model=ConsentTypeDetailOut)
+def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
+    """One consent with the text of every version ever published."""
+    consent_type = service.get_type(db, code)
+    return {
+        **ConsentTypeOut.model_validate(consent_type).model_dump(),
+        "versions": service.type_versions(db, consent_type),
+    }
+
+
+@router.get("/products/{product_id}", response_model=list[RequiredConsentOut])
+def product_consents(product_id: Id, db: DbSession) -> list:
+    """The consents a product requires from each member it is bought for."""
+    product = get_product_for_sale(db, product_id)
+    return service.required_consents_view(db, product.id)
+
+
+@router.post("", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
+def grant(body: GrantIn, db: DbSession, user: CurrentUser) -> dict:
+    """Give a member's consent to the current version of a consent text."""
+    created = service.grant_consent(db, user.id, body.member_id, body.code, body.version)
+    return grant_view(created, service.current_versions(db, [created.consent_type_id]))
+
+
+@router.get("", response_model=Page[GrantOut])
+def my_grants(
+    db: DbSession,
+    user: CurrentUser,
+    page: Pagination,
+    member_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> dict:
+    """My consents, newest first, withdrawn and outdated ones included (the full history)."""
+    result = paginate(db, service.grants_query(user.id, member_id), page)
+    versions = service.current_versions(db, {g.consent_type_id for g in result["items"]})
+    return {**result, "items": [grant_view(g, versions) for g in result["items"]]}
+
+
+@router.post("/{grant_id}/withdraw", response_model=GrantOut)
+def withdraw(grant_id: Id, db: DbSession, user: CurrentUser) -> dict:
+    """Withdraw a consent (one call); its history is kept."""
+    withdrawn = service.withdraw_consent(db, user.id, grant_id)
+    return grant_view(withdrawn, service.current_versions(db, [withdrawn.consent_type_id]))
+
+
+# --- admin -----------------------------------------------------------------------------------
+
+
+@router.post("/types", response_model=ConsentTypeOut, status_code=status.HTTP_201_CREATED)
+def create_consent_type(body: ConsentTypeCreateIn, db: DbSession, admin: AdminUser) -> object:
+    """Create a consent text at version 1 (admin)."""
+    return service.create_type(db, body.code, body.title, body.body, admin.id)
+
+
+@router.post(
+    "/types/{code}/versions", response_model=ConsentTypeOut, status_code=status.HTTP_201_CREATED
+)
+def publish_consent_version(
+    code: ConsentCode, body: ConsentVersionIn, db: DbSession, admin: AdminUser
+) -> object:
+    """Publish a new version; grants of older versions stop counting (admin)."""
+    return service.publish_version(db, code, body.title, body.body, admin.id)
+
+
+@router.put("/types/{code}", response_model=ConsentTypeOut)
+def update_consent_type(
+    code: ConsentCode, body: ConsentTypeUpdateIn, db: DbSession, admin: AdminUser
+) -> object:
+    """Switch a consent on or off; an inactive one is no longer required (admin)."""
+    return service.set_type_active(db, code, body.active, admin.id)
+
+
+@router.post(
+    "/products/{product_id}",
+    response_model=list[RequiredConsentOut],
+    status_code=status.HTTP_201_CREATED,
+)
+def link_product_consent(
+    product_id: Id, body: ProductLinkIn, db: DbSession, admin: AdminUser
+) -> list:
+    """Make a product require a consent (admin)."""
+    service.link_product(db, product_id, body.code, admin.id)
+    return service.required_consents_view(db, product_id)
+
+
+@router.delete("/products/{product_id}/{code}", status_code=status.HTTP_204_NO_CONTENT)
+def unlink_product_consent(
+    product_id: Id, code: ConsentCode, db: DbSession, admin: AdminUser
+) -> Response:
+    """Stop requiring a consent for a product (admin)."""
+    service.unlink_product(db, product_id, code, admin.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,84 @@
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+ConsentCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Body = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class ConsentTypeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    title: str
+    body: str
+    version: int
+    active: bool
+
+
+class ConsentVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    title: str
+    body: str
+    published_at: datetime
+
+
+class ConsentTypeDetailOut(ConsentTypeOut):
+    versions: list[ConsentVersionOut]
+
+
+class RequiredConsentOut(BaseModel):
+    code: str
+    title: str
+    version: int
+
+
+class ConsentTypeCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: ConsentCode
+    title: Title
+    body: Body
+
+
+class ConsentVersionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    body: Body
+
+
+class ConsentTypeUpdateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    active: bool
+
+
+class ProductLinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: ConsentCode
+
+
+class GrantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: int = Field(ge=1, le=2**31 - 1)
+    code: ConsentCode
+    version: int = Field(ge=1, le=1_000_000)
+
+
+class GrantOut(BaseModel):
+    id: int
+    member_id: int
+    code: str
+    version: int
+    granted_at: datetime
+    withdrawn_at: datetime | None
+    ip_address: str | None
+    user_agent: str | None
+    status: Literal["active", "outdated", "withdrawn"]

@@ -1,0 +1,323 @@
+"""Consent types and versions, product links, grants and withdrawals, and the checkout check."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from Audit_module.service import record_audit
+from Consent_module.errors import (
+    ConsentAlreadyWithdrawn,
+    ConsentLinkExists,
+    ConsentLinkNotFound,
+    ConsentNotFound,
+    ConsentTypeExists,
+    ConsentTypeInactive,
+    ConsentTypeNotFound,
+    ConsentVersionOutdated,
+)
+from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
+from core.context import current_request
+from database import utcnow
+from Member_module.service import get_member
+from Product_module.service import get_product
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    """A product and the members it is bought for, as checkout sees a cart item."""
+
+    product_id: int
+    member_ids: tuple[int, ...]
+
+
+# --- types and versions ----------------------------------------------------------------------
+
+
+def list_types(db: Session, *, include_inactive: bool = False) -> list[ConsentType]:
+    statement = select(ConsentType).order_by(ConsentType.code)
+    if not include_inactive:
+        statement = statement.where(ConsentType.active.is_(True))
+    return list(db.scalars(statement))
+
+
+def get_type(db: Session, code: str, *, for_update: bool = False) -> ConsentType:
+    statement = select(ConsentType).where(ConsentType.code == code)
+    if for_update:
+        statement = statement.with_for_update()
+    consent_type = db.scalar(statement)
+    if consent_type is None:
+        raise ConsentTypeNotFound()
+    return consent_type
+
+
+def create_type(db: Session, code: str, title: str, body: str, actor_user_id: int) -> ConsentType:
+    if db.scalar(select(ConsentType.id).where(ConsentType.code == code)) is not None:
+        raise ConsentTypeExists()
+    consent_type = ConsentType(code=code, title=title, body=body, version=1, active=True)
+    db.add(consent_type)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise ConsentTypeExists() from exc
+    db.add(ConsentTypeVersion(consent_type_id=consent_type.id, version=1, title=title, body=body))
+    record_audit(
+        db,
+        action="consent_type.created",
+        entity_type="consent_type",
+        entity_id=consent_type.id,
+        actor_user_id=actor_user_id,
+        changes={"code": code, "title": title, "version": 1},
+    )
+    return consent_type
+
+
+def publish_version(
+    db: Session, code: str, title: str | None, body: str, actor_user_id: int
+) -> ConsentType:
+    """A new text becomes current; grants of older versions stop counting at checkout."""
+    consent_type = get_type(db, code, for_update=True)
+    old_version = consent_type.version
+    consent_type.version = old_version + 1
+    consent_type.title = title or consent_type.title
+    consent_type.body = body
+    db.add(
+        ConsentTypeVersion(
+            consent_type_id=consent_type.id,
+            version=consent_type.version,
+            title=consent_type.title,
+            body=body,
+        )
+    )
+    record_audit(
+        db,
+        action="consent_type.version_published",
+        entity_type="consent_type",
+        entity_id=consent_type.id,
+        actor_user_id=actor_user_id,
+        changes={"version": {"old": old_version, "new": consent_type.version}},
+    )
+    return consent_type
+
+
+def set_type_active(db: Session, code: str, active: bool, actor_user_id: int) -> ConsentType:
+    consent_type = get_type(db, code, for_update=True)
+    if consent_type.active != active:
+        record_audit(
+            db,
+            action="consent_type.updated",
+            entity_type="consent_type",
+            entity_id=consent_type.id,
+            actor_user_id=actor_user_id,
+            changes={"active": {"old": consent_type.active, "new": active}},
+        )
+        consent_type.active = active
+    return consent_type
+
+
+def type_versions(db: Session, consent_type: ConsentType) -> list[ConsentTypeVersion]:
+    return list(
+        db.scalars(
+            select(ConsentTypeVersion)
+            .where(ConsentTypeVersion.consent_type_id == consent_type.id)
+            .order_by(ConsentTypeVersion.version)
+        )
+    )
+
+
+# --- product links -----------------------------------------------------------------------------
+
+
+def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[ConsentType]]:
+    """product id -> the active consent types it requires (one query for any number)."""
+    ids = set(product_ids)
+    result: dict[int, list[ConsentType]] = {product_id: [] for product_id in ids}
+    if not ids:
+        return result
+    rows = db.execute(
+        select(ProductConsent.product_id, ConsentType)
+        .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
+        .where(ProductConsent.product_id.in_(ids), ConsentType.active.is_(True))
+        .order_by(ConsentType.code)
+    ).all()
+    for product_id, consent_type in rows:
+        result[product_id].append(consent_type)
+    return result
+
+
+def required_consents_view(db: Session, product_id: int) -> list[dict[str, Any]]:
+    return [
+        {"code": t.code, "title": t.title, "version": t.version}
+        for t in required_types(db, [product_id])[product_id]
+    ]
+
+
+def link_product(db: Session, product_id: int, code: str, actor_user_id: int) -> ProductConsent:
+    product = get_product(db, product_id)
+    consent_type = get_type(db, code)
+    existing = db.scalar(
+        select(ProductConsent).where(
+            ProductConsent.product_id == product.id,
+            ProductConsent.consent_type_id == consent_type.id,
+        )
+    )
+    if existing is not None:
+        raise ConsentLinkExists()
+    link = ProductConsent(product_id=product.id, consent_type_id=consent_type.id)
+    db.add(link)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        raise ConsentLinkExists() from exc
+    record_audit(
+        db,
+        action="consent_link.created",
+        entity_type="product",
+        entity_id=product.id,
+        actor_user_id=actor_user_id,
+        changes={"consent_code": code},
+    )
+    return link
+
+
+def unlink_product(db: Session, product_id: int, code: str, actor_user_id: int) -> None:
+    consent_type = get_type(db, code)
+    link = db.scalar(
+        select(ProductConsent).where(
+            ProductConsent.product_id == product_id,
+            ProductConsent.consent_type_id == consent_type.id,
+        )
+    )
+    if link is None:
+        raise ConsentLinkNotFound()
+    db.delete(link)
+    record_audit(
+        db,
+        action="consent_link.deleted",
+        entity_type="product",
+        entity_id=product_id,
+        actor_user_id=actor_user_id,
+        changes={"consent_code": code},
+    )
+
+
+# --- grants ------------------------------------------------------------------------------------
+
+
+def grants_query(user_id: int, member_id: int | None = None) -> Select[tuple[ConsentGrant]]:
+    statement = (
+        select(ConsentGrant)
+        .where(ConsentGrant.user_id == user_id)
+        .order_by(ConsentGrant.granted_at.desc(), ConsentGrant.id.desc())
+    )
+    if member_id is not None:
+        statement = statement.where(ConsentGrant.member_id == member_id)
+    return statement
+
+
+def grant_consent(
+    db: Session, user_id: int, member_id: int, code: str, version: int
+) -> ConsentGrant:
+    """Record a member's consent to the current version (an identical live grant is reused)."""
+    member = get_member(db, user_id, member_id)
+    consent_type = get_type(db, code)
+    if not consent_type.active:
+        raise ConsentTypeInactive()
+    if version != consent_type.version:
+        raise ConsentVersionOutdated(
+            details=[{"code": code, "current_version": consent_type.version}]
+        )
+    existing = db.scalar(
+        grants_query(user_id, member.id).where(
+            ConsentGrant.consent_type_id == consent_type.id,
+            ConsentGrant.version == version,
+            ConsentGrant.withdrawn_at.is_(None),
+        )
+    )
+    if existing is not None:
+        return existing
+    context = current_request()
+    grant = ConsentGrant(
+        user_id=user_id,
+        member_id=member.id,
+        consent_type_id=consent_type.id,
+        code=code,
+        version=version,
+        granted_at=utcnow(),
+        ip_address=context.ip,
+        user_agent=context.user_agent,
+    )
+    db.add(grant)
+    db.flush()
+    record_audit(
+        db,
+        action="consent.granted",
+        entity_type="consent_grant",
+        entity_id=grant.id,
+        actor_user_id=user_id,
+        changes={"member_id": member.id, "code": code, "version": version},
+    )
+    return grant
+
+
+def withdraw_consent(db: Session, user_id: int, grant_id: int) -> ConsentGrant:
+    grant = db.scalar(grants_query(user_id).where(ConsentGrant.id == grant_id).with_for_update())
+    if grant is None:
+        raise ConsentNotFound()
+    if grant.withdrawn_at is not None:
+        raise ConsentAlreadyWithdrawn()
+    grant.withdrawn_at = utcnow()
+    record_audit(
+        db,
+        action="consent.withdrawn",
+        entity_type="consent_grant",
+        entity_id=grant.id,
+        actor_user_id=user_id,
+        changes={"member_id": grant.member_id, "code": grant.code, "version": grant.version},
+    )
+    return grant
+
+
+def current_versions(db: Session, type_ids: Iterable[int]) -> dict[int, int]:
+    ids = set(type_ids)
+    if not ids:
+        return {}
+    rows = db.execute(select(ConsentType.id, ConsentType.version).where(ConsentType.id.in_(ids)))
+    return dict(rows.tuples().all())
+
+
+def missing_consents(
+    db: Session, user_id: int, lines: Iterable[CheckoutLine]
+) -> list[dict[str, Any]]:
+    """Every `{member_id, product_id, code}` lacking a live grant of the current version."""
+    lines = list(lines)
+    required = required_types(db, {line.product_id for line in lines})
+    member_ids = {member_id for line in lines for member_id in line.member_ids}
+    granted: set[tuple[int, int, int]] = set()
+    if member_ids:
+        rows = db.execute(
+            select(
+                ConsentGrant.member_id, ConsentGrant.consent_type_id, ConsentGrant.version
+            ).where(
+                ConsentGrant.user_id == user_id,
+                ConsentGrant.member_id.in_(member_ids),
+                ConsentGrant.withdrawn_at.is_(None),
+            )
+        )
+        granted = set(rows.tuples().all())
+    missing = []
+    for line in lines:
+        for member_id in line.member_ids:
+            for consent_type in required[line.product_id]:
+                if (member_id, consent_type.id, consent_type.version) not in granted:
+                    missing.append(
+                        {
+                            "member_id": member_id,
+                            "product_id": line.product_id,
+                            "code": consent_type.code,
+                        }
+                    )
+    return missing
