@@ -54,7 +54,9 @@ def get_type(db: Session, code: str, *, for_update: bool = False) -> ConsentType
     return consent_type
 
 
-def create_type(db: Session, code: str, title: str, body: str, actor_user_id: int) -> ConsentType:
+def create_type(
+    db: Session, code: str, title: str, body: str, actor_user_id: int | None
+) -> ConsentType:
     if db.scalar(select(ConsentType.id).where(ConsentType.code == code)) is not None:
         raise ConsentTypeExists()
     consent_type = ConsentType(code=code, title=title, body=body, version=1, active=True)
@@ -155,7 +157,9 @@ def required_consents_view(db: Session, product_id: int) -> list[dict[str, Any]]
     ]
 
 
-def link_product(db: Session, product_id: int, code: str, actor_user_id: int) -> ProductConsent:
+def link_product(
+    db: Session, product_id: int, code: str, actor_user_id: int | None
+) -> ProductConsent:
     product = get_product(db, product_id)
     consent_type = get_type(db, code)
     existing = db.scalar(

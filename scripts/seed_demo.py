@@ -1,0 +1,102 @@
+"""Load the demo shop: `python -m scripts.seed_demo`.
+
+Migrates first, then creates whatever is missing — categories, serviceable locations, consent
+texts, the product line and its consent links, the welcome coupon. Existing rows are left as they
+are (an admin's edits survive), so it is safe to run on every start.
+"""
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from Address_module.locations import load_serviceable_locations
+from alembic_runner import upgrade_to_head
+from Category_module.models import Category
+from Category_module.service import bootstrap_default_categories
+from Consent_module.models import ConsentType, ProductConsent
+from Consent_module.service import create_type, link_product
+from database import SessionLocal
+from Product_module.models import Product
+from Product_module.service import create_product
+from scripts.demo_catalogue import DEMO_CONSENTS, DEMO_PRODUCTS
+
+logger = logging.getLogger("nucleotide.seed")
+
+PRODUCT_FIELDS = (
+    "name",
+    "slug",
+    "plan_type",
+    "price_paise",
+    "mrp_paise",
+    "sample_type",
+    "turnaround_days",
+    "short_description",
+    "description",
+    "tags",
+    "images",
+    "sort_order",
+)
+
+
+def seed_consent_types(db: Session) -> int:
+    created = 0
+    for consent in DEMO_CONSENTS:
+        if db.scalar(select(ConsentType.id).where(ConsentType.code == consent["code"])) is None:
+            create_type(db, consent["code"], consent["title"], consent["body"], None)
+            created += 1
+    return created
+
+
+def seed_products(db: Session) -> tuple[int, int]:
+    """Create missing demo products and their missing consent links."""
+    categories = {c.slug: c.id for c in db.scalars(select(Category))}
+    consent_ids = {t.code: t.id for t in db.scalars(select(ConsentType))}
+    created = links = 0
+    for demo in DEMO_PRODUCTS:
+        product = db.scalar(select(Product).where(Product.slug == demo["slug"]))
+        if product is None:
+            fields: dict[str, Any] = {key: demo[key] for key in PRODUCT_FIELDS}
+            fields["category_id"] = categories[demo["category_slug"]]
+            product = create_product(db, fields, actor_user_id=None)
+            created += 1
+        linked = set(
+            db.scalars(
+                select(ProductConsent.consent_type_id).where(
+                    ProductConsent.product_id == product.id
+                )
+            )
+        )
+        for code in demo["consents"]:
+            if consent_ids[code] not in linked:
+                link_product(db, product.id, code, None)
+                links += 1
+    return created, links
+
+
+def seed_demo(db: Session) -> dict[str, Any]:
+    categories = bootstrap_default_categories(db, actor_user_id=None)
+    locations_created, _ = load_serviceable_locations(db)
+    consents = seed_consent_types(db)
+    db.flush()
+    products, links = seed_products(db)
+    return {
+        "categories_created": categories["created"],
+        "locations_created": locations_created,
+        "consent_types_created": consents,
+        "products_created": products,
+        "consent_links_created": links,
+    }
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    upgrade_to_head()
+    with SessionLocal() as db, db.begin():
+        summary = seed_demo(db)
+    logger.info("demo data: %s", summary)
+
+
+if __name__ == "__main__":
+    main()

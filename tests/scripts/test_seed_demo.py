@@ -1,0 +1,79 @@
+"""The demo seed builds a working shop, and running it again changes nothing."""
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from Address_module.locations import read_locations_csv
+from Address_module.models import ServiceableLocation
+from Consent_module.service import required_consents_view
+from Product_module.models import PLAN_MEMBER_RANGES, Product
+from scripts.demo_catalogue import DEMO_PRODUCTS
+from scripts.seed_demo import seed_demo
+
+EXPECTED_NAMES = {
+    "My genes",
+    "Gut",
+    "Biomarkers",
+    "Multi-modal",
+    "Donate sperm",
+    "Donate egg",
+    "Receive sperm",
+    "Receive egg",
+    "Family tree",
+    "Family planning",
+    "Child simulator",
+    "IVF",
+    "Life",
+    "Health",
+    "Fitness",
+    "Nutrition",
+    "Food",
+}
+
+
+def test_seed_creates_the_product_line_with_consents(db: Session) -> None:
+    summary = seed_demo(db)
+    assert summary["products_created"] == len(EXPECTED_NAMES)
+    assert {p.name for p in db.scalars(select(Product))} == EXPECTED_NAMES
+    # 375 rows in the source data; BEGUSARAI and Begusarai are one city.
+    unique_cities = {row.key for row in read_locations_csv()}
+    assert len(unique_cities) == 374
+    assert db.scalar(select(func.count()).select_from(ServiceableLocation)) == len(unique_cities)
+    for product in db.scalars(select(Product)):
+        low, high = PLAN_MEMBER_RANGES[product.plan_type]
+        assert low <= product.min_members <= product.max_members <= high
+        assert 0 < product.price_paise <= product.mrp_paise
+        codes = {c["code"] for c in required_consents_view(db, product.id)}
+        assert "platform_data_processing" in codes
+        if product.plan_type == "couple":
+            assert {"genetic_testing", "partner_consent"} <= codes
+
+
+def test_seed_is_idempotent(db: Session) -> None:
+    seed_demo(db)
+    again = seed_demo(db)
+    assert again == {
+        "categories_created": 0,
+        "locations_created": 0,
+        "consent_types_created": 0,
+        "products_created": 0,
+        "consent_links_created": 0,
+    }
+    assert db.scalar(select(func.count()).select_from(Product)) == len(DEMO_PRODUCTS)
+
+
+def test_a_new_user_sees_a_working_shop(client: TestClient, db: Session) -> None:
+    seed_demo(db)
+    listing = client.get("/products", params={"limit": 100}).json()
+    assert listing["total"] == len(EXPECTED_NAMES)
+    simulator = client.get("/products/child-simulator").json()
+    assert simulator["plan_type"] == "couple"
+    assert {c["code"] for c in simulator["required_consents"]} == {
+        "platform_data_processing",
+        "genetic_testing",
+        "partner_consent",
+    }
+    categories = client.get("/categories").json()
+    assert sum(c["product_count"] for c in categories) == len(EXPECTED_NAMES)
+    assert client.get("/address/serviceability", params={"city": "bangalore"}).json()["serviceable"]
