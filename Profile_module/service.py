@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
 from config import get_settings
-from database import on_commit
+from database import on_commit, on_rollback
 from Login_module.models import User
 from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
 from Profile_module.photos import delete_photo, detect_image_type, photo_url, save_photo
@@ -51,7 +51,10 @@ def replace_photo(db: Session, user: User, content: bytes) -> User:
     if extension is None:
         raise UnsupportedImage()
     old_path = user.photo_path
-    user.photo_path = save_photo(user.id, content, extension)
+    new_path = save_photo(user.id, content, extension)
+    user.photo_path = new_path
+    # The file is written before the commit; if the request fails it must not be left behind.
+    on_rollback(db, lambda _session: delete_photo(new_path))
     if old_path:
         on_commit(db, lambda: delete_photo(old_path))
     record_audit(
