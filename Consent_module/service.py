@@ -290,13 +290,14 @@ def current_versions(db: Session, type_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     rows = db.execute(select(ConsentType.id, ConsentType.version).where(ConsentType.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {type_id: version for type_id, version in rows}
 
 
 def missing_consents(
     db: Session, user_id: int, lines: Iterable[CheckoutLine]
 ) -> list[dict[str, Any]]:
-    """Every `{member_id, product_id, code}` lacking a live grant of the current version."""
+    """Every `{member_id, product_id, code}` lacking a live grant of the current version, in
+    cart order, each once; two queries whatever the number of lines and members."""
     lines = list(lines)
     required = required_types(db, {line.product_id for line in lines})
     member_ids = {member_id for line in lines for member_id in line.member_ids}
@@ -311,11 +312,16 @@ def missing_consents(
                 ConsentGrant.withdrawn_at.is_(None),
             )
         )
-        granted = set(rows.tuples().all())
-    missing = []
+        granted = {(member_id, type_id, version) for member_id, type_id, version in rows}
+    missing: list[dict[str, Any]] = []
+    seen: set[tuple[int, int, int]] = set()
     for line in lines:
         for member_id in line.member_ids:
             for consent_type in required[line.product_id]:
+                key = (member_id, line.product_id, consent_type.id)
+                if key in seen:
+                    continue
+                seen.add(key)
                 if (member_id, consent_type.id, consent_type.version) not in granted:
                     missing.append(
                         {
