@@ -1,14 +1,17 @@
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
 
 Gender = Literal["male", "female", "other", "prefer_not_to_say"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+INDIA = ZoneInfo("Asia/Kolkata")
 
 
 def past_date(value: date) -> date:
-    if value > date.today() or value.year < 1900:
+    """Calendar days are Indian days: 'today' is today in Asia/Kolkata, not the server's."""
+    if value > datetime.now(INDIA).date() or value.year < 1900:
         raise ValueError("date of birth must be a past date after 1900")
     return value
 

@@ -75,6 +75,7 @@ def test_alg_none_token_is_401(client: TestClient) -> None:
     assert_error(me(client, forged), 401, "token_invalid")
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_hs512_token_with_the_right_key_is_401(client: TestClient) -> None:
     user = login(client, PHONE)
     forged = forge(claims_of(user.access_token), algorithm="HS512")

@@ -1,14 +1,16 @@
 """GET/PUT /profile and the profile photo through HTTP."""
 
 import struct
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import Profile_module.schemas as profile_schemas
 import Profile_module.service as profile_service
 from Audit_module.models import AuditLog
 from config import Settings
@@ -162,7 +164,7 @@ def test_phone_is_not_editable_here(client: TestClient, user: LoggedIn, db: Sess
         ({"email": "not-an-email"}, "email"),
         ({"email": "a@b"}, "email"),
         ({"email": "x" * 250 + "@example.com"}, "email"),
-        ({"date_of_birth": (date.today() + timedelta(days=1)).isoformat()}, "date_of_birth"),
+        ({"date_of_birth": (date.today() + timedelta(days=2)).isoformat()}, "date_of_birth"),
         ({"date_of_birth": "1899-12-31"}, "date_of_birth"),
         ({"date_of_birth": "1990-13-01"}, "date_of_birth"),
         ({"gender": "robot"}, "gender"),
@@ -192,8 +194,24 @@ def test_put_with_a_bad_field_changes_nothing(client: TestClient, user: LoggedIn
 
 
 def test_today_is_an_acceptable_date_of_birth(client: TestClient, user: LoggedIn) -> None:
-    today = date.today().isoformat()
+    today = datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat()
     assert put(client, user, {"date_of_birth": today}).json()["date_of_birth"] == today
+
+
+class FrozenClock(datetime):
+    """19:00 UTC on 10 March 2024: already 00:30 on 11 March in India."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        return datetime(2024, 3, 10, 19, 0, tzinfo=UTC).astimezone(tz)
+
+
+def test_date_of_birth_is_judged_by_the_indian_calendar(
+    client: TestClient, user: LoggedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(profile_schemas, "datetime", FrozenClock)
+    assert put(client, user, {"date_of_birth": "2024-03-11"}).status_code == 200
+    assert_error(put(client, user, {"date_of_birth": "2024-03-12"}), 422, "validation_error")
 
 
 # --- the photo ------------------------------------------------------------------------------
