@@ -62,7 +62,15 @@ class OtpStore:
         if hmac.compare_digest(stored["digest"], _digest(phone, code)):
             # Deleting is the claim: of two simultaneous correct tries only one gets a 1 here.
             return OtpCheck.OK if client.delete(_key(phone)) == 1 else OtpCheck.MISSING
-        attempts = client.hincrby(_key(phone), "attempts", 1)
+        pipe = client.pipeline(transaction=True)
+        pipe.hincrby(_key(phone), "attempts", 1)
+        pipe.ttl(_key(phone))
+        attempts, ttl = pipe.execute()
+        if ttl < 0:
+            # The code expired (or was used) since the read, so the count created a stray key
+            # with no expiry: remove it and answer as if the code had already gone.
+            client.delete(_key(phone))
+            return OtpCheck.MISSING
         if attempts >= get_settings().OTP_MAX_VERIFY_ATTEMPTS:
             client.hset(_key(phone), "burned", 1)
             return OtpCheck.BURNED

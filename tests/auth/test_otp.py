@@ -7,8 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import Login_module.OTP.service as otp_service
+import Login_module.OTP.store as otp_store
 from config import Settings
 from Login_module.models import DeviceSession, User
+from Login_module.OTP.store import OtpCheck, OtpStore
 from tests.auth.support import audit_rows, audit_text, otp_keys
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import ADMIN_PHONE, assert_error, login, request_code
@@ -518,3 +520,30 @@ def test_error_bodies_never_contain_the_code_or_a_traceback(
         assert code not in response.text
         assert "Traceback" not in response.text
         assert 'File "' not in response.text
+
+
+# --- the store, below HTTP ------------------------------------------------------------------
+
+
+class ExpiresAfterRead:
+    """A Redis client on which the code's key runs out right after it has been read."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def hgetall(self, key: str) -> dict:
+        stored = self.client.hgetall(key)
+        self.client.delete(key)
+        return stored
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+
+def test_wrong_code_racing_the_expiry_leaves_no_key_without_ttl(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    OtpStore().issue(PHONE, "111111")
+    monkeypatch.setattr(otp_store, "get_redis", lambda: ExpiresAfterRead(redis_client))
+    assert OtpStore().check(PHONE, "222222") is OtpCheck.MISSING
+    assert otp_keys(redis_client) == []
