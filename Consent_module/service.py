@@ -22,7 +22,9 @@ from Consent_module.errors import (
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
 from core.context import current_request
 from database import utcnow
-from Member_module.service import get_member
+from Member_module.errors import MemberNotFound
+from Member_module.models import Member
+from Member_module.service import members_query
 from Product_module.service import get_product
 
 
@@ -222,11 +224,22 @@ def grants_query(user_id: int, member_id: int | None = None) -> Select[tuple[Con
     return statement
 
 
+def _lock_member(db: Session, user_id: int, member_id: int) -> Member:
+    """One of my live members, row-locked until commit (someone else's or deleted: 404)."""
+    member = db.scalar(members_query(user_id).where(Member.id == member_id).with_for_update())
+    if member is None:
+        raise MemberNotFound()
+    return member
+
+
 def grant_consent(
     db: Session, user_id: int, member_id: int, code: str, version: int
 ) -> ConsentGrant:
-    """Record a member's consent to the current version (an identical live grant is reused)."""
-    member = get_member(db, user_id, member_id)
+    """Record a member's consent to the current version (an identical live grant is reused).
+
+    The member row is locked and the live grant read with a locking read (the latest committed
+    rows, not the transaction's snapshot), so simultaneous identical grants make one row."""
+    member = _lock_member(db, user_id, member_id)
     consent_type = get_type(db, code)
     if not consent_type.active:
         raise ConsentTypeInactive()
@@ -235,11 +248,14 @@ def grant_consent(
             details=[{"code": code, "current_version": consent_type.version}]
         )
     existing = db.scalar(
-        grants_query(user_id, member.id).where(
+        grants_query(user_id, member.id)
+        .where(
             ConsentGrant.consent_type_id == consent_type.id,
             ConsentGrant.version == version,
             ConsentGrant.withdrawn_at.is_(None),
         )
+        .limit(1)
+        .with_for_update()
     )
     if existing is not None:
         return existing

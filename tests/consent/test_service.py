@@ -1,0 +1,111 @@
+"""Consent rules under real concurrency (MariaDB: real commits and row locks)."""
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from Audit_module.models import AuditLog
+from Consent_module.errors import ConsentAlreadyWithdrawn
+from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
+from Consent_module.service import grant_consent, withdraw_consent
+from database import engine
+from Login_module.models import User
+from Member_module.models import Member
+from tests.conftest import requires_mariadb
+from tests.consent.factories import make_consent_type
+from tests.members.factories import make_member
+
+RACERS = 8
+
+
+@dataclass
+class Committed:
+    user_id: int
+    member_id: int
+    consent_type_id: int
+
+
+@pytest.fixture
+def committed() -> Iterator[Committed]:
+    """A user, a member and a consent type committed for real (racing sessions cannot see a
+    test transaction); removed afterwards."""
+    with Session(engine) as session:
+        user = User(phone="+919876500098")
+        session.add(user)
+        session.flush()
+        member = make_member(session, user.id)
+        consent_type = make_consent_type(session, code="race_consent")
+        session.commit()
+        rows = Committed(user.id, member.id, consent_type.id)
+    yield rows
+    with Session(engine) as session:
+        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == rows.user_id))
+        session.execute(delete(ConsentGrant).where(ConsentGrant.user_id == rows.user_id))
+        session.execute(
+            delete(ConsentTypeVersion).where(
+                ConsentTypeVersion.consent_type_id == rows.consent_type_id
+            )
+        )
+        session.execute(delete(ConsentType).where(ConsentType.id == rows.consent_type_id))
+        session.execute(delete(Member).where(Member.user_id == rows.user_id))
+        session.execute(delete(User).where(User.id == rows.user_id))
+        session.commit()
+
+
+def race(action) -> list:
+    """RACERS threads run `action(session)` at the same moment, each in its own transaction
+    that has already read something (as a request has, authenticating); returns the outcomes."""
+    barrier = threading.Barrier(RACERS)
+
+    def run(_: int):
+        with Session(engine) as session:
+            session.execute(select(func.count()).select_from(ConsentGrant)).scalar()
+            barrier.wait()
+            try:
+                outcome = action(session)
+                session.commit()
+                return outcome
+            except ConsentAlreadyWithdrawn as exc:
+                session.rollback()
+                return exc.code
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return list(pool.map(run, range(RACERS)))
+
+
+def grants_of(user_id: int) -> list[ConsentGrant]:
+    with Session(engine) as session:
+        return list(session.scalars(select(ConsentGrant).where(ConsentGrant.user_id == user_id)))
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_concurrent_identical_grants_create_one_grant(committed):
+    ids = race(
+        lambda session: (
+            grant_consent(session, committed.user_id, committed.member_id, "race_consent", 1).id
+        )
+    )
+
+    assert len(set(ids)) == 1
+    assert len(grants_of(committed.user_id)) == 1
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_concurrent_withdrawals_withdraw_once(committed):
+    with Session(engine) as session:
+        grant_id = grant_consent(
+            session, committed.user_id, committed.member_id, "race_consent", 1
+        ).id
+        session.commit()
+
+    outcomes = race(lambda session: withdraw_consent(session, committed.user_id, grant_id).id)
+
+    assert outcomes.count(grant_id) == 1
+    assert outcomes.count("consent_already_withdrawn") == RACERS - 1
