@@ -40,7 +40,7 @@ def list_active_categories(db: Session) -> list[dict[str, Any]]:
         select(Category, func.coalesce(counts.c.product_count, 0))
         .outerjoin(counts, counts.c.category_id == Category.id)
         .where(Category.is_active.is_(True))
-        .order_by(Category.sort_order, Category.name, Category.id)
+        .order_by(Category.sort_order, func.lower(Category.name), Category.id)
     ).all()
     return [category_view(category, int(count)) for category, count in rows]
 

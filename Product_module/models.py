@@ -16,7 +16,8 @@ PLAN_MEMBER_RANGES: dict[str, tuple[int, int]] = {
     "couple": (2, 2),
     "family": (3, 4),
 }
-SAMPLE_TYPES = ("saliva", "blood", "stool", "cheek_swab")
+# Ids are INT columns: a larger number in a URL cannot name a row (and would overflow SQLite).
+DB_INT_MAX = 2_147_483_647
 
 
 def discount_percent(price_paise: int, mrp_paise: int) -> int:

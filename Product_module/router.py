@@ -1,0 +1,92 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from core.pagination import Page, Pagination, paginate
+from deps import AdminUser, DbSession
+from Product_module.models import DB_INT_MAX
+from Product_module.schemas import (
+    MAX_PAISE,
+    PlanType,
+    ProductAdminOut,
+    ProductCreateIn,
+    ProductDetailOut,
+    ProductOut,
+    ProductSort,
+    ProductUpdateIn,
+)
+from Product_module.service import (
+    create_product,
+    deactivate_product,
+    get_product,
+    get_product_for_sale,
+    product_admin_view,
+    product_detail_view,
+    product_search_statement,
+    product_view,
+    update_product,
+)
+
+router = APIRouter(prefix="/products", tags=["catalogue"])
+
+ProductId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+PriceFilter = Annotated[int | None, Query(ge=0, le=MAX_PAISE)]
+
+
+@router.get("", response_model=Page[ProductOut])
+def list_products(
+    db: DbSession,
+    page: Pagination,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=140, description="category slug")] = None,
+    plan_type: PlanType | None = None,
+    min_price_paise: PriceFilter = None,
+    max_price_paise: PriceFilter = None,
+    sort: ProductSort = "relevance",
+) -> dict:
+    """Search and filter the products on sale."""
+    statement = product_search_statement(
+        q=q,
+        category_slug=category,
+        plan_type=plan_type,
+        min_price_paise=min_price_paise,
+        max_price_paise=max_price_paise,
+        sort=sort,
+    )
+    result = paginate(db, statement, page)
+    result["items"] = [product_view(product) for product in result["items"]]
+    return result
+
+
+@router.get("/{product_ref}", response_model=ProductDetailOut)
+def get_product_detail(
+    product_ref: Annotated[str, Path(max_length=140, description="product id or slug")],
+    db: DbSession,
+) -> dict:
+    """One product on sale, by id or slug, with the consents it requires."""
+    return product_detail_view(db, get_product_for_sale(db, product_ref))
+
+
+@router.post("", response_model=ProductAdminOut, status_code=status.HTTP_201_CREATED)
+def post_product(body: ProductCreateIn, db: DbSession, admin: AdminUser) -> dict:
+    """Create a product (admin)."""
+    product = create_product(db, body.model_dump(), actor_user_id=admin.id)
+    return product_admin_view(db, product)
+
+
+@router.put("/{product_id}", response_model=ProductAdminOut)
+def put_product(
+    product_id: ProductId, body: ProductUpdateIn, db: DbSession, admin: AdminUser
+) -> dict:
+    """Change a product (admin); only the fields sent are changed."""
+    product = update_product(
+        db, get_product(db, product_id), body.changes(), actor_user_id=admin.id
+    )
+    return product_admin_view(db, product)
+
+
+@router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_product(product_id: ProductId, db: DbSession, admin: AdminUser) -> Response:
+    """Take a product off sale (admin); it stays in past orders."""
+    deactivate_product(db, get_product(db, product_id), actor_user_id=admin.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

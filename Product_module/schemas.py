@@ -1,0 +1,172 @@
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from Category_module.slugs import Slug
+from core.errors import CODED_VALIDATION_TYPES
+from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
+
+CODED_VALIDATION_TYPES.update({"invalid_price", "invalid_plan_members"})
+
+MAX_PAISE = 10**11  # Rs 100 crore: far above any test's price, far below BIGINT.
+MAX_MEMBERS = max(high for _low, high in PLAN_MEMBER_RANGES.values())
+
+PlanType = Literal["single", "couple", "family"]
+SampleType = Literal["saliva", "blood", "stool", "cheek_swab"]
+ProductSort = Literal["relevance", "price_asc", "price_desc", "newest"]
+
+
+def _coded_range(code: str, message: str, low: int, high: int) -> Callable[[int], int]:
+    """An out-of-range number is refused with the product error code, not `validation_error`."""
+
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise PydanticCustomError(code, message)
+        return value
+
+    return check
+
+
+Paise = Annotated[
+    int,
+    AfterValidator(
+        _coded_range("invalid_price", "Prices are whole paise from 0 upwards.", 0, MAX_PAISE)
+    ),
+]
+MemberCount = Annotated[
+    int,
+    AfterValidator(
+        _coded_range(
+            "invalid_plan_members", "Member counts run from 1 to 4, by plan.", 1, MAX_MEMBERS
+        )
+    ),
+]
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Description = Annotated[str, StringConstraints(max_length=20_000)]
+ImageUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://|/)\S+$"),
+]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+CategoryId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+TurnaroundDays = Annotated[int, Field(ge=1, le=365)]
+SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+
+
+class CategoryRef(BaseModel):
+    id: int
+    slug: str
+    name: str
+
+
+class ConsentRequirement(BaseModel):
+    code: str
+    title: str
+    version: str
+
+
+class ProductOut(BaseModel):
+    id: int
+    name: str
+    slug: str
+    short_description: str | None
+    category: CategoryRef
+    plan_type: str
+    min_members: int
+    max_members: int
+    price_paise: int
+    mrp_paise: int
+    discount_percent: int
+    images: list[str]
+    sample_type: str | None
+    turnaround_days: int | None
+
+
+class ProductDetailOut(ProductOut):
+    description: str | None
+    tags: list[str]
+    required_consents: list[ConsentRequirement]
+
+
+class ProductAdminOut(ProductDetailOut):
+    category_id: int
+    is_active: bool
+    sort_order: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductCreateIn(BaseModel):
+    """`slug` defaults to one derived from the name, `min_members`/`max_members` to the plan's
+    range, `mrp_paise` to the price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProductName
+    slug: Slug | None = None
+    short_description: ShortDescription | None = None
+    description: Description | None = None
+    category_id: CategoryId
+    plan_type: PlanType
+    min_members: MemberCount | None = None
+    max_members: MemberCount | None = None
+    price_paise: Paise
+    mrp_paise: Paise | None = None
+    images: Annotated[list[ImageUrl], Field(max_length=10)] = []
+    tags: Annotated[list[Tag], Field(max_length=20)] = []
+    sample_type: SampleType | None = None
+    turnaround_days: TurnaroundDays | None = None
+    is_active: bool = True
+    sort_order: SortOrder = 0
+
+
+NULLABLE_ON_UPDATE = {"short_description", "description", "sample_type", "turnaround_days"}
+
+
+class ProductUpdateIn(BaseModel):
+    """Only the fields sent are changed. Changing `plan_type` without sending member counts
+    resets them to the new plan's range."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ProductName | None = None
+    slug: Slug | None = None
+    short_description: ShortDescription | None = None
+    description: Description | None = None
+    category_id: CategoryId | None = None
+    plan_type: PlanType | None = None
+    min_members: MemberCount | None = None
+    max_members: MemberCount | None = None
+    price_paise: Paise | None = None
+    mrp_paise: Paise | None = None
+    images: Annotated[list[ImageUrl], Field(max_length=10)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    sample_type: SampleType | None = None
+    turnaround_days: TurnaroundDays | None = None
+    is_active: bool | None = None
+    sort_order: SortOrder | None = None
+
+    @model_validator(mode="after")
+    def refuse_null_for_required_fields(self) -> "ProductUpdateIn":
+        nulls = [
+            field
+            for field in self.model_fields_set
+            if field not in NULLABLE_ON_UPDATE and getattr(self, field) is None
+        ]
+        if nulls:
+            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
