@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
@@ -20,6 +20,8 @@ MemberInUseCheck = Callable[[Session, int], bool]
 
 # Modules that hold on to members (the cart, unfinished orders) register a check here; a member
 # any check reports as in use (given the session and the member id) cannot be deleted.
+# A check runs while the member row is locked; it should read with a locking read
+# (`with_for_update()` or FOR SHARE) so it sees rows committed after the request's first read.
 MEMBER_IN_USE_CHECKS: list[MemberInUseCheck] = []
 
 
@@ -35,6 +37,20 @@ def lock_user(db: Session, user_id: int) -> None:
     db.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
+def _locked(statement: Select[tuple[Member]]) -> Select[tuple[Member]]:
+    """A locking read: it sees the latest committed rows. A plain read after taking a lock would
+    see the transaction's REPEATABLE READ snapshot, fixed by the first read of the request
+    (authentication), and could miss what the previous lock holder committed."""
+    return statement.with_for_update().execution_options(populate_existing=True)
+
+
+def lock_live_members(db: Session, user_id: int) -> list[Member]:
+    """Lock the user, then lock and read their members that are not deleted (always in this
+    order, so concurrent member writes cannot deadlock)."""
+    lock_user(db, user_id)
+    return list(db.scalars(_locked(members_query(user_id))))
+
+
 def members_query(user_id: int) -> Select[tuple[Member]]:
     """My members that are not deleted, oldest first."""
     return (
@@ -44,38 +60,34 @@ def members_query(user_id: int) -> Select[tuple[Member]]:
     )
 
 
-def get_member(db: Session, user_id: int, member_id: int, *, for_update: bool = False) -> Member:
+def get_member(db: Session, user_id: int, member_id: int) -> Member:
     """One of my members; someone else's or a deleted one is MemberNotFound."""
-    statement = members_query(user_id).where(Member.id == member_id)
-    if for_update:
-        statement = statement.with_for_update()
-    member = db.scalar(statement)
+    member = db.scalar(members_query(user_id).where(Member.id == member_id))
     if member is None:
         raise MemberNotFound()
     return member
+
+
+def _find(members: list[Member], member_id: int) -> Member:
+    for member in members:
+        if member.id == member_id:
+            return member
+    raise MemberNotFound()
 
 
 def _snapshot(member: Member) -> dict[str, Any]:
     return {field: getattr(member, field) for field in FIELDS}
 
 
-def _has_self(db: Session, user_id: int, except_id: int | None = None) -> bool:
-    statement = members_query(user_id).where(Member.relation == "self")
-    if except_id is not None:
-        statement = statement.where(Member.id != except_id)
-    return db.scalar(statement.limit(1)) is not None
+def _has_self(members: list[Member], except_id: int | None = None) -> bool:
+    return any(m.relation == "self" and m.id != except_id for m in members)
 
 
 def create_member(db: Session, user_id: int, data: dict[str, Any]) -> Member:
-    lock_user(db, user_id)
-    count = db.scalar(
-        select(func.count())
-        .select_from(Member)
-        .where(Member.user_id == user_id, Member.is_deleted.is_(False))
-    )
-    if (count or 0) >= get_settings().MAX_MEMBERS_PER_USER:
+    members = lock_live_members(db, user_id)
+    if len(members) >= get_settings().MAX_MEMBERS_PER_USER:
         raise MemberLimitReached()
-    if data["relation"] == "self" and _has_self(db, user_id):
+    if data["relation"] == "self" and _has_self(members):
         raise SelfMemberExists()
     member = Member(user_id=user_id, **{field: data.get(field) for field in FIELDS})
     db.add(member)
@@ -92,10 +104,9 @@ def create_member(db: Session, user_id: int, data: dict[str, Any]) -> Member:
 
 
 def update_member(db: Session, user_id: int, member_id: int, changes: dict[str, Any]) -> Member:
-    if changes.get("relation") == "self":
-        lock_user(db, user_id)
-    member = get_member(db, user_id, member_id)
-    if changes.get("relation") == "self" and _has_self(db, user_id, except_id=member.id):
+    members = lock_live_members(db, user_id)
+    member = _find(members, member_id)
+    if changes.get("relation") == "self" and _has_self(members, except_id=member.id):
         raise SelfMemberExists()
     old = _snapshot(member)
     for field, value in changes.items():
@@ -124,7 +135,7 @@ def delete_member(db: Session, user_id: int, member_id: int) -> None:
     The member row stays locked until commit, so a cart or order that locks the member before
     taking it cannot slip in between the check and the delete.
     """
-    member = get_member(db, user_id, member_id, for_update=True)
+    member = _find(lock_live_members(db, user_id), member_id)
     if is_member_in_use(db, member.id):
         raise MemberInUse()
     member.is_deleted = True

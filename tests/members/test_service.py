@@ -42,6 +42,9 @@ def race(user_id: int, relation: str) -> list[str]:
 
     def add(index: int) -> str:
         with Session(engine) as session:
+            # As in a request: authentication reads the user first, which (REPEATABLE READ)
+            # fixes the transaction's snapshot before the service takes its locks.
+            session.get(User, user_id)
             barrier.wait()
             try:
                 create_member(
