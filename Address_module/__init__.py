@@ -1,0 +1,1 @@
+"""Delivery/sample-collection addresses (`/address`) and the serviceable locations they need."""

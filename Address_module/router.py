@@ -1,0 +1,101 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from Address_module.schemas import (
+    AddressIn,
+    AddressOut,
+    AddressUpdateIn,
+    LocationIn,
+    LocationOut,
+    LocationUpdateIn,
+    ServiceabilityOut,
+)
+from Address_module.service import (
+    addresses_query,
+    create_address,
+    create_location,
+    delete_address,
+    get_address,
+    locations_query,
+    serviceability,
+    update_address,
+    update_location,
+)
+from core.pagination import Page, Pagination, paginate
+from core.pincodes import Pincode
+from deps import AdminUser, CurrentUser, DbSession
+
+router = APIRouter(prefix="/address", tags=["addresses"])
+
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+# Fixed paths are declared before `/{address_id}` so they are not read as an id.
+@router.get("/serviceability", response_model=ServiceabilityOut)
+def check_serviceability(
+    db: DbSession,
+    city: Annotated[str, Query(min_length=1, max_length=120)],
+    pincode: Annotated[Pincode | None, Query()] = None,
+) -> dict:
+    """Whether we collect samples in a city, and how (no login needed)."""
+    return serviceability(db, city)
+
+
+@router.get("/admin/locations", response_model=Page[LocationOut])
+def list_locations(
+    db: DbSession,
+    _admin: AdminUser,
+    page: Pagination,
+    q: Annotated[str | None, Query(max_length=120)] = None,
+    is_active: bool | None = None,
+) -> dict:
+    """Serviceable locations, searchable by city (admin)."""
+    return paginate(db, locations_query(q, is_active), page)
+
+
+@router.post("/admin/locations", response_model=LocationOut, status_code=status.HTTP_201_CREATED)
+def add_location(body: LocationIn, db: DbSession, admin: AdminUser) -> object:
+    """Add a serviceable location (admin)."""
+    return create_location(db, admin.id, body.model_dump())
+
+
+@router.put("/admin/locations/{location_id}", response_model=LocationOut)
+def change_location(
+    location_id: RowId, body: LocationUpdateIn, db: DbSession, admin: AdminUser
+) -> object:
+    """Change or switch off a serviceable location (admin)."""
+    return update_location(db, admin.id, location_id, body.changes())
+
+
+@router.get("", response_model=Page[AddressOut])
+def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+    """My addresses, the default first."""
+    return paginate(db, addresses_query(user.id), page)
+
+
+@router.post("", response_model=AddressOut, status_code=status.HTTP_201_CREATED)
+def add_address(body: AddressIn, db: DbSession, user: CurrentUser) -> object:
+    """Add an address in a serviceable city (my first one becomes the default)."""
+    return create_address(db, user.id, body.model_dump())
+
+
+@router.get("/{address_id}", response_model=AddressOut)
+def read_address(address_id: RowId, db: DbSession, user: CurrentUser) -> object:
+    """One of my addresses."""
+    return get_address(db, user.id, address_id)
+
+
+@router.put("/{address_id}", response_model=AddressOut)
+def change_address(
+    address_id: RowId, body: AddressUpdateIn, db: DbSession, user: CurrentUser
+) -> object:
+    """Change an address (only the fields sent)."""
+    return update_address(db, user.id, address_id, body.changes())
+
+
+@router.delete("/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_address(address_id: RowId, db: DbSession, user: CurrentUser) -> Response:
+    """Delete an address (the most recent other one becomes the default)."""
+    delete_address(db, user.id, address_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,319 @@
+"""Addresses (one default per user, soft delete, audited) and serviceable locations."""
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from Address_module.errors import (
+    AddressLimitReached,
+    AddressNotFound,
+    LocationExists,
+    LocationNotFound,
+    LocationNotServiceable,
+)
+from Address_module.locations import city_key
+from Address_module.models import Address, ServiceableLocation
+from Audit_module.service import diff, record_audit
+from config import get_settings
+from core.pincodes import check_pincode_state
+from database import utcnow
+from Login_module.models import User
+
+ENTITY = "address"
+LOCATION_ENTITY = "serviceable_location"
+FIELDS = (
+    "label",
+    "contact_name",
+    "contact_phone",
+    "line1",
+    "line2",
+    "landmark",
+    "locality",
+    "city",
+    "state",
+    "pincode",
+    "is_default",
+)
+LOCATION_FIELDS = ("city", "zone", "home_collection", "sample_pickup", "is_active")
+
+
+# --- Serviceable locations ---------------------------------------------------------------------
+
+
+def serviceability_for(db: Session, city: str) -> ServiceableLocation | None:
+    """The active serviceable location a typed city matches (case, spacing and punctuation
+    ignored), or None. Checkout calls this to re-check an address before taking payment."""
+    key = city_key(city)
+    if not key:
+        return None
+    return db.scalar(
+        select(ServiceableLocation).where(
+            ServiceableLocation.city_key == key, ServiceableLocation.is_active.is_(True)
+        )
+    )
+
+
+def require_serviceable(db: Session, city: str) -> ServiceableLocation:
+    location = serviceability_for(db, city)
+    if location is None:
+        raise LocationNotServiceable()
+    return location
+
+
+def serviceability(db: Session, city: str) -> dict[str, Any]:
+    """What we can do in a city: `{serviceable, home_collection, sample_pickup, zone, city}`."""
+    location = serviceability_for(db, city)
+    if location is None:
+        return {
+            "serviceable": False,
+            "home_collection": False,
+            "sample_pickup": False,
+            "zone": None,
+            "city": None,
+        }
+    return {
+        "serviceable": True,
+        "home_collection": location.home_collection,
+        "sample_pickup": location.sample_pickup,
+        "zone": location.zone,
+        "city": location.city,
+    }
+
+
+def locations_query(
+    search: str | None = None, is_active: bool | None = None
+) -> Select[tuple[ServiceableLocation]]:
+    statement = select(ServiceableLocation).order_by(ServiceableLocation.city_key)
+    if search and city_key(search):
+        statement = statement.where(ServiceableLocation.city_key.contains(city_key(search)))
+    if is_active is not None:
+        statement = statement.where(ServiceableLocation.is_active.is_(is_active))
+    return statement
+
+
+def get_location(db: Session, location_id: int) -> ServiceableLocation:
+    location = db.get(ServiceableLocation, location_id)
+    if location is None:
+        raise LocationNotFound()
+    return location
+
+
+def _location_snapshot(location: ServiceableLocation) -> dict[str, Any]:
+    return {field: getattr(location, field) for field in LOCATION_FIELDS}
+
+
+def _ensure_city_free(db: Session, key: str, except_id: int | None = None) -> None:
+    statement = select(ServiceableLocation.id).where(ServiceableLocation.city_key == key)
+    if except_id is not None:
+        statement = statement.where(ServiceableLocation.id != except_id)
+    if db.scalar(statement) is not None:
+        raise LocationExists()
+
+
+def create_location(db: Session, admin_id: int, data: dict[str, Any]) -> ServiceableLocation:
+    key = city_key(data["city"])
+    _ensure_city_free(db, key)
+    location = ServiceableLocation(city_key=key, **{f: data[f] for f in LOCATION_FIELDS})
+    db.add(location)
+    db.flush()
+    record_audit(
+        db,
+        action="serviceable_location.created",
+        entity_type=LOCATION_ENTITY,
+        entity_id=location.id,
+        actor_user_id=admin_id,
+        changes=_location_snapshot(location),
+    )
+    return location
+
+
+def update_location(
+    db: Session, admin_id: int, location_id: int, changes: dict[str, Any]
+) -> ServiceableLocation:
+    location = get_location(db, location_id)
+    old = _location_snapshot(location)
+    if "city" in changes:
+        key = city_key(changes["city"])
+        _ensure_city_free(db, key, except_id=location.id)
+        location.city_key = key
+    for field, value in changes.items():
+        setattr(location, field, value)
+    changed = diff(old, _location_snapshot(location))
+    if changed:
+        db.flush()
+        record_audit(
+            db,
+            action="serviceable_location.updated",
+            entity_type=LOCATION_ENTITY,
+            entity_id=location.id,
+            actor_user_id=admin_id,
+            changes=changed,
+        )
+    return location
+
+
+# --- Addresses ---------------------------------------------------------------------------------
+
+
+def lock_user(db: Session, user_id: int) -> None:
+    """Serialise one user's address writes, so 'one default' and the limit hold under races."""
+    db.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+def addresses_query(user_id: int) -> Select[tuple[Address]]:
+    """My addresses that are not deleted: the default first, then the newest."""
+    return (
+        select(Address)
+        .where(Address.user_id == user_id, Address.is_deleted.is_(False))
+        .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc())
+    )
+
+
+def lock_live_addresses(db: Session, user_id: int) -> list[Address]:
+    """Lock the user, then lock and read their live addresses (always in this order, so
+    concurrent writes cannot deadlock).
+
+    The read is a locking read on purpose: a plain read would see the transaction's
+    REPEATABLE READ snapshot, fixed by the request's first read (authentication), and could
+    miss what the previous holder of the lock committed.
+    """
+    lock_user(db, user_id)
+    statement = addresses_query(user_id).with_for_update()
+    return list(db.scalars(statement.execution_options(populate_existing=True)))
+
+
+def get_address(db: Session, user_id: int, address_id: int) -> Address:
+    """One of my addresses; someone else's or a deleted one is AddressNotFound."""
+    address = db.scalar(addresses_query(user_id).where(Address.id == address_id))
+    if address is None:
+        raise AddressNotFound()
+    return address
+
+
+def _find(addresses: list[Address], address_id: int) -> Address:
+    for address in addresses:
+        if address.id == address_id:
+            return address
+    raise AddressNotFound()
+
+
+def _snapshot(address: Address) -> dict[str, Any]:
+    return {field: getattr(address, field) for field in FIELDS}
+
+
+def _set_default(db: Session, address: Address, user_id: int, value: bool) -> None:
+    """Flip one address's default flag; the side effect on a sibling is audited too."""
+    address.is_default = value
+    record_audit(
+        db,
+        action="address.updated",
+        entity_type=ENTITY,
+        entity_id=address.id,
+        actor_user_id=user_id,
+        changes={"is_default": {"old": not value, "new": value}},
+    )
+
+
+def _clear_defaults(db: Session, addresses: list[Address], user_id: int) -> None:
+    for address in addresses:
+        if address.is_default:
+            _set_default(db, address, user_id, False)
+
+
+def _promote_newest(db: Session, addresses: list[Address], user_id: int) -> Address | None:
+    """Make the most recent of `addresses` the default; None if there is none."""
+    if not addresses:
+        return None
+    newest = max(addresses, key=lambda address: (address.created_at, address.id))
+    _set_default(db, newest, user_id, True)
+    return newest
+
+
+def create_address(db: Session, user_id: int, data: dict[str, Any]) -> Address:
+    """Add an address; the first one, or one sent with is_default, becomes the default."""
+    state = check_pincode_state(data["pincode"], data["state"])
+    location = require_serviceable(db, data["city"])
+    addresses = lock_live_addresses(db, user_id)
+    if len(addresses) >= get_settings().MAX_ADDRESSES_PER_USER:
+        raise AddressLimitReached()
+    make_default = bool(data.get("is_default")) or not addresses
+    if make_default:
+        _clear_defaults(db, addresses, user_id)
+    address = Address(
+        user_id=user_id,
+        **{field: data.get(field) for field in FIELDS},
+    )
+    address.city = location.city
+    address.state = state
+    address.is_default = make_default
+    db.add(address)
+    db.flush()
+    record_audit(
+        db,
+        action="address.created",
+        entity_type=ENTITY,
+        entity_id=address.id,
+        actor_user_id=user_id,
+        changes=_snapshot(address),
+    )
+    return address
+
+
+def update_address(db: Session, user_id: int, address_id: int, changes: dict[str, Any]) -> Address:
+    """Change the fields sent. A changed pincode/state is checked against the other one; a
+    changed city must be serviceable. `is_default: true` moves the default here; `false` on
+    the default hands it to the most recent other address (the only address stays default)."""
+    changes = dict(changes)
+    addresses = lock_live_addresses(db, user_id)
+    address = _find(addresses, address_id)
+    others = [other for other in addresses if other.id != address.id]
+    if "pincode" in changes or "state" in changes:
+        changes["state"] = check_pincode_state(
+            changes.get("pincode", address.pincode), changes.get("state", address.state)
+        )
+    if "city" in changes:
+        changes["city"] = require_serviceable(db, changes["city"]).city
+    make_default = changes.pop("is_default", None)
+    old = _snapshot(address)
+    for field, value in changes.items():
+        setattr(address, field, value)
+    if make_default and not address.is_default:
+        _clear_defaults(db, others, user_id)
+        address.is_default = True
+    elif make_default is False and address.is_default:
+        # The only address keeps the default: a user with addresses always has one.
+        address.is_default = _promote_newest(db, others, user_id) is None
+    changed = diff(old, _snapshot(address))
+    if changed:
+        db.flush()
+        record_audit(
+            db,
+            action="address.updated",
+            entity_type=ENTITY,
+            entity_id=address.id,
+            actor_user_id=user_id,
+            changes=changed,
+        )
+    return address
+
+
+def delete_address(db: Session, user_id: int, address_id: int) -> None:
+    """Soft delete; deleting the default makes the most recent remaining address the default."""
+    addresses = lock_live_addresses(db, user_id)
+    address = _find(addresses, address_id)
+    was_default = address.is_default
+    address.is_deleted = True
+    address.deleted_at = utcnow()
+    address.is_default = False
+    if was_default:
+        _promote_newest(db, [other for other in addresses if other.id != address.id], user_id)
+    db.flush()
+    record_audit(
+        db,
+        action="address.deleted",
+        entity_type=ENTITY,
+        entity_id=address.id,
+        actor_user_id=user_id,
+        changes={"label": address.label, "city": address.city, "was_default": was_default},
+    )
