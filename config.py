@@ -75,6 +75,7 @@ class Settings(BaseSettings):
 
     # Catalogue, members
     MAX_MEMBERS_PER_USER: int = 10
+    MAX_ADDRESSES_PER_USER: int = 20
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> "Settings":
