@@ -90,6 +90,9 @@ def start_session(
     """A new device session; the same device's old one and the least recently active beyond
     MAX_ACTIVE_SESSIONS are revoked."""
     settings = get_settings()
+    # One login at a time per user: the user row is the lock. Locking only the session rows
+    # lets two logins deadlock on the index gap (MariaDB) when both insert.
+    db.execute(select(User.id).where(User.id == user.id).with_for_update())
     active = db.scalars(
         active_sessions_query(user.id).order_by(DeviceSession.last_active).with_for_update()
     ).all()

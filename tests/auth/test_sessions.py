@@ -1,20 +1,26 @@
 """Device sessions through HTTP (/sessions), the active-session cache, and the purge job."""
 
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import core.scheduler
+from Audit_module.models import AuditLog
 from config import Settings
 from core.scheduler import job_run_key, run_once_per_tick
-from database import utcnow
+from database import engine, utcnow
 from Login_module.Device.jobs import JOB_ID, purge_dead_sessions_job
-from Login_module.models import DeviceSession
+from Login_module.Device.service import active_sessions_query, start_session
+from Login_module.models import DeviceSession, User
 from tests.auth.support import audit_rows, claims_of
+from tests.conftest import requires_mariadb
 from tests.helpers import LoggedIn, assert_error, login
 
 PHONE = "+919876500021"
@@ -354,3 +360,45 @@ def test_purge_job_under_the_tick_guard_purges_once(
     assert results == [1]
     db.expire_all()
     assert len(db.scalars(select(DeviceSession)).all()) == 1
+
+
+# --- the session cap under concurrent logins (MariaDB) --------------------------------------
+
+RACERS = 8
+
+
+@pytest.fixture
+def committed_user() -> Iterator[int]:
+    """A user committed for real (the racing sessions cannot see a test transaction)."""
+    with Session(engine) as session:
+        user = User(phone="+919876500098")
+        session.add(user)
+        session.commit()
+        user_id = user.id
+    yield user_id
+    with Session(engine) as session:
+        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == user_id))
+        session.execute(delete(DeviceSession).where(DeviceSession.user_id == user_id))
+        session.execute(delete(User).where(User.id == user_id))
+        session.commit()
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_session_cap_holds_under_concurrent_logins(committed_user: int) -> None:
+    barrier = threading.Barrier(RACERS)
+
+    def log_in(index: int) -> str:
+        with Session(engine) as session:
+            user = session.get(User, committed_user)
+            barrier.wait()
+            start_session(session, user, f"device-{index}", None, None)
+            session.commit()
+            return "ok"
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        outcomes = list(pool.map(log_in, range(RACERS)))
+    assert outcomes == ["ok"] * RACERS
+    with Session(engine) as session:
+        active = session.scalars(active_sessions_query(committed_user)).all()
+    assert len(active) == 4
