@@ -245,6 +245,15 @@ def test_admin_role_follows_admin_phones_on_every_request(
     assert_error(client.get("/audit", headers=admin.headers), 403, "admin_required")
 
 
+def test_admin_phones_may_be_written_in_any_common_form(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "ADMIN_PHONES", "not-a-phone, 090000 00002 ,+91 90000-00003")
+    assert login(client, "+919000000002").body["user"]["role"] == "admin"
+    assert login(client, "+919000000003").body["user"]["role"] == "admin"
+    assert login(client, PHONE).body["user"]["role"] == "user"
+
+
 def test_wrong_code_is_otp_invalid(client: TestClient) -> None:
     code = request_code(client, PHONE)
     assert_error(verify(client, wrong(code)), 400, "otp_invalid")
@@ -386,6 +395,16 @@ def test_sends_per_ip_per_hour_are_capped(
     response = send(client, "+919876500009")
     assert_error(response, 429, "rate_limited")
     assert int(response.headers["retry-after"]) >= 1
+
+
+def test_per_ip_cap_cannot_be_dodged_with_a_forwarded_for_header(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without TRUST_PROXY_HEADERS the client cannot pick its own address."""
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_IP_PER_HOUR", 2)
+    for n in range(1, 4):
+        response = send(client, f"+91987650000{n}", **{"X-Forwarded-For": f"10.0.0.{n}"})
+        assert response.status_code == (200 if n <= 2 else 429)
 
 
 def test_verifies_per_ip_per_hour_are_capped(
