@@ -49,7 +49,8 @@ def list_types(db: Session, *, include_inactive: bool = False) -> list[ConsentTy
 def get_type(db: Session, code: str, *, for_update: bool = False) -> ConsentType:
     statement = select(ConsentType).where(ConsentType.code == code)
     if for_update:
-        statement = statement.with_for_update()
+        # The latest committed row, also over a copy this session already holds.
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     consent_type = db.scalar(statement)
     if consent_type is None:
         raise ConsentTypeNotFound()
@@ -190,12 +191,15 @@ def link_product(
 
 
 def unlink_product(db: Session, product_id: int, code: str, actor_user_id: int) -> None:
+    """Remove a link; a locking read, so of simultaneous unlinks only one deletes and audits."""
     consent_type = get_type(db, code)
     link = db.scalar(
-        select(ProductConsent).where(
+        select(ProductConsent)
+        .where(
             ProductConsent.product_id == product_id,
             ProductConsent.consent_type_id == consent_type.id,
         )
+        .with_for_update()
     )
     if link is None:
         raise ConsentLinkNotFound()

@@ -10,12 +10,27 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
-from Consent_module.errors import ConsentAlreadyWithdrawn
-from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
-from Consent_module.service import grant_consent, withdraw_consent
+from Category_module.models import Category
+from Consent_module.errors import (
+    ConsentAlreadyWithdrawn,
+    ConsentLinkExists,
+    ConsentLinkNotFound,
+    ConsentTypeExists,
+)
+from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
+from Consent_module.service import (
+    create_type,
+    grant_consent,
+    link_product,
+    publish_version,
+    unlink_product,
+    withdraw_consent,
+)
 from database import engine
 from Login_module.models import User
 from Member_module.models import Member
+from Product_module.models import Product
+from tests.catalogue.factories import make_category, make_product
 from tests.conftest import requires_mariadb
 from tests.consent.factories import make_consent_type
 from tests.members.factories import make_member
@@ -28,6 +43,7 @@ class Committed:
     user_id: int
     member_id: int
     consent_type_id: int
+    product_id: int
 
 
 @pytest.fixture
@@ -40,18 +56,20 @@ def committed() -> Iterator[Committed]:
         session.flush()
         member = make_member(session, user.id)
         consent_type = make_consent_type(session, code="race_consent")
+        category = make_category(session)
+        product = make_product(session, category)
         session.commit()
-        rows = Committed(user.id, member.id, consent_type.id)
+        rows = Committed(user.id, member.id, consent_type.id, product.id)
+        category_id = category.id
     yield rows
     with Session(engine) as session:
         session.execute(delete(AuditLog).where(AuditLog.actor_user_id == rows.user_id))
         session.execute(delete(ConsentGrant).where(ConsentGrant.user_id == rows.user_id))
-        session.execute(
-            delete(ConsentTypeVersion).where(
-                ConsentTypeVersion.consent_type_id == rows.consent_type_id
-            )
-        )
-        session.execute(delete(ConsentType).where(ConsentType.id == rows.consent_type_id))
+        session.execute(delete(ProductConsent).where(ProductConsent.product_id == rows.product_id))
+        session.execute(delete(ConsentTypeVersion))
+        session.execute(delete(ConsentType))
+        session.execute(delete(Product).where(Product.id == rows.product_id))
+        session.execute(delete(Category).where(Category.id == category_id))
         session.execute(delete(Member).where(Member.user_id == rows.user_id))
         session.execute(delete(User).where(User.id == rows.user_id))
         session.commit()
@@ -70,7 +88,12 @@ def race(action) -> list:
                 outcome = action(session)
                 session.commit()
                 return outcome
-            except ConsentAlreadyWithdrawn as exc:
+            except (
+                ConsentAlreadyWithdrawn,
+                ConsentLinkExists,
+                ConsentLinkNotFound,
+                ConsentTypeExists,
+            ) as exc:
                 session.rollback()
                 return exc.code
 
@@ -109,3 +132,75 @@ def test_concurrent_withdrawals_withdraw_once(committed):
 
     assert outcomes.count(grant_id) == 1
     assert outcomes.count("consent_already_withdrawn") == RACERS - 1
+
+
+def audit_count(action: str) -> int:
+    with Session(engine) as session:
+        return session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.action == action)
+        )
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_concurrent_creates_of_one_code_create_it_once(committed):
+    outcomes = race(
+        lambda session: create_type(session, "raced_code", "Title", "Body", committed.user_id).id
+    )
+
+    created = [outcome for outcome in outcomes if isinstance(outcome, int)]
+    assert len(created) == 1
+    assert outcomes.count("consent_type_exists") == RACERS - 1
+    assert audit_count("consent_type.created") == 1
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_concurrent_publishes_each_get_their_own_version(committed):
+    outcomes = race(
+        lambda session: (
+            publish_version(session, "race_consent", None, "A new text", committed.user_id).version
+        )
+    )
+
+    assert sorted(outcomes) == list(range(2, RACERS + 2))
+    with Session(engine) as session:
+        versions = session.scalars(
+            select(ConsentTypeVersion.version)
+            .where(ConsentTypeVersion.consent_type_id == committed.consent_type_id)
+            .order_by(ConsentTypeVersion.version)
+        ).all()
+        assert versions == list(range(1, RACERS + 2))
+        assert session.get(ConsentType, committed.consent_type_id).version == RACERS + 1
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_concurrent_links_link_once(committed):
+    outcomes = race(
+        lambda session: (
+            link_product(session, committed.product_id, "race_consent", committed.user_id).id
+        )
+    )
+
+    assert len([outcome for outcome in outcomes if isinstance(outcome, int)]) == 1
+    assert outcomes.count("consent_link_exists") == RACERS - 1
+    assert audit_count("consent_link.created") == 1
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_concurrent_unlinks_unlink_once(committed):
+    with Session(engine) as session:
+        link_product(session, committed.product_id, "race_consent", committed.user_id)
+        session.commit()
+
+    outcomes = race(
+        lambda session: unlink_product(
+            session, committed.product_id, "race_consent", committed.user_id
+        )
+    )
+
+    assert outcomes.count(None) == 1
+    assert outcomes.count("consent_link_not_found") == RACERS - 1
+    assert audit_count("consent_link.deleted") == 1
