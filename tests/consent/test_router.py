@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from Audit_module.models import AuditLog
 from Consent_module.models import ConsentGrant, ConsentType, ProductConsent
 from tests.catalogue.factories import make_category, make_product
+from tests.catalogue.sql_counter import counting_statements
 from tests.consent.factories import grant, link_consent, make_consent_type
 from tests.helpers import ADMIN_PHONE, assert_error, login
 from tests.members.factories import make_member
@@ -377,6 +378,20 @@ def test_my_grants_paginate(client, db, me):
     assert (first["limit"], first["offset"]) == (2, 0)
     assert [item["id"] for item in last["items"]] == newest_first[4:]
     assert (last["limit"], last["offset"]) == (2, 4)
+
+
+def test_my_grants_cost_the_same_statements_for_one_or_many_grants(client, db, me):
+    member = make_member(db, me.user_id)
+    grant(db, me.user_id, member, make_consent_type(db))
+    client.get("/consent", headers=me.headers)  # warms the session cache of the login
+    with counting_statements() as one:
+        assert client.get("/consent", headers=me.headers).json()["total"] == 1
+    for _ in range(10):
+        grant(db, me.user_id, make_member(db, me.user_id), make_consent_type(db))
+    with counting_statements() as many:
+        assert client.get("/consent", headers=me.headers).json()["total"] == 11
+
+    assert len(many) == len(one)
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=101", "offset=-1", "member_id=0"])
