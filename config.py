@@ -75,6 +75,16 @@ class Settings(BaseSettings):
 
     # Catalogue, members
     MAX_MEMBERS_PER_USER: int = 10
+
+    # Payments
+    RAZORPAY_KEY_ID: str = "rzp_test_development"
+    RAZORPAY_KEY_SECRET: SecretStr = SecretStr("development-razorpay-key-secret")
+    RAZORPAY_WEBHOOK_SECRET: SecretStr = SecretStr("development-razorpay-webhook-secret")
+    RAZORPAY_BASE_URL: str = "https://api.razorpay.com"
+    RAZORPAY_TIMEOUT_SECONDS: float = 10.0
+    ORDER_PAYMENT_TIMEOUT_MINUTES: int = 30
+    ORDER_EXPIRY_INTERVAL_MINUTES: int = 5
+    IDEMPOTENCY_KEY_HOURS: int = 24
     MAX_ADDRESSES_PER_USER: int = 20
 
     @model_validator(mode="after")
@@ -96,6 +106,10 @@ class Settings(BaseSettings):
             problems.append("ALLOWED_ORIGINS=* is refused with credentialed CORS")
         if self.DATABASE_URL.startswith("sqlite"):
             problems.append("DATABASE_URL must point at MySQL, not SQLite")
+        if self.RAZORPAY_KEY_SECRET.get_secret_value().startswith("development-"):
+            problems.append("RAZORPAY_KEY_SECRET must be the live or test key secret")
+        if self.RAZORPAY_WEBHOOK_SECRET.get_secret_value().startswith("development-"):
+            problems.append("RAZORPAY_WEBHOOK_SECRET must be set")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self

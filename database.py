@@ -81,8 +81,10 @@ def build_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         _enable_sqlite_transactions(engine)
         return engine
+    # READ COMMITTED: a check repeated after taking a lock sees rows committed meanwhile.
     return create_engine(
         url,
+        isolation_level="READ COMMITTED",
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,

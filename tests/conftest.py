@@ -29,6 +29,7 @@ os.environ.update(
 os.environ.pop("REDIS_URL", None)
 
 import fakeredis  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 import redis  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import Engine, create_engine, inspect, make_url, text  # noqa: E402
@@ -40,6 +41,7 @@ from core.redis import set_redis  # noqa: E402
 from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from main import app  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
+from tests.fakes import razorpay as fake_razorpay  # noqa: E402
 from tests.fakes.sms import FakeSmsGateway  # noqa: E402
 
 IS_MARIADB = engine.dialect.name == "mysql"
@@ -93,6 +95,30 @@ def sms_backend(sms_gateway: FakeSmsGateway, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(settings, "SMS_WEBHOOK_URL", sms_gateway.webhook_url)
     sms_gateway.reset()
     return sms_gateway
+
+
+@pytest.fixture(scope="session")
+def razorpay_server() -> Iterator[fake_razorpay.FakeRazorpay]:
+    server = fake_razorpay.FakeRazorpay().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def razorpay(
+    razorpay_server: fake_razorpay.FakeRazorpay, monkeypatch: pytest.MonkeyPatch
+) -> fake_razorpay.FakeRazorpay:
+    """The real Razorpay SDK pointed at the local fake, with its keys."""
+    settings = get_settings()
+    monkeypatch.setattr(settings, "RAZORPAY_BASE_URL", razorpay_server.url)
+    monkeypatch.setattr(settings, "RAZORPAY_KEY_ID", fake_razorpay.KEY_ID)
+    monkeypatch.setattr(settings, "RAZORPAY_KEY_SECRET", SecretStr(fake_razorpay.KEY_SECRET))
+    monkeypatch.setattr(
+        settings, "RAZORPAY_WEBHOOK_SECRET", SecretStr(fake_razorpay.WEBHOOK_SECRET)
+    )
+    monkeypatch.setattr(settings, "RAZORPAY_TIMEOUT_SECONDS", 2.0)
+    razorpay_server.reset()
+    return razorpay_server
 
 
 @pytest.fixture(autouse=True)

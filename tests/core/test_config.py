@@ -19,6 +19,8 @@ SAFE_PRODUCTION = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "DATABASE_URL": "mysql+pymysql://app@db/nucleotide",
     "ALLOWED_ORIGINS": "https://app.nucleotide.example",
+    "RAZORPAY_KEY_SECRET": "live-secret-from-the-dashboard",
+    "RAZORPAY_WEBHOOK_SECRET": "webhook-secret-from-the-dashboard",
 }
 
 
@@ -40,6 +42,8 @@ def test_safe_production_settings_are_accepted() -> None:
         ({"REDIS_URL": None}, "REDIS_URL is required"),
         ({"ALLOWED_ORIGINS": "*"}, "ALLOWED_ORIGINS"),
         ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+        ({"RAZORPAY_KEY_SECRET": None}, "RAZORPAY_KEY_SECRET"),
+        ({"RAZORPAY_WEBHOOK_SECRET": None}, "RAZORPAY_WEBHOOK_SECRET"),
     ],
 )
 def test_unsafe_production_settings_are_refused(override: dict, fragment: str) -> None:

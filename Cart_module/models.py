@@ -1,0 +1,91 @@
+"""A user's cart (items bought for groups of members), coupons and their redemptions."""
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from database import Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from Product_module.models import Product
+
+DISCOUNT_TYPES = ("percent", "flat")
+# held: on an order awaiting payment; used: the order was paid; released: it never was.
+REDEMPTION_STATUSES = ("held", "used", "released")
+
+
+class Cart(TimestampMixin, Base):
+    __tablename__ = "carts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"), default=None)
+
+    items: Mapped[list["CartItem"]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="CartItem.id"
+    )
+    coupon: Mapped["Coupon | None"] = relationship(lazy="raise")
+
+
+class CartItem(TimestampMixin, Base):
+    __tablename__ = "cart_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    quantity: Mapped[int] = mapped_column(default=1)
+
+    product: Mapped["Product"] = relationship(lazy="raise")
+    members: Mapped[list["CartItemMember"]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="CartItemMember.id"
+    )
+
+
+class CartItemMember(Base):
+    """One member an item is for, and the address their sample is collected from."""
+
+    __tablename__ = "cart_item_members"
+    __table_args__ = (UniqueConstraint("cart_item_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cart_item_id: Mapped[int] = mapped_column(ForeignKey("cart_items.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"), index=True)
+
+
+class Coupon(TimestampMixin, Base):
+    __tablename__ = "coupons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored upper-case; users type it in any case.
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255), default=None)
+    discount_type: Mapped[str] = mapped_column(String(16))
+    percent_off: Mapped[int | None] = mapped_column(default=None)
+    amount_off_paise: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    max_discount_paise: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    min_order_paise: Mapped[int] = mapped_column(BigInteger, default=0)
+    valid_from: Mapped[datetime | None] = mapped_column(default=None)
+    valid_to: Mapped[datetime | None] = mapped_column(default=None)
+    usage_limit_total: Mapped[int | None] = mapped_column(default=None)
+    usage_limit_per_user: Mapped[int | None] = mapped_column(default=None)
+    # Empty lists: no restriction. Otherwise the coupon applies to these products/categories.
+    product_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    category_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class CouponRedemption(TimestampMixin, Base):
+    """A coupon on an order: counted against the limits while held or used."""
+
+    __tablename__ = "coupon_redemptions"
+    __table_args__ = (Index("ix_coupon_redemptions_coupon_status", "coupon_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    discount_paise: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="held")

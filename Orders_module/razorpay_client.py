@@ -1,0 +1,85 @@
+"""The one place that talks to Razorpay, through the official SDK (`RAZORPAY_BASE_URL`)."""
+
+import logging
+from typing import Any
+
+import razorpay
+import razorpay.errors
+import requests
+
+from config import get_settings
+from Orders_module.errors import PaymentProviderUnavailable
+
+logger = logging.getLogger("nucleotide.razorpay")
+
+
+def razorpay_client() -> razorpay.Client:
+    settings = get_settings()
+    return razorpay.Client(
+        auth=(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET.get_secret_value()),
+        base_url=settings.RAZORPAY_BASE_URL.rstrip("/"),
+    )
+
+
+def _call(action: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Run an SDK call with a bounded timeout; any failure is a clean 503."""
+    kwargs["timeout"] = get_settings().RAZORPAY_TIMEOUT_SECONDS
+    try:
+        return func(*args, **kwargs)
+    except (
+        requests.RequestException,
+        razorpay.errors.BadRequestError,
+        razorpay.errors.GatewayError,
+        razorpay.errors.ServerError,
+        ValueError,
+    ) as exc:
+        logger.error("razorpay %s failed: %s", action, type(exc).__name__)
+        raise PaymentProviderUnavailable() from exc
+
+
+def create_razorpay_order(amount_paise: int, receipt: str, notes: dict[str, str]) -> dict[str, Any]:
+    client = razorpay_client()
+    payload = {"amount": amount_paise, "currency": "INR", "receipt": receipt, "notes": notes}
+    return _call("order create", client.order.create, payload)
+
+
+def refund_payment(
+    razorpay_payment_id: str, amount_paise: int, idempotency_key: str, notes: dict[str, str]
+) -> dict[str, Any]:
+    """Refund through the refunds API; the idempotency key makes a retry return the same refund."""
+    client = razorpay_client()
+    payload = {"amount": amount_paise, "speed": "normal", "notes": notes}
+    return _call(
+        "refund",
+        client.payment.refund,
+        razorpay_payment_id,
+        payload,
+        headers={"X-Refund-Idempotency": idempotency_key},
+    )
+
+
+def payment_signature_is_valid(razorpay_order_id: str, payment_id: str, signature: str) -> bool:
+    """HMAC-SHA256(`order_id|payment_id`, key secret), checked by the SDK's utility."""
+    try:
+        razorpay_client().utility.verify_payment_signature(
+            {
+                "razorpay_order_id": razorpay_order_id,
+                "razorpay_payment_id": payment_id,
+                "razorpay_signature": signature,
+            }
+        )
+    except razorpay.errors.SignatureVerificationError:
+        return False
+    return True
+
+
+def webhook_signature_is_valid(raw_body: bytes, signature: str) -> bool:
+    """HMAC-SHA256 of the raw body with RAZORPAY_WEBHOOK_SECRET, checked by the SDK's utility."""
+    secret = get_settings().RAZORPAY_WEBHOOK_SECRET.get_secret_value()
+    try:
+        razorpay_client().utility.verify_webhook_signature(
+            raw_body.decode("utf-8"), signature, secret
+        )
+    except (razorpay.errors.SignatureVerificationError, UnicodeDecodeError):
+        return False
+    return True

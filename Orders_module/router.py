@@ -1,0 +1,157 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from core.pagination import Page, PageParams, Pagination, paginate
+from deps import AdminUser, CurrentAuth, CurrentUser, DbSession
+from Orders_module import payments, service
+from Orders_module.models import Order
+from Orders_module.schemas import (
+    CancelIn,
+    CheckoutIn,
+    CheckoutOut,
+    ItemStatusIn,
+    OrderOut,
+    OrderStatus,
+    OrderStatusIn,
+    OrderSummaryOut,
+    TrackingOut,
+    VerifyPaymentIn,
+    WebhookAckOut,
+)
+from Orders_module.views import order_view, payment_request_view, summary_view, tracking_view
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"),
+]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The exact bytes Razorpay signed (read before any JSON parsing)."""
+    return await request.body()
+
+
+def _page_of_summaries(db: Session, statement: Select[tuple[Order]], page: PageParams) -> dict:
+    result = paginate(db, statement, page)
+    counts = service.item_counts(db, [order.id for order in result["items"]])
+    return {**result, "items": [summary_view(o, counts.get(o.id, 0)) for o in result["items"]]}
+
+
+@router.post("", response_model=CheckoutOut, status_code=201)
+def checkout(
+    db: DbSession,
+    user: CurrentUser,
+    idempotency_key: IdempotencyKey = None,
+    body: CheckoutIn | None = None,
+) -> dict:
+    """Place an order from my cart; pay it with Razorpay Checkout using `payment`."""
+    result = service.create_order_from_cart(
+        db, user, idempotency_key, body.model_dump() if body else None
+    )
+    return {"order": order_view(result.order), "payment": payment_request_view(result.order)}
+
+
+@router.get("", response_model=Page[OrderSummaryOut])
+def my_orders(
+    db: DbSession, user: CurrentUser, page: Pagination, status: OrderStatus | None = None
+) -> dict:
+    """My orders, newest first."""
+    statement = service.orders_query(user.id)
+    if status:
+        statement = statement.where(Order.status == status)
+    return _page_of_summaries(db, statement, page)
+
+
+@router.get("/admin", response_model=Page[OrderSummaryOut])
+def all_orders(
+    db: DbSession,
+    _admin: AdminUser,
+    page: Pagination,
+    status: OrderStatus | None = None,
+    user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> dict:
+    """Every order, filtered by status and user (admin)."""
+    statement = service.orders_query(user_id)
+    if status:
+        statement = statement.where(Order.status == status)
+    return _page_of_summaries(db, statement, page)
+
+
+@router.post("/webhook/razorpay", response_model=WebhookAckOut)
+def razorpay_webhook(
+    db: DbSession,
+    body: Annotated[bytes, Depends(raw_body)],
+    signature: Annotated[str | None, Header(alias="X-Razorpay-Signature", max_length=256)] = None,
+    event_id: Annotated[str | None, Header(alias="X-Razorpay-Event-Id", max_length=128)] = None,
+) -> dict:
+    """Razorpay events, signed with RAZORPAY_WEBHOOK_SECRET (no login)."""
+    return {"status": payments.handle_webhook(db, body, signature, event_id)}
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def order_detail(order_id: Id, db: DbSession, auth: CurrentAuth) -> dict:
+    """One of my orders (any order for an admin)."""
+    owner = None if auth.is_admin else auth.user.id
+    return order_view(service.get_order(db, order_id, user_id=owner))
+
+
+@router.get("/{order_id}/tracking", response_model=TrackingOut)
+def order_tracking(order_id: Id, db: DbSession, auth: CurrentAuth) -> dict:
+    """Where each member's sample is."""
+    owner = None if auth.is_admin else auth.user.id
+    return tracking_view(service.get_order(db, order_id, user_id=owner))
+
+
+@router.post("/{order_id}/verify-payment", response_model=OrderOut)
+def verify_payment(order_id: Id, body: VerifyPaymentIn, db: DbSession, user: CurrentUser) -> dict:
+    """Confirm a Razorpay Checkout payment with its signature."""
+    order = payments.verify_payment(
+        db,
+        user.id,
+        order_id,
+        body.razorpay_order_id,
+        body.razorpay_payment_id,
+        body.razorpay_signature,
+    )
+    return order_view(order)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut)
+def cancel(order_id: Id, db: DbSession, user: CurrentUser, body: CancelIn | None = None) -> dict:
+    """Cancel before any sample is collected; a paid order is refunded."""
+    order = service.get_order(db, order_id, user_id=user.id, for_update=True)
+    reason = (body.reason if body else None) or "cancelled by customer"
+    return order_view(service.cancel_order(db, order, reason, user.id))
+
+
+@router.put("/{order_id}/status", response_model=OrderOut)
+def set_status(order_id: Id, body: OrderStatusIn, db: DbSession, admin: AdminUser) -> dict:
+    """Move an order along its status path (admin)."""
+    order = service.get_order(db, order_id, for_update=True)
+    return order_view(service.admin_set_order_status(db, order, body.status, body.note, admin.id))
+
+
+@router.put("/{order_id}/items/{item_id}/status", response_model=OrderOut)
+def set_item_status(
+    order_id: Id, item_id: Id, body: ItemStatusIn, db: DbSession, admin: AdminUser
+) -> dict:
+    """Move one member's test along: scheduling, technician, collection, lab, report (admin)."""
+    order = service.get_order(db, order_id, for_update=True)
+    service.admin_set_item_status(
+        db,
+        order,
+        item_id,
+        body.status,
+        admin.id,
+        scheduled_date=body.scheduled_date,
+        technician_name=body.technician_name,
+        technician_phone=body.technician_phone,
+        note=body.note,
+    )
+    return order_view(order)

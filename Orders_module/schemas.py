@@ -1,0 +1,190 @@
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.validation import PhoneNumber
+from Orders_module.models import ORDER_STATUSES
+
+OrderStatus = Literal[
+    "pending_payment",
+    "paid",
+    "sample_collection_scheduled",
+    "sample_collected",
+    "in_lab",
+    "report_ready",
+    "completed",
+    "cancelled",
+    "refund_pending",
+    "refunded",
+]
+assert set(OrderStatus.__args__) == set(ORDER_STATUSES)  # type: ignore[attr-defined]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+RazorpayId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CheckoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: Note | None = None
+
+
+class MemberRef(BaseModel):
+    id: int
+    name: str
+    relation: str
+
+
+class ProductRef(BaseModel):
+    id: int
+    name: str
+    plan_type: str
+
+
+class TechnicianOut(BaseModel):
+    name: str | None
+    phone: str | None
+
+
+class OrderItemOut(BaseModel):
+    id: int
+    line_group: int
+    member: MemberRef
+    product: ProductRef
+    address: dict[str, Any]
+    quantity: int
+    unit_price_paise: int
+    status: OrderStatus
+    scheduled_date: date | None
+    technician: TechnicianOut | None
+
+
+class PaymentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    razorpay_payment_id: str
+    amount_paise: int
+    status: str
+    method: str | None
+    created_at: datetime
+
+
+class RefundOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    razorpay_refund_id: str | None
+    amount_paise: int
+    status: str
+    created_at: datetime
+
+
+class HistoryOut(BaseModel):
+    status: OrderStatus
+    at: datetime
+    note: str | None
+    item_id: int | None
+
+
+class OrderOut(BaseModel):
+    id: int
+    order_number: str
+    user_id: int
+    status: OrderStatus
+    subtotal_paise: int
+    discount_paise: int
+    total_paise: int
+    currency: str
+    coupon_code: str | None
+    razorpay_order_id: str | None
+    payment_due_at: datetime | None
+    paid_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+    items: list[OrderItemOut]
+    payments: list[PaymentOut]
+    refunds: list[RefundOut]
+    status_history: list[HistoryOut]
+
+
+class OrderSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    order_number: str
+    user_id: int
+    status: OrderStatus
+    total_paise: int
+    currency: str
+    created_at: datetime
+    item_count: int
+
+
+class PaymentRequestOut(BaseModel):
+    """What the app hands Razorpay Checkout."""
+
+    razorpay_order_id: str
+    key_id: str
+    amount_paise: int
+    currency: str
+
+
+class CheckoutOut(BaseModel):
+    order: OrderOut
+    payment: PaymentRequestOut | None
+
+
+class VerifyPaymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    razorpay_order_id: RazorpayId
+    razorpay_payment_id: RazorpayId
+    razorpay_signature: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Note | None = None
+
+
+class OrderStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus
+    note: Note | None = None
+
+
+class ItemStatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrderStatus
+    scheduled_date: date | None = None
+    technician_name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+        | None
+    ) = None
+    technician_phone: PhoneNumber | None = None
+    note: Note | None = None
+
+
+class TrackingItemOut(BaseModel):
+    id: int
+    member_name: str
+    product_name: str
+    status: OrderStatus
+    scheduled_date: date | None
+    technician_name: str | None
+    technician_phone: str | None
+
+
+class TrackingOut(BaseModel):
+    order_id: int
+    order_number: str
+    status: OrderStatus
+    items: list[TrackingItemOut]
+    status_history: list[HistoryOut]
+
+
+class WebhookAckOut(BaseModel):
+    status: str = Field(description="processed, already_known, duplicate or ignored")

@@ -1,0 +1,566 @@
+"""Checkout, order reading, cancellation, admin status changes, and the unpaid-order expiry."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from Address_module.models import Address
+from Address_module.service import serviceability_for
+from Audit_module.service import record_audit
+from Cart_module.models import Cart
+from Cart_module.service import (
+    empty_cart,
+    hold_coupon,
+    load_cart,
+    mark_coupon_used,
+    price_cart,
+    release_coupon_hold,
+)
+from config import get_settings
+from Consent_module.errors import ConsentRequired
+from Consent_module.service import CheckoutLine, missing_consents
+from database import on_commit, on_rollback, utcnow
+from Login_module.models import User
+from Member_module.models import Member
+from Member_module.service import register_member_in_use_check
+from Orders_module import idempotency
+from Orders_module.errors import (
+    AddressNotServiceable,
+    CartEmpty,
+    IdempotencyKeyReused,
+    InvalidStatusTransition,
+    OrderItemNotFound,
+    OrderNotCancellable,
+    OrderNotFound,
+    ProductUnavailable,
+    RequestInProgress,
+)
+from Orders_module.models import Order, OrderItem, OrderStatusHistory, Payment, Refund
+from Orders_module.razorpay_client import create_razorpay_order, refund_payment
+from Orders_module.states import (
+    CANCELLABLE,
+    FINISHED,
+    FULFILMENT,
+    PAYMENT_DRIVEN,
+    can_move,
+    fulfilment_rank,
+)
+
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    created: bool
+
+
+def new_order_number() -> str:
+    """`NUC-261125-7K3M9Q`: readable on the phone, unique, well under Razorpay's 40-char receipt."""
+    suffix = "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(6))
+    return f"NUC-{utcnow():%y%m%d}-{suffix}"
+
+
+def request_fingerprint(body: dict[str, Any] | None) -> str:
+    return hashlib.sha256(json.dumps(body or {}, sort_keys=True).encode()).hexdigest()
+
+
+def orders_query(user_id: int | None = None) -> Select[tuple[Order]]:
+    statement = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
+    if user_id is not None:
+        statement = statement.where(Order.user_id == user_id)
+    return statement
+
+
+def with_details(statement: Select[tuple[Order]]) -> Select[tuple[Order]]:
+    return statement.options(
+        selectinload(Order.items),
+        selectinload(Order.payments),
+        selectinload(Order.refunds),
+        selectinload(Order.history),
+    )
+
+
+def get_order(
+    db: Session, order_id: int, *, user_id: int | None = None, for_update: bool = False
+) -> Order:
+    """An order with everything loaded; another user's is OrderNotFound."""
+    statement = with_details(orders_query(user_id).where(Order.id == order_id))
+    if for_update:
+        statement = statement.with_for_update(of=Order)
+    order = db.scalars(statement).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def add_history(
+    db: Session,
+    order: Order,
+    status: str,
+    note: str | None,
+    actor_user_id: int | None,
+    item: OrderItem | None = None,
+) -> None:
+    db.add(
+        OrderStatusHistory(
+            order_id=order.id,
+            order_item_id=item.id if item else None,
+            status=status,
+            note=note,
+            actor_user_id=actor_user_id,
+            at=utcnow(),
+        )
+    )
+
+
+def set_order_status(
+    db: Session,
+    order: Order,
+    status: str,
+    *,
+    note: str | None,
+    actor_user_id: int | None,
+    items_from: set[str] | None = None,
+) -> None:
+    """Move the order (and its items still at one of `items_from`) to `status`, with history."""
+    old = order.status
+    order.status = status
+    for item in order.items:
+        if items_from is None or item.status in items_from:
+            item.status = status
+    add_history(db, order, status, note, actor_user_id)
+    record_audit(
+        db,
+        action="order.status_changed",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=actor_user_id,
+        changes={"status": {"old": old, "new": status}, "note": note},
+    )
+
+
+# --- checkout --------------------------------------------------------------------------------
+
+
+def _snapshot_product(item: Any) -> dict[str, Any]:
+    product = item.product
+    return {
+        "id": product.id,
+        "name": product.name,
+        "slug": product.slug,
+        "plan_type": product.plan_type,
+        "price_paise": product.price_paise,
+        "mrp_paise": product.mrp_paise,
+        "sample_type": product.sample_type,
+        "turnaround_days": product.turnaround_days,
+    }
+
+
+def _snapshot_member(member: Member) -> dict[str, Any]:
+    return {
+        "id": member.id,
+        "name": member.name,
+        "relation": member.relation,
+        "date_of_birth": member.date_of_birth.isoformat(),
+        "gender": member.gender,
+    }
+
+
+def _snapshot_address(address: Address) -> dict[str, Any]:
+    fields = (
+        "label",
+        "contact_name",
+        "contact_phone",
+        "line1",
+        "line2",
+        "landmark",
+        "locality",
+        "city",
+        "state",
+        "pincode",
+    )
+    return {"id": address.id, **{field: getattr(address, field) for field in fields}}
+
+
+def _check_cart(db: Session, user_id: int, cart: Cart) -> tuple[dict, dict]:
+    """Consents, members and serviceable addresses, all at once; returns members and addresses."""
+    if any(not item.product.is_active for item in cart.items):
+        raise ProductUnavailable(
+            details=[
+                {"product_id": item.product_id} for item in cart.items if not item.product.is_active
+            ]
+        )
+    member_ids = {m.member_id for item in cart.items for m in item.members}
+    address_ids = {m.address_id for item in cart.items for m in item.members}
+    members = {
+        m.id: m
+        for m in db.scalars(
+            select(Member).where(
+                Member.id.in_(member_ids), Member.user_id == user_id, Member.is_deleted.is_(False)
+            )
+        )
+    }
+    addresses = {
+        a.id: a
+        for a in db.scalars(
+            select(Address).where(
+                Address.id.in_(address_ids),
+                Address.user_id == user_id,
+                Address.is_deleted.is_(False),
+            )
+        )
+    }
+    if set(members) != member_ids:
+        raise ProductUnavailable("Some members in your cart no longer exist; review your cart.")
+    unserviceable = []
+    for item in cart.items:
+        for link in item.members:
+            address = addresses.get(link.address_id)
+            location = serviceability_for(db, address.city) if address else None
+            if location is None or not (location.home_collection or location.sample_pickup):
+                unserviceable.append({"member_id": link.member_id, "address_id": link.address_id})
+    if unserviceable:
+        raise AddressNotServiceable(details=unserviceable)
+    missing = missing_consents(
+        db,
+        user_id,
+        [
+            CheckoutLine(item.product_id, tuple(m.member_id for m in item.members))
+            for item in cart.items
+        ],
+    )
+    if missing:
+        raise ConsentRequired(details=missing)
+    return members, addresses
+
+
+def _existing_for_key(db: Session, user_id: int, key: str, fingerprint: str) -> Order | None:
+    order = db.scalar(select(Order).where(Order.user_id == user_id, Order.idempotency_key == key))
+    if order is None:
+        return None
+    window = timedelta(hours=get_settings().IDEMPOTENCY_KEY_HOURS)
+    if order.created_at < utcnow() - window:
+        order.idempotency_key = None  # expired: the key may name a new request now
+        db.flush()
+        return None
+    if order.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    return order
+
+
+def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> None:
+    """A new checkout replaces the user's unpaid ones, so their coupon holds don't block it."""
+    pending = db.scalars(
+        with_details(
+            orders_query(user_id).where(Order.status == "pending_payment")
+        ).with_for_update(of=Order)
+    ).all()
+    for order in pending:
+        cancel_unpaid(db, order, "superseded by a newer checkout", actor_user_id)
+
+
+def create_order_from_cart(
+    db: Session, user: User, idempotency_key: str | None, body: dict[str, Any] | None = None
+) -> CheckoutResult:
+    """Snapshot the cart into a pending order with a Razorpay order (or paid, if free)."""
+    fingerprint = request_fingerprint(body)
+    if idempotency_key:
+        existing = _existing_for_key(db, user.id, idempotency_key, fingerprint)
+        if existing is not None:
+            return CheckoutResult(get_order(db, existing.id), created=False)
+        if not idempotency.claim(user.id, idempotency_key):
+            raise RequestInProgress()
+        on_commit(db, lambda: idempotency.release(user.id, idempotency_key))
+        on_rollback(db, lambda _db: idempotency.release(user.id, idempotency_key))
+
+    view = price_cart(db, user.id)
+    cart = load_cart(db, user.id, for_update=True)
+    if cart is None or not cart.items:
+        raise CartEmpty()
+    if view.notices:
+        raise ProductUnavailable(details=[{"notice": notice} for notice in view.notices])
+    members, addresses = _check_cart(db, user.id, cart)
+    _supersede_pending_orders(db, user.id, user.id)
+
+    settings = get_settings()
+    order = Order(
+        order_number=new_order_number(),
+        user_id=user.id,
+        status="pending_payment",
+        subtotal_paise=view.subtotal_paise,
+        discount_paise=view.discount_paise,
+        total_paise=view.total_paise,
+        currency="INR",
+        coupon_id=cart.coupon_id if view.discount_paise or cart.coupon_id else None,
+        coupon_code=view.coupon_code,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint if idempotency_key else None,
+        payment_due_at=utcnow() + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+    )
+    for group, item in enumerate(cart.items, start=1):
+        for link in item.members:
+            order.items.append(
+                OrderItem(
+                    line_group=group,
+                    product_id=item.product_id,
+                    product_snapshot=_snapshot_product(item),
+                    member_id=link.member_id,
+                    member_snapshot=_snapshot_member(members[link.member_id]),
+                    address_id=link.address_id,
+                    address_snapshot=_snapshot_address(addresses[link.address_id]),
+                    quantity=item.quantity,
+                    unit_price_paise=item.product.price_paise,
+                    status="pending_payment",
+                )
+            )
+    db.add(order)
+    try:
+        db.flush()
+    except IntegrityError as exc:
+        # Same Idempotency-Key committed by a concurrent request in the meantime.
+        raise RequestInProgress() from exc
+    add_history(db, order, "pending_payment", "order placed", user.id)
+    if order.coupon_id is not None:
+        hold_coupon(
+            db,
+            coupon_id=order.coupon_id,
+            user_id=user.id,
+            order_id=order.id,
+            discount_paise=order.discount_paise,
+        )
+    record_audit(
+        db,
+        action="order.created",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=user.id,
+        changes={
+            "order_number": order.order_number,
+            "total_paise": order.total_paise,
+            "coupon_code": order.coupon_code,
+            "items": len(order.items),
+        },
+    )
+    if order.total_paise == 0:
+        complete_payment(db, order, note="nothing to pay", actor_user_id=user.id)
+    else:
+        razorpay_order = create_razorpay_order(
+            order.total_paise,
+            order.order_number,
+            {"order_id": str(order.id), "order_number": order.order_number},
+        )
+        order.razorpay_order_id = razorpay_order["id"]
+    db.flush()
+    return CheckoutResult(get_order(db, order.id), created=True)
+
+
+def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int | None) -> None:
+    """pending_payment -> paid: coupon use counted, the cart emptied."""
+    order.paid_at = utcnow()
+    order.payment_due_at = None
+    set_order_status(db, order, "paid", note=note, actor_user_id=actor_user_id)
+    if order.coupon_id is not None:
+        mark_coupon_used(db, order.id)
+    empty_cart(db, order.user_id)
+
+
+# --- cancellation and refunds ------------------------------------------------------------------
+
+
+def cancel_unpaid(db: Session, order: Order, reason: str, actor_user_id: int | None) -> None:
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason
+    order.payment_due_at = None
+    set_order_status(db, order, "cancelled", note=reason, actor_user_id=actor_user_id)
+    release_coupon_hold(db, order.id)
+
+
+def captured_payment(order: Order) -> Payment | None:
+    return next((p for p in order.payments if p.status == "captured"), None)
+
+
+def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund | None:
+    """cancelled -> refund_pending, with a Razorpay refund of the captured payment."""
+    payment = captured_payment(order)
+    if payment is None:
+        return None
+    refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
+    if refund is None:
+        # Deterministic key: a retry after a failure asks Razorpay for the same refund.
+        refund = Refund(
+            order_id=order.id,
+            payment_id=payment.id,
+            amount_paise=payment.amount_paise,
+            status="pending",
+            idempotency_key=f"refund-{order.order_number}-{payment.id}",
+        )
+        db.add(refund)
+        db.flush()
+    response = refund_payment(
+        payment.razorpay_payment_id,
+        refund.amount_paise,
+        refund.idempotency_key,
+        {"order_number": order.order_number},
+    )
+    refund.razorpay_refund_id = response.get("id")
+    set_order_status(
+        db,
+        order,
+        "refund_pending",
+        note="refund requested",
+        actor_user_id=actor_user_id,
+        items_from={"cancelled"},
+    )
+    record_audit(
+        db,
+        action="refund.requested",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=actor_user_id,
+        changes={
+            "amount_paise": refund.amount_paise,
+            "razorpay_refund_id": refund.razorpay_refund_id,
+        },
+    )
+    return refund
+
+
+def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> Order:
+    """Before any sample is collected; a paid order is refunded through Razorpay."""
+    if order.status not in CANCELLABLE or any(
+        fulfilment_rank(item.status) > fulfilment_rank("sample_collection_scheduled")
+        for item in order.items
+    ):
+        raise OrderNotCancellable()
+    if order.status == "pending_payment":
+        cancel_unpaid(db, order, reason, actor_user_id)
+        return order
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason
+    set_order_status(db, order, "cancelled", note=reason, actor_user_id=actor_user_id)
+    release_coupon_hold(db, order.id)
+    start_refund(db, order, actor_user_id)
+    return order
+
+
+# --- admin ------------------------------------------------------------------------------------
+
+
+def admin_set_order_status(
+    db: Session, order: Order, status: str, note: str | None, admin_id: int
+) -> Order:
+    if status in PAYMENT_DRIVEN or not can_move(order.status, status):
+        raise InvalidStatusTransition(details=[{"from": order.status, "to": status}])
+    if status == "cancelled":
+        return cancel_order(db, order, note or "cancelled by support", admin_id)
+    set_order_status(
+        db, order, status, note=note, actor_user_id=admin_id, items_from={order.status}
+    )
+    return order
+
+
+def admin_set_item_status(
+    db: Session,
+    order: Order,
+    item_id: int,
+    status: str,
+    admin_id: int,
+    *,
+    scheduled_date: date | None = None,
+    technician_name: str | None = None,
+    technician_phone: str | None = None,
+    note: str | None = None,
+) -> OrderItem:
+    """Move one member's test along; the order follows once all its items have."""
+    item = next((i for i in order.items if i.id == item_id), None)
+    if item is None:
+        raise OrderItemNotFound()
+    if status not in FULFILMENT or status in PAYMENT_DRIVEN or not can_move(item.status, status):
+        raise InvalidStatusTransition(details=[{"from": item.status, "to": status}])
+    old = {
+        "status": item.status,
+        "scheduled_date": item.scheduled_date,
+        "technician_name": item.technician_name,
+        "technician_phone": item.technician_phone,
+    }
+    item.status = status
+    if scheduled_date is not None:
+        item.scheduled_date = scheduled_date
+    if technician_name is not None:
+        item.technician_name = technician_name
+    if technician_phone is not None:
+        item.technician_phone = technician_phone
+    add_history(db, order, status, note, admin_id, item=item)
+    record_audit(
+        db,
+        action="order_item.status_changed",
+        entity_type="order_item",
+        entity_id=item.id,
+        actor_user_id=admin_id,
+        changes={
+            key: {"old": value, "new": getattr(item, key)}
+            for key, value in old.items()
+            if getattr(item, key) != value
+        },
+    )
+    slowest = min((i.status for i in order.items), key=fulfilment_rank)
+    if fulfilment_rank(slowest) > fulfilment_rank(order.status):
+        set_order_status(
+            db,
+            order,
+            slowest,
+            note="all items reached this step",
+            actor_user_id=admin_id,
+            items_from=set(),
+        )
+    return item
+
+
+# --- jobs and hooks ---------------------------------------------------------------------------
+
+
+def expire_unpaid_orders(db: Session) -> int:
+    """Cancel orders still unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES, releasing coupon holds."""
+    due = db.scalars(
+        with_details(
+            select(Order)
+            .where(Order.status == "pending_payment", Order.payment_due_at < utcnow())
+            .order_by(Order.id)
+            .limit(500)
+        ).with_for_update(of=Order, skip_locked=True)
+    ).all()
+    for order in due:
+        cancel_unpaid(db, order, "payment not received in time", None)
+    return len(due)
+
+
+@register_member_in_use_check
+def member_on_unfinished_order(db: Session, member_id: int) -> bool:
+    return (
+        db.scalar(
+            select(OrderItem.id)
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(OrderItem.member_id == member_id, Order.status.not_in(FINISHED))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def item_counts(db: Session, order_ids: list[int]) -> dict[int, int]:
+    if not order_ids:
+        return {}
+    rows = db.execute(
+        select(OrderItem.order_id, func.count())
+        .where(OrderItem.order_id.in_(order_ids))
+        .group_by(OrderItem.order_id)
+    )
+    return dict(rows.tuples().all())
