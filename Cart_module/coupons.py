@@ -1,0 +1,568 @@
+"""Coupon rules: what a coupon takes off a cart, its limits, holds on orders, and admin edits.
+
+A coupon is `percent` (1..100, optionally capped by `max_discount_paise`) or `flat`
+(`amount_off_paise`). It may be restricted to products and/or categories: then only the matching
+lines count (a line matches if its product is listed OR its category is), both for
+`min_order_paise` and for the discount, which never exceeds what it applies to.
+
+Uses are counted from `coupon_redemptions` rows that are `held` (on an order awaiting payment) or
+`used` (paid). `hold_coupon` takes the coupon row lock before counting, so with a limit of N no
+more than N orders can ever hold or use the coupon at once, whatever the concurrency.
+"""
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from Audit_module.service import diff, record_audit
+from Cart_module.errors import (
+    CouponExists,
+    CouponExpired,
+    CouponInvalid,
+    CouponMinOrder,
+    CouponNotApplicable,
+    CouponNotFound,
+    CouponUsageExceeded,
+    InvalidCoupon,
+)
+from Cart_module.models import Coupon, CouponRedemption
+from Category_module.models import Category
+from core.pagination import PageParams
+from database import utcnow
+from Product_module.models import Product
+
+ENTITY = "coupon"
+COUNTED_STATUSES = ("held", "used")
+CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
+MAX_USABLE_LISTED = 100
+COUPON_FIELDS = (
+    "code",
+    "description",
+    "discount_type",
+    "percent_off",
+    "amount_off_paise",
+    "max_discount_paise",
+    "min_order_paise",
+    "valid_from",
+    "valid_to",
+    "usage_limit_total",
+    "usage_limit_per_user",
+    "product_ids",
+    "category_ids",
+    "active",
+)
+
+
+class CouponLine(Protocol):
+    """What a coupon needs to know about one cart line."""
+
+    @property
+    def product_id(self) -> int: ...
+
+    @property
+    def category_id(self) -> int: ...
+
+    @property
+    def line_total_paise(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class CouponLineData:
+    """A ready-made CouponLine, e.g. for checkout code that holds plain values."""
+
+    product_id: int
+    category_id: int
+    line_total_paise: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    total: int = 0
+    mine: int = 0
+
+
+def normalize_code(code: str) -> str:
+    """What users type (any case, surrounding spaces) -> the stored upper-case code."""
+    return code.strip().upper()
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+
+def check_window(coupon: Coupon, now: datetime) -> None:
+    """CouponExpired before `valid_from` or after `valid_to` (both inclusive bounds)."""
+    if coupon.valid_from is not None and now < coupon.valid_from:
+        raise CouponExpired()
+    if coupon.valid_to is not None and now > coupon.valid_to:
+        raise CouponExpired()
+
+
+def check_usage(coupon: Coupon, usage: Usage) -> None:
+    """CouponUsageExceeded once the held+used count reaches either limit."""
+    if coupon.usage_limit_total is not None and usage.total >= coupon.usage_limit_total:
+        raise CouponUsageExceeded()
+    if coupon.usage_limit_per_user is not None and usage.mine >= coupon.usage_limit_per_user:
+        raise CouponUsageExceeded()
+
+
+def is_restricted(coupon: Coupon) -> bool:
+    return bool(coupon.product_ids or coupon.category_ids)
+
+
+def line_matches(coupon: Coupon, line: CouponLine) -> bool:
+    if not is_restricted(coupon):
+        return True
+    return line.product_id in (coupon.product_ids or []) or line.category_id in (
+        coupon.category_ids or []
+    )
+
+
+def eligible_subtotal(coupon: Coupon, lines: Sequence[CouponLine]) -> int:
+    """The part of the cart the coupon applies to; CouponNotApplicable if nothing matches."""
+    matching = [line for line in lines if line_matches(coupon, line)]
+    if not matching:
+        raise CouponNotApplicable()
+    return sum(line.line_total_paise for line in matching)
+
+
+def discount_on(coupon: Coupon, subtotal_paise: int) -> int:
+    """The discount on an eligible subtotal: percent rounds down and obeys its cap; neither
+    kind ever exceeds the subtotal."""
+    if coupon.discount_type == "percent":
+        discount = subtotal_paise * (coupon.percent_off or 0) // 100
+        if coupon.max_discount_paise is not None:
+            discount = min(discount, coupon.max_discount_paise)
+    else:
+        discount = coupon.amount_off_paise or 0
+    return max(0, min(discount, subtotal_paise))
+
+
+def evaluate(coupon: Coupon, lines: Sequence[CouponLine], usage: Usage, now: datetime) -> int:
+    """Every rule in order (active, window, limits, restriction, minimum); the discount or the
+    first refusal."""
+    if not coupon.active:
+        raise CouponInvalid()
+    check_window(coupon, now)
+    check_usage(coupon, usage)
+    subtotal = eligible_subtotal(coupon, lines)
+    if subtotal < coupon.min_order_paise:
+        raise CouponMinOrder()
+    return discount_on(coupon, subtotal)
+
+
+# --- usage counts ------------------------------------------------------------------------------
+
+
+def _usage_statement(coupon_ids: Sequence[int], user_id: int) -> Select[Any]:
+    return (
+        select(
+            CouponRedemption.coupon_id,
+            func.count(),
+            func.coalesce(func.sum(case((CouponRedemption.user_id == user_id, 1), else_=0)), 0),
+        )
+        .where(
+            CouponRedemption.coupon_id.in_(coupon_ids),
+            CouponRedemption.status.in_(COUNTED_STATUSES),
+        )
+        .group_by(CouponRedemption.coupon_id)
+    )
+
+
+def usage_for(db: Session, coupon_ids: Sequence[int], user_id: int) -> dict[int, Usage]:
+    """Held+used redemptions per coupon, in total and by this user (one query)."""
+    if not coupon_ids:
+        return {}
+    rows = db.execute(_usage_statement(coupon_ids, user_id)).all()
+    return {coupon_id: Usage(int(total), int(mine)) for coupon_id, total, mine in rows}
+
+
+def _locked_usage(db: Session, coupon_id: int, user_id: int) -> Usage:
+    """The counts as committed right now: a locking read sees rows committed after this
+    transaction's snapshot (REPEATABLE READ), which a plain SELECT would not."""
+    statement = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((CouponRedemption.user_id == user_id, 1), else_=0)), 0),
+        )
+        .where(
+            CouponRedemption.coupon_id == coupon_id,
+            CouponRedemption.status.in_(COUNTED_STATUSES),
+        )
+        .with_for_update(read=True)
+    )
+    total, mine = db.execute(statement).one()
+    return Usage(int(total or 0), int(mine or 0))
+
+
+# --- what carts and checkout call --------------------------------------------------------------
+
+
+def find_coupon(db: Session, code: str) -> Coupon:
+    """The active coupon with this code (any case); unknown and inactive are the same
+    CouponInvalid."""
+    normalized = normalize_code(code)
+    coupon = db.scalar(select(Coupon).where(Coupon.code == normalized)) if normalized else None
+    if coupon is None or not coupon.active:
+        raise CouponInvalid()
+    return coupon
+
+
+def coupon_discount(
+    db: Session,
+    coupon: Coupon,
+    user_id: int,
+    lines_for_coupon: Sequence[CouponLine],
+    now: datetime,
+) -> int:
+    """The discount in paise `coupon` gives `user_id` on these lines at `now`.
+
+    `lines_for_coupon`: objects with `product_id`, `category_id`, `line_total_paise` (e.g.
+    `CartView.lines` or `CouponLineData`). Raises CouponInvalid (inactive), CouponExpired,
+    CouponUsageExceeded (held+used redemptions, total or this user's), CouponNotApplicable,
+    CouponMinOrder. The counts are not locked: `hold_coupon` re-checks them under the lock.
+    """
+    usage = usage_for(db, [coupon.id], user_id).get(coupon.id, Usage())
+    return evaluate(coupon, lines_for_coupon, usage, now)
+
+
+def hold_coupon(
+    db: Session, *, coupon_id: int, user_id: int, order_id: int, discount_paise: int
+) -> None:
+    """Reserve one use of the coupon for an order awaiting payment.
+
+    Locks the coupon row (`SELECT ... FOR UPDATE`), re-checks active, window and both usage
+    limits (held+used) with a locking read, then inserts a `held` CouponRedemption. Concurrent
+    checkouts queue on the row lock, so the limits hold under any concurrency. Raises
+    CouponInvalid, CouponExpired, CouponUsageExceeded. Holding again for the same order is a
+    no-op while its hold stands; a released hold is re-taken (after the same checks).
+    """
+    coupon = db.scalar(
+        select(Coupon)
+        .where(Coupon.id == coupon_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if coupon is None or not coupon.active:
+        raise CouponInvalid()
+    check_window(coupon, utcnow())
+    existing = db.scalar(
+        select(CouponRedemption)
+        .where(CouponRedemption.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if existing is not None and existing.status in COUNTED_STATUSES:
+        return
+    check_usage(coupon, _locked_usage(db, coupon.id, user_id))
+    if existing is not None:
+        existing.coupon_id = coupon.id
+        existing.user_id = user_id
+        existing.discount_paise = discount_paise
+        existing.status = "held"
+    else:
+        db.add(
+            CouponRedemption(
+                coupon_id=coupon.id,
+                user_id=user_id,
+                order_id=order_id,
+                discount_paise=discount_paise,
+                status="held",
+            )
+        )
+    db.flush()
+
+
+def _move_hold(db: Session, order_id: int, new_status: str) -> bool:
+    redemption = db.scalar(
+        select(CouponRedemption)
+        .where(CouponRedemption.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if redemption is None or redemption.status != "held":
+        return False
+    redemption.status = new_status
+    db.flush()
+    return True
+
+
+def mark_coupon_used(db: Session, order_id: int) -> bool:
+    """The order was paid: its held redemption becomes `used`. Returns whether one did
+    (False when the order had no coupon, or its use is already counted or released)."""
+    return _move_hold(db, order_id, "used")
+
+
+def release_coupon_hold(db: Session, order_id: int) -> bool:
+    """The order will not be paid: its held redemption becomes `released`, freeing the use.
+    A no-op (False) when there is no held redemption for the order."""
+    return _move_hold(db, order_id, "released")
+
+
+def usable_coupons(
+    db: Session, user_id: int, lines: Sequence[CouponLine], now: datetime
+) -> list[dict[str, Any]]:
+    """Coupons this user can use now (active, in their window, not exhausted for them), each
+    with `eligible`/`discount_paise` evaluated on `lines`; best discount first."""
+    coupons = db.scalars(
+        select(Coupon)
+        .where(
+            Coupon.active.is_(True),
+            (Coupon.valid_from.is_(None)) | (Coupon.valid_from <= now),
+            (Coupon.valid_to.is_(None)) | (Coupon.valid_to >= now),
+        )
+        .order_by(Coupon.id)
+    ).all()
+    usage = usage_for(db, [coupon.id for coupon in coupons], user_id)
+    listed: list[dict[str, Any]] = []
+    for coupon in coupons:
+        used = usage.get(coupon.id, Usage())
+        try:
+            check_usage(coupon, used)
+        except CouponUsageExceeded:
+            continue
+        try:
+            discount = evaluate(coupon, lines, used, now)
+            eligible = True
+        except (CouponNotApplicable, CouponMinOrder):
+            discount, eligible = 0, False
+        listed.append(
+            {
+                "code": coupon.code,
+                "description": coupon.description,
+                "discount_type": coupon.discount_type,
+                "percent_off": coupon.percent_off,
+                "amount_off_paise": coupon.amount_off_paise,
+                "max_discount_paise": coupon.max_discount_paise,
+                "min_order_paise": coupon.min_order_paise,
+                "valid_to": coupon.valid_to,
+                "eligible": eligible,
+                "discount_paise": discount,
+            }
+        )
+    listed.sort(key=lambda entry: (not entry["eligible"], -entry["discount_paise"], entry["code"]))
+    return listed[:MAX_USABLE_LISTED]
+
+
+# --- admin -------------------------------------------------------------------------------------
+
+
+def coupon_snapshot(coupon: Coupon) -> dict[str, Any]:
+    return {field: getattr(coupon, field) for field in COUPON_FIELDS}
+
+
+def _problem(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "message": message, "type": "invalid_coupon"}
+
+
+def validate_coupon(db: Session, fields: dict[str, Any]) -> None:
+    """The rules that span fields, on the merged values of a create or an update."""
+    problems: list[dict[str, str]] = []
+    if not CODE_PATTERN.match(fields["code"] or ""):
+        problems.append(_problem("code", "3 to 32 of A-Z, 0-9, '_' and '-'"))
+    if fields["discount_type"] == "percent":
+        if fields.get("percent_off") is None or not 1 <= fields["percent_off"] <= 100:
+            problems.append(_problem("percent_off", "a percent coupon needs percent_off 1..100"))
+        if fields.get("amount_off_paise") is not None:
+            problems.append(_problem("amount_off_paise", "a percent coupon has no amount_off"))
+    elif fields["discount_type"] == "flat":
+        if not fields.get("amount_off_paise"):
+            problems.append(_problem("amount_off_paise", "a flat coupon needs amount_off > 0"))
+        if fields.get("percent_off") is not None:
+            problems.append(_problem("percent_off", "a flat coupon has no percent_off"))
+        if fields.get("max_discount_paise") is not None:
+            problems.append(
+                _problem("max_discount_paise", "only a percent coupon has a maximum discount")
+            )
+    else:
+        problems.append(_problem("discount_type", "percent or flat"))
+    valid_from, valid_to = fields.get("valid_from"), fields.get("valid_to")
+    if valid_from is not None and valid_to is not None and valid_from >= valid_to:
+        problems.append(_problem("valid_to", "valid_to must be after valid_from"))
+    problems += _unknown_ids(db, Product, fields.get("product_ids") or [], "product_ids")
+    problems += _unknown_ids(db, Category, fields.get("category_ids") or [], "category_ids")
+    if problems:
+        raise InvalidCoupon(details=problems)
+
+
+def _unknown_ids(
+    db: Session, model: type[Product] | type[Category], ids: list[int], field: str
+) -> list[dict[str, str]]:
+    if not ids:
+        return []
+    known = set(db.scalars(select(model.id).where(model.id.in_(ids))))
+    unknown = sorted(set(ids) - known)
+    if unknown:
+        return [_problem(field, f"unknown ids: {', '.join(map(str, unknown))}")]
+    return []
+
+
+def coupons_query(active: bool | None = None) -> Select[tuple[Coupon]]:
+    statement = select(Coupon).order_by(Coupon.id.desc())
+    if active is not None:
+        statement = statement.where(Coupon.active.is_(active))
+    return statement
+
+
+def redemption_counts(db: Session, coupon_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """`{coupon_id: {"used": n, "held": m}}` for these coupons (one query)."""
+    counts: dict[int, dict[str, int]] = {cid: {"used": 0, "held": 0} for cid in coupon_ids}
+    if not coupon_ids:
+        return counts
+    rows = db.execute(
+        select(CouponRedemption.coupon_id, CouponRedemption.status, func.count())
+        .where(
+            CouponRedemption.coupon_id.in_(coupon_ids),
+            CouponRedemption.status.in_(COUNTED_STATUSES),
+        )
+        .group_by(CouponRedemption.coupon_id, CouponRedemption.status)
+    ).all()
+    for coupon_id, status, number in rows:
+        counts[coupon_id][status] = int(number)
+    return counts
+
+
+def coupon_admin_view(coupon: Coupon, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": coupon.id,
+        **coupon_snapshot(coupon),
+        "used_count": counts.get("used", 0),
+        "held_count": counts.get("held", 0),
+        "created_at": coupon.created_at,
+        "updated_at": coupon.updated_at,
+    }
+
+
+def coupon_admin_views(db: Session, coupons: Sequence[Coupon]) -> list[dict[str, Any]]:
+    counts = redemption_counts(db, [coupon.id for coupon in coupons])
+    return [coupon_admin_view(coupon, counts[coupon.id]) for coupon in coupons]
+
+
+def coupon_admin_page(db: Session, params: PageParams, active: bool | None) -> dict[str, Any]:
+    statement = coupons_query(active)
+    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    coupons = db.scalars(statement.limit(params.limit).offset(params.offset)).all()
+    return {
+        "items": coupon_admin_views(db, coupons),
+        "total": total,
+        "limit": params.limit,
+        "offset": params.offset,
+    }
+
+
+def get_coupon(db: Session, coupon_id: int) -> Coupon:
+    coupon = db.get(Coupon, coupon_id)
+    if coupon is None:
+        raise CouponNotFound()
+    return coupon
+
+
+def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
+    fields = dict(fields)
+    if fields.get("code") is not None:
+        fields["code"] = normalize_code(fields["code"])
+    for key in ("product_ids", "category_ids"):
+        if key in fields:
+            fields[key] = sorted(set(fields[key] or []))
+    return fields
+
+
+def _code_taken(db: Session, code: str, except_id: int | None = None) -> bool:
+    statement = select(Coupon.id).where(Coupon.code == code)
+    if except_id is not None:
+        statement = statement.where(Coupon.id != except_id)
+    return db.scalar(statement.limit(1)) is not None
+
+
+@contextmanager
+def _unique_code(db: Session) -> Iterator[None]:
+    """Flush inside a savepoint: the unique code catches a duplicate that raced the check, and
+    the session stays usable after refusing it."""
+    try:
+        with db.begin_nested():
+            yield
+            db.flush()
+    except IntegrityError as exc:
+        raise CouponExists() from exc
+
+
+def create_coupon(db: Session, admin_id: int, data: dict[str, Any]) -> Coupon:
+    """A new coupon (code upper-cased); 409 coupon_exists, 422 invalid_coupon."""
+    fields = {
+        "description": None,
+        "percent_off": None,
+        "amount_off_paise": None,
+        "max_discount_paise": None,
+        "min_order_paise": 0,
+        "valid_from": None,
+        "valid_to": None,
+        "usage_limit_total": None,
+        "usage_limit_per_user": None,
+        "product_ids": [],
+        "category_ids": [],
+        "active": True,
+        **_normalize(data),
+    }
+    validate_coupon(db, fields)
+    if _code_taken(db, fields["code"]):
+        raise CouponExists()
+    coupon = Coupon(**{field: fields[field] for field in COUPON_FIELDS})
+    with _unique_code(db):
+        db.add(coupon)
+    record_audit(
+        db,
+        action="coupon.created",
+        entity_type=ENTITY,
+        entity_id=coupon.id,
+        actor_user_id=admin_id,
+        changes=coupon_snapshot(coupon),
+    )
+    return coupon
+
+
+def update_coupon(db: Session, admin_id: int, coupon_id: int, changes: dict[str, Any]) -> Coupon:
+    """Change the fields sent; the merged coupon is validated as on create."""
+    coupon = get_coupon(db, coupon_id)
+    changes = _normalize(changes)
+    old = coupon_snapshot(coupon)
+    merged = {**old, **changes}
+    validate_coupon(db, merged)
+    if merged["code"] != coupon.code and _code_taken(db, merged["code"], except_id=coupon.id):
+        raise CouponExists()
+    with _unique_code(db):
+        for field, value in changes.items():
+            setattr(coupon, field, value)
+    changed = diff(old, coupon_snapshot(coupon))
+    if changed:
+        record_audit(
+            db,
+            action="coupon.updated",
+            entity_type=ENTITY,
+            entity_id=coupon.id,
+            actor_user_id=admin_id,
+            changes=changed,
+        )
+    return coupon
+
+
+def deactivate_coupon(db: Session, admin_id: int, coupon_id: int) -> None:
+    """Switch a coupon off: carts drop it on their next read, holds already taken stand."""
+    coupon = get_coupon(db, coupon_id)
+    if not coupon.active:
+        return
+    coupon.active = False
+    db.flush()
+    record_audit(
+        db,
+        action="coupon.deactivated",
+        entity_type=ENTITY,
+        entity_id=coupon.id,
+        actor_user_id=admin_id,
+        changes={"active": {"old": True, "new": False}},
+    )

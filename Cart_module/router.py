@@ -1,0 +1,133 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from Cart_module.coupons import (
+    coupon_admin_page,
+    coupon_admin_views,
+    create_coupon,
+    deactivate_coupon,
+    get_coupon,
+    update_coupon,
+)
+from Cart_module.schemas import (
+    CartAddIn,
+    CartItemUpdateIn,
+    CartMemberIn,
+    CartOut,
+    CouponAdminOut,
+    CouponApplyIn,
+    CouponCreateIn,
+    CouponUpdateIn,
+    UsableCouponOut,
+)
+from Cart_module.service import (
+    MemberChoice,
+    add_item,
+    apply_coupon,
+    empty_cart,
+    list_usable_coupons,
+    price_cart,
+    remove_coupon,
+    remove_item,
+    update_item,
+)
+from core.pagination import Page, Pagination
+from deps import AdminUser, CurrentUser, DbSession
+from Product_module.models import DB_INT_MAX
+
+router = APIRouter(prefix="/cart", tags=["cart"])
+
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+
+
+def _choices(members: list[CartMemberIn]) -> list[MemberChoice]:
+    return [MemberChoice(m.member_id, m.address_id) for m in members]
+
+
+# Fixed paths come before `/{item_id}` so they are never read as an id.
+@router.get("", response_model=CartOut)
+def read_cart(db: DbSession, user: CurrentUser) -> dict:
+    """My cart, priced now (unavailable items and a coupon that no longer applies drop out)."""
+    return price_cart(db, user.id).as_response()
+
+
+@router.post("/add", response_model=CartOut)
+def add_to_cart(body: CartAddIn, db: DbSession, user: CurrentUser) -> dict:
+    """Add a test for one or more of my members (as many as its plan covers)."""
+    view = add_item(db, user.id, body.product_id, _choices(body.members), body.quantity)
+    return view.as_response()
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT)
+def clear_cart(db: DbSession, user: CurrentUser) -> Response:
+    """Empty my cart (items and coupon)."""
+    empty_cart(db, user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/coupon", response_model=CartOut)
+def add_coupon(body: CouponApplyIn, db: DbSession, user: CurrentUser) -> dict:
+    """Apply a coupon code (any case) to my cart."""
+    return apply_coupon(db, user.id, body.code).as_response()
+
+
+@router.delete("/coupon", response_model=CartOut)
+def drop_coupon(db: DbSession, user: CurrentUser) -> dict:
+    """Remove the coupon from my cart."""
+    return remove_coupon(db, user.id).as_response()
+
+
+@router.get("/coupons", response_model=list[UsableCouponOut])
+def my_coupons(db: DbSession, user: CurrentUser) -> list[dict]:
+    """Coupons I can use now, with what each would take off my current cart."""
+    return list_usable_coupons(db, user.id)
+
+
+@router.get("/admin/coupons", response_model=Page[CouponAdminOut])
+def list_coupons(
+    db: DbSession, _admin: AdminUser, page: Pagination, active: bool | None = None
+) -> dict:
+    """All coupons with their use counts, newest first (admin)."""
+    return coupon_admin_page(db, page, active)
+
+
+@router.post("/admin/coupons", response_model=CouponAdminOut, status_code=status.HTTP_201_CREATED)
+def add_coupon_admin(body: CouponCreateIn, db: DbSession, admin: AdminUser) -> dict:
+    """Create a coupon (admin)."""
+    coupon = create_coupon(db, admin.id, body.model_dump())
+    return coupon_admin_views(db, [coupon])[0]
+
+
+@router.get("/admin/coupons/{coupon_id}", response_model=CouponAdminOut)
+def read_coupon(coupon_id: RowId, db: DbSession, _admin: AdminUser) -> dict:
+    """One coupon with its use counts (admin)."""
+    return coupon_admin_views(db, [get_coupon(db, coupon_id)])[0]
+
+
+@router.put("/admin/coupons/{coupon_id}", response_model=CouponAdminOut)
+def change_coupon(coupon_id: RowId, body: CouponUpdateIn, db: DbSession, admin: AdminUser) -> dict:
+    """Change a coupon's settings (only the fields sent; admin)."""
+    coupon = update_coupon(db, admin.id, coupon_id, body.changes())
+    return coupon_admin_views(db, [coupon])[0]
+
+
+@router.delete("/admin/coupons/{coupon_id}", status_code=status.HTTP_204_NO_CONTENT)
+def retire_coupon(coupon_id: RowId, db: DbSession, admin: AdminUser) -> Response:
+    """Deactivate a coupon (admin)."""
+    deactivate_coupon(db, admin.id, coupon_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/{item_id}", response_model=CartOut)
+def change_item(item_id: RowId, body: CartItemUpdateIn, db: DbSession, user: CurrentUser) -> dict:
+    """Change an item's quantity or members."""
+    choices = _choices(body.members) if body.members is not None else None
+    return update_item(db, user.id, item_id, quantity=body.quantity, choices=choices).as_response()
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_item(item_id: RowId, db: DbSession, user: CurrentUser) -> Response:
+    """Remove an item from my cart."""
+    remove_item(db, user.id, item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,225 @@
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from Cart_module.coupons import CODE_PATTERN, normalize_code
+from core.errors import CODED_VALIDATION_TYPES
+from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
+
+CODED_VALIDATION_TYPES.add("invalid_member_count")
+
+MAX_QUANTITY = 10
+MAX_MEMBERS = max(high for _low, high in PLAN_MEMBER_RANGES.values())
+MAX_COUPON_PAISE = 10**12
+MAX_USAGE_LIMIT = 1_000_000_000
+MAX_RESTRICTION_IDS = 200
+
+RowId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+CouponPaise = Annotated[int, Field(ge=0, le=MAX_COUPON_PAISE)]
+UsageLimit = Annotated[int, Field(ge=1, le=MAX_USAGE_LIMIT)]
+DiscountType = Literal["percent", "flat"]
+
+
+# --- cart --------------------------------------------------------------------------------------
+
+
+class CartMemberIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: RowId
+    address_id: RowId
+
+
+def _distinct_members(members: list[CartMemberIn]) -> list[CartMemberIn]:
+    """Refused with the cart's own code: no plan covers 0 or more than 4 members, or one twice."""
+    ids = [member.member_id for member in members]
+    if not 1 <= len(ids) <= MAX_MEMBERS or len(set(ids)) != len(ids):
+        raise PydanticCustomError(
+            "invalid_member_count",
+            "Choose 1 to 4 different members, as many as the test's plan covers.",
+        )
+    return members
+
+
+MemberChoices = Annotated[list[CartMemberIn], AfterValidator(_distinct_members)]
+
+
+class CartAddIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: RowId
+    members: MemberChoices
+    quantity: Quantity = 1
+
+
+class CartItemUpdateIn(BaseModel):
+    """Send `quantity`, `members` or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: Quantity | None = None
+    members: MemberChoices | None = None
+
+    @model_validator(mode="after")
+    def something_to_change(self) -> "CartItemUpdateIn":
+        if self.quantity is None and self.members is None:
+            raise ValueError("send quantity and/or members")
+        return self
+
+
+class CouponApplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class CartProductOut(BaseModel):
+    id: int
+    name: str
+    plan_type: str
+    price_paise: int
+
+
+class CartMemberOut(BaseModel):
+    member_id: int
+    name: str
+    address_id: int
+
+
+class CartItemOut(BaseModel):
+    id: int
+    product: CartProductOut
+    members: list[CartMemberOut]
+    quantity: int
+    unit_price_paise: int
+    line_total_paise: int
+
+
+class CartCouponOut(BaseModel):
+    code: str
+    discount_paise: int
+
+
+class CartOut(BaseModel):
+    items: list[CartItemOut]
+    coupon: CartCouponOut | None
+    subtotal_paise: int
+    discount_paise: int
+    total_paise: int
+    notices: list[str]
+
+
+class UsableCouponOut(BaseModel):
+    code: str
+    description: str | None
+    discount_type: DiscountType
+    percent_off: int | None
+    amount_off_paise: int | None
+    max_discount_paise: int | None
+    min_order_paise: int
+    valid_to: datetime | None
+    eligible: bool
+    discount_paise: int
+
+
+# --- admin coupons -----------------------------------------------------------------------------
+
+
+def _coupon_code(value: str) -> str:
+    code = normalize_code(value)
+    if not CODE_PATTERN.match(code):
+        raise ValueError("3 to 32 of A-Z, 0-9, '_' and '-' (any case)")
+    return code
+
+
+CouponCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_coupon_code)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+RestrictionIds = Annotated[list[RowId], Field(max_length=MAX_RESTRICTION_IDS)]
+
+
+class CouponCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: CouponCode
+    description: Description | None = None
+    discount_type: DiscountType
+    percent_off: Annotated[int, Field(ge=1, le=100)] | None = None
+    amount_off_paise: CouponPaise | None = None
+    max_discount_paise: CouponPaise | None = None
+    min_order_paise: CouponPaise = 0
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+    usage_limit_total: UsageLimit | None = None
+    usage_limit_per_user: UsageLimit | None = None
+    product_ids: RestrictionIds = []
+    category_ids: RestrictionIds = []
+    active: bool = True
+
+
+NOT_NULLABLE = frozenset(
+    {"code", "discount_type", "min_order_paise", "product_ids", "category_ids", "active"}
+)
+
+
+class CouponUpdateIn(BaseModel):
+    """Only the fields sent change; the optional settings are cleared with `null`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: CouponCode | None = None
+    description: Description | None = None
+    discount_type: DiscountType | None = None
+    percent_off: Annotated[int, Field(ge=1, le=100)] | None = None
+    amount_off_paise: CouponPaise | None = None
+    max_discount_paise: CouponPaise | None = None
+    min_order_paise: CouponPaise | None = None
+    valid_from: AwareDatetime | None = None
+    valid_to: AwareDatetime | None = None
+    usage_limit_total: UsageLimit | None = None
+    usage_limit_per_user: UsageLimit | None = None
+    product_ids: RestrictionIds | None = None
+    category_ids: RestrictionIds | None = None
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def required_fields_not_null(self) -> "CouponUpdateIn":
+        nulled = [f for f in self.model_fields_set & NOT_NULLABLE if getattr(self, f) is None]
+        if nulled:
+            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class CouponAdminOut(BaseModel):
+    id: int
+    code: str
+    description: str | None
+    discount_type: DiscountType
+    percent_off: int | None
+    amount_off_paise: int | None
+    max_discount_paise: int | None
+    min_order_paise: int
+    valid_from: datetime | None
+    valid_to: datetime | None
+    usage_limit_total: int | None
+    usage_limit_per_user: int | None
+    product_ids: list[int]
+    category_ids: list[int]
+    active: bool
+    used_count: int
+    held_count: int
+    created_at: datetime
+    updated_at: datetime
