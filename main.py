@@ -12,9 +12,10 @@ from fastapi.staticfiles import StaticFiles
 from Address_module.router import router as address_router
 from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
+from Cart_module.router import router as cart_router
 from Category_module.router import router as categories_router
-from Consent_module.router import router as consent_router
 from config import APP_NAME, APP_VERSION, get_settings
+from Consent_module.router import router as consent_router
 from core.errors import install_error_handlers
 from core.health import router as health_router
 from core.logging import configure_logging
@@ -39,6 +40,7 @@ ROUTERS = [
     member_router,
     address_router,
     consent_router,
+    cart_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024

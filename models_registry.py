@@ -2,17 +2,20 @@
 
 from Address_module import models as address_models
 from Audit_module import models as audit_models
+from Cart_module import models as cart_models
 from Category_module import models as category_models
-from Consent_module import models as consent_models
 from Login_module import models as login_models
 from Member_module import models as member_models
+from Orders_module import models as order_models
 from Product_module import models as product_models
 
 __all__ = [
     "address_models",
     "audit_models",
+    "cart_models",
     "category_models",
     "login_models",
     "member_models",
+    "order_models",
     "product_models",
 ]
