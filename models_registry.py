@@ -4,6 +4,7 @@ from Address_module import models as address_models
 from Audit_module import models as audit_models
 from Cart_module import models as cart_models
 from Category_module import models as category_models
+from Consent_module import models as consent_models
 from Login_module import models as login_models
 from Member_module import models as member_models
 from Orders_module import models as order_models
@@ -14,6 +15,7 @@ __all__ = [
     "audit_models",
     "cart_models",
     "category_models",
+    "consent_models",
     "login_models",
     "member_models",
     "order_models",
