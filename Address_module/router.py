@@ -38,7 +38,7 @@ def check_serviceability(
     city: Annotated[str, Query(min_length=1, max_length=120)],
     pincode: Annotated[Pincode | None, Query()] = None,
 ) -> dict:
-    """Whether we collect samples in a city, and how (no login needed)."""
+    """Whether we collect samples in a city, and how (public; a pincode sent must be real)."""
     return serviceability(db, city)
 
 
