@@ -57,11 +57,14 @@ def read_locations_csv(path: Path = LOCATIONS_CSV) -> list[LocationRow]:
     return list(rows.values())
 
 
-def load_serviceable_locations(db: Session, path: Path = LOCATIONS_CSV) -> tuple[int, int]:
+def load_serviceable_locations(
+    db: Session, path: Path = LOCATIONS_CSV, *, update_existing: bool = True
+) -> tuple[int, int]:
     """Upsert the CSV into serviceable_locations; returns (created, updated).
 
     Idempotent: a second run changes nothing and returns (0, 0). `is_active` is left as an admin
-    set it, so re-seeding never re-opens a city that was switched off.
+    set it, so re-seeding never re-opens a city that was switched off. With
+    `update_existing=False` (the demo seed) cities already present are not touched at all.
     """
     existing = {location.city_key: location for location in db.scalars(select(ServiceableLocation))}
     created = updated = 0
@@ -79,6 +82,8 @@ def load_serviceable_locations(db: Session, path: Path = LOCATIONS_CSV) -> tuple
                 )
             )
             created += 1
+            continue
+        if not update_existing:
             continue
         wanted = {
             "city": row.city,

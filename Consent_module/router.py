@@ -4,6 +4,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from Consent_module import service
 from Consent_module.models import ConsentGrant
+from Consent_module.queries import required_consents_view
 from Consent_module.schemas import (
     ConsentCode,
     ConsentTypeCreateIn,
@@ -65,7 +66,7 @@ def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
 def product_consents(product_id: Id, db: DbSession) -> list:
     """The consents a product requires from each member it is bought for."""
     product = get_product_for_sale(db, product_id)
-    return service.required_consents_view(db, product.id)
+    return required_consents_view(db, product.id)
 
 
 @router.post("", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
@@ -132,7 +133,7 @@ def link_product_consent(
 ) -> list:
     """Make a product require a consent (admin)."""
     service.link_product(db, product_id, body.code, admin.id)
-    return service.required_consents_view(db, product_id)
+    return required_consents_view(db, product_id)
 
 
 @router.delete("/products/{product_id}/{code}", status_code=status.HTTP_204_NO_CONTENT)

@@ -20,6 +20,7 @@ from Consent_module.errors import (
     ConsentVersionOutdated,
 )
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
+from Consent_module.queries import required_types
 from core.context import current_request
 from database import utcnow
 from Member_module.errors import MemberNotFound
@@ -134,30 +135,6 @@ def type_versions(db: Session, consent_type: ConsentType) -> list[ConsentTypeVer
 
 
 # --- product links -----------------------------------------------------------------------------
-
-
-def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[ConsentType]]:
-    """product id -> the active consent types it requires (one query for any number)."""
-    ids = set(product_ids)
-    result: dict[int, list[ConsentType]] = {product_id: [] for product_id in ids}
-    if not ids:
-        return result
-    rows = db.execute(
-        select(ProductConsent.product_id, ConsentType)
-        .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
-        .where(ProductConsent.product_id.in_(ids), ConsentType.active.is_(True))
-        .order_by(ConsentType.code)
-    ).all()
-    for product_id, consent_type in rows:
-        result[product_id].append(consent_type)
-    return result
-
-
-def required_consents_view(db: Session, product_id: int) -> list[dict[str, Any]]:
-    return [
-        {"code": t.code, "title": t.title, "version": t.version}
-        for t in required_types(db, [product_id])[product_id]
-    ]
 
 
 def link_product(

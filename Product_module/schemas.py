@@ -13,6 +13,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from Category_module.slugs import Slug
+from Consent_module.schemas import RequiredConsentOut
 from core.errors import CODED_VALIDATION_TYPES
 from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
 
@@ -70,12 +71,6 @@ class CategoryRef(BaseModel):
     name: str
 
 
-class ConsentRequirement(BaseModel):
-    code: str
-    title: str
-    version: str
-
-
 class ProductOut(BaseModel):
     id: int
     name: str
@@ -96,7 +91,7 @@ class ProductOut(BaseModel):
 class ProductDetailOut(ProductOut):
     description: str | None
     tags: list[str]
-    required_consents: list[ConsentRequirement]
+    required_consents: list[RequiredConsentOut]
 
 
 class ProductAdminOut(ProductDetailOut):

@@ -12,6 +12,7 @@ from Audit_module.service import diff, record_audit
 from Category_module.errors import InvalidSlug
 from Category_module.models import Category
 from Category_module.slugs import slugify
+from Consent_module.queries import required_consents_view
 from Product_module.errors import (
     InvalidCategory,
     InvalidPlanMembers,
@@ -26,15 +27,6 @@ LIKE_ESCAPE = "!"
 
 
 # --- views -------------------------------------------------------------------------------
-
-
-def required_consents_for(db: Session, product_id: int) -> list[dict[str, Any]]:
-    """The consents a buyer must give for this product: `[{code, title, version}]`.
-
-    The Consent module is not built yet; it will plug its product links in here (one query for
-    the product's required, current consent versions). Until then nothing is required.
-    """
-    return []
 
 
 def product_view(product: Product) -> dict[str, Any]:
@@ -63,7 +55,7 @@ def product_detail_view(db: Session, product: Product) -> dict[str, Any]:
         **product_view(product),
         "description": product.description,
         "tags": list(product.tags or []),
-        "required_consents": required_consents_for(db, product.id),
+        "required_consents": required_consents_view(db, product.id),
     }
 
 

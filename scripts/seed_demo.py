@@ -77,7 +77,7 @@ def seed_products(db: Session) -> tuple[int, int]:
 
 def seed_demo(db: Session) -> dict[str, Any]:
     categories = bootstrap_default_categories(db, actor_user_id=None)
-    locations_created, _ = load_serviceable_locations(db)
+    locations_created, _ = load_serviceable_locations(db, update_existing=False)
     consents = seed_consent_types(db)
     db.flush()
     products, links = seed_products(db)

@@ -29,9 +29,9 @@ os.environ.update(
 os.environ.pop("REDIS_URL", None)
 
 import fakeredis  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
 import redis  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import Engine, create_engine, inspect, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -40,8 +40,8 @@ from config import Settings, get_settings  # noqa: E402
 from core.redis import set_redis  # noqa: E402
 from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from main import app  # noqa: E402
-from tests.fakes import sms as fake_sms  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
+from tests.fakes import sms as fake_sms  # noqa: E402
 from tests.fakes.sms import FakeSmsGateway  # noqa: E402
 
 IS_MARIADB = engine.dialect.name == "mysql"

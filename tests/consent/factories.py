@@ -5,7 +5,7 @@ from itertools import count
 from sqlalchemy.orm import Session
 
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
-from Consent_module.service import required_types
+from Consent_module.queries import required_types
 from database import utcnow
 from Member_module.models import Member
 from Product_module.models import Product

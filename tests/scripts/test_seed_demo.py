@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from Address_module.locations import read_locations_csv
 from Address_module.models import ServiceableLocation
-from Consent_module.service import required_consents_view
+from Consent_module.queries import required_consents_view
 from Product_module.models import PLAN_MEMBER_RANGES, Product
 from scripts.demo_catalogue import DEMO_PRODUCTS
 from scripts.seed_demo import seed_demo
@@ -77,3 +77,17 @@ def test_a_new_user_sees_a_working_shop(client: TestClient, db: Session) -> None
     categories = client.get("/categories").json()
     assert sum(c["product_count"] for c in categories) == len(EXPECTED_NAMES)
     assert client.get("/address/serviceability", params={"city": "bangalore"}).json()["serviceable"]
+
+
+def test_seed_keeps_what_an_admin_changed(db: Session) -> None:
+    seed_demo(db)
+    location = db.scalar(select(ServiceableLocation).where(ServiceableLocation.city == "DELHI"))
+    location.home_collection = False
+    product = db.scalar(select(Product).where(Product.slug == "gut"))
+    product.price_paise = 100_00
+    db.flush()
+    seed_demo(db)
+    db.refresh(location)
+    db.refresh(product)
+    assert location.home_collection is False
+    assert product.price_paise == 100_00
