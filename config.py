@@ -100,6 +100,10 @@ class Settings(BaseSettings):
             )
         if self.SMS_BACKEND == "console":
             problems.append("SMS_BACKEND=console only logs codes; use webhook or msg91")
+        if self.SMS_BACKEND == "webhook" and not self.SMS_WEBHOOK_URL:
+            problems.append("SMS_BACKEND=webhook needs SMS_WEBHOOK_URL")
+        if self.SMS_BACKEND == "msg91" and not (self.MSG91_AUTH_KEY and self.MSG91_TEMPLATE_ID):
+            problems.append("SMS_BACKEND=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID")
         if not self.REDIS_URL:
             problems.append("REDIS_URL is required (the in-process Redis is for development)")
         if "*" in split_csv(self.ALLOWED_ORIGINS):

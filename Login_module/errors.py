@@ -56,3 +56,8 @@ class AdminRequired(ForbiddenError):
 class SessionNotFound(NotFoundError):
     code = "session_not_found"
     message = "Session not found."
+
+
+class AccountDisabled(ForbiddenError):
+    code = "account_disabled"
+    message = "This account is disabled; contact support."

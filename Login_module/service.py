@@ -9,7 +9,7 @@ from Audit_module.service import record_audit, record_rejection
 from config import get_settings
 from database import on_rollback, utcnow
 from Login_module.Device.service import revoke_session, start_session
-from Login_module.errors import RefreshTokenReused, SessionRevoked
+from Login_module.errors import AccountDisabled, RefreshTokenReused, SessionRevoked
 from Login_module.models import DeviceSession, User
 from Login_module.OTP.service import verify_code
 from Login_module.roles import role_for_phone
@@ -48,6 +48,8 @@ def login_with_otp(db: Session, phone: str, code: str, device: DeviceInfo) -> Is
     verify_code(db, phone, code)
     user = db.scalar(select(User).where(User.phone == phone))
     is_new_user = user is None
+    if user is not None and (not user.is_active or user.deleted_at is not None):
+        raise AccountDisabled()
     if user is None:
         user = User(phone=phone, role=role_for_phone(phone))
         db.add(user)

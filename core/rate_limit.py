@@ -27,6 +27,8 @@ def hit_sliding_window(key: str, limit: int, window_seconds: int) -> None:
 
 def hit_cooldown(key: str, seconds: int) -> None:
     """At most one hit per `seconds`; a second one inside it -> RateLimitedError."""
+    if seconds <= 0:
+        return
     client = get_redis()
     if not client.set(key, "1", nx=True, ex=seconds):
         ttl = client.ttl(key)

@@ -10,7 +10,7 @@ from config import Settings
 from database import utcnow
 from Login_module.models import DeviceSession, User
 from tests.auth.support import audit_rows, bearer, claims_of, forge
-from tests.helpers import assert_error, login
+from tests.helpers import assert_error, login, request_code
 
 PHONE = "+919876500011"
 
@@ -259,6 +259,18 @@ def test_token_of_a_deactivated_user_is_401(client: TestClient, db: Session) -> 
     db.commit()
     assert_error(me(client, user.access_token), 401, "token_invalid")
     assert refresh(client, user.refresh_token).status_code == 401
+
+
+def test_a_disabled_account_cannot_log_in(
+    client: TestClient, db: Session, settings, monkeypatch
+) -> None:
+    user = login(client, PHONE)
+    db.get(User, user.user_id).is_active = False
+    db.commit()
+    monkeypatch.setattr(settings, "OTP_RESEND_COOLDOWN_SECONDS", 0)
+    code = request_code(client, PHONE)
+    response = client.post("/auth/verify-otp", json={"phone": PHONE, "otp": code})
+    assert_error(response, 403, "account_disabled")
 
 
 def test_token_of_a_deleted_user_is_401(client: TestClient, db: Session) -> None:

@@ -40,6 +40,8 @@ def test_safe_production_settings_are_accepted() -> None:
         ({"SECRET_KEY": None}, "SECRET_KEY"),
         ({"SMS_BACKEND": "console"}, "SMS_BACKEND=console"),
         ({"REDIS_URL": None}, "REDIS_URL is required"),
+        ({"SMS_WEBHOOK_URL": None}, "SMS_BACKEND=webhook needs SMS_WEBHOOK_URL"),
+        ({"SMS_BACKEND": "msg91"}, "SMS_BACKEND=msg91 needs MSG91_AUTH_KEY"),
         ({"ALLOWED_ORIGINS": "*"}, "ALLOWED_ORIGINS"),
         ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
         ({"RAZORPAY_KEY_SECRET": None}, "RAZORPAY_KEY_SECRET"),
