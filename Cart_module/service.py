@@ -116,6 +116,10 @@ class CartView:
     total_paise: int = 0
     notices: list[str] = field(default_factory=list)
 
+    @property
+    def coupon_code(self) -> str | None:
+        return self.coupon.code if self.coupon is not None else None
+
     def as_response(self) -> dict[str, Any]:
         return {
             "items": [
