@@ -1,5 +1,8 @@
 """Application settings, read once from the environment (and an optional `.env` file)."""
 
+import base64
+import binascii
+import hashlib
 from functools import lru_cache
 from typing import Literal
 
@@ -10,11 +13,20 @@ APP_NAME = "Nucleotide backend"
 APP_VERSION = "3.0.0"
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
+FERNET_KEY_BYTES = 32
 
 
 def split_csv(value: str) -> list[str]:
     """Split a comma-separated setting into its non-empty, stripped parts."""
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def is_fernet_key(value: str) -> bool:
+    """32 bytes in url-safe base64, as `cryptography.fernet.Fernet.generate_key()` makes them."""
+    try:
+        return len(base64.urlsafe_b64decode(value.encode())) == FERNET_KEY_BYTES
+    except (ValueError, binascii.Error):
+        return False
 
 
 class Settings(BaseSettings):
@@ -87,6 +99,20 @@ class Settings(BaseSettings):
     IDEMPOTENCY_KEY_HOURS: int = 24
     MAX_ADDRESSES_PER_USER: int = 20
 
+    # Google Meet counselling
+    GOOGLE_CLIENT_SECRETS_FILE: str = "credentials.json"
+    GOOGLE_OAUTH_REDIRECT_URI: str = "http://localhost:8030/gmeet/auth/callback"
+    GOOGLE_API_BASE_URL: str = "https://www.googleapis.com/"
+    GOOGLE_TIMEOUT_SECONDS: float = 10.0
+    TOKEN_ENCRYPTION_KEY: SecretStr | None = None
+    FRONTEND_COUNSELLOR_SUCCESS_URL: str | None = None
+    FRONTEND_COUNSELLOR_ERROR_URL: str | None = None
+    COUNSELLOR_WORKDAY_START: str = "10:00"
+    COUNSELLOR_WORKDAY_END: str = "18:00"
+    COUNSELLOR_WORKING_DAYS: str = "mon,tue,wed,thu,fri,sat"
+    SLOT_MINUTES: int = 30
+    AVAILABILITY_MAX_DAYS: int = 14
+
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> "Settings":
         """Production must not start with development conveniences switched on."""
@@ -114,6 +140,15 @@ class Settings(BaseSettings):
             problems.append("RAZORPAY_KEY_SECRET must be the live or test key secret")
         if self.RAZORPAY_WEBHOOK_SECRET.get_secret_value().startswith("development-"):
             problems.append("RAZORPAY_WEBHOOK_SECRET must be set")
+        token_key = (
+            self.TOKEN_ENCRYPTION_KEY.get_secret_value() if self.TOKEN_ENCRYPTION_KEY else ""
+        )
+        if not token_key:
+            problems.append("TOKEN_ENCRYPTION_KEY is required (Fernet key for Google tokens)")
+        elif not is_fernet_key(token_key):
+            problems.append("TOKEN_ENCRYPTION_KEY must be a Fernet key (Fernet.generate_key())")
+        if not self.GOOGLE_OAUTH_REDIRECT_URI.startswith("https://"):
+            problems.append("GOOGLE_OAUTH_REDIRECT_URI must be an https:// URL")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
@@ -131,6 +166,14 @@ class Settings(BaseSettings):
         """`+919999900001:123456,...` -> {phone: code}."""
         pairs = (item.split(":", 1) for item in split_csv(self.OTP_TEST_NUMBERS))
         return {phone.strip(): code.strip() for phone, code in pairs}
+
+    @property
+    def token_encryption_key(self) -> bytes:
+        """The Fernet key for Google tokens; outside production, one derived from SECRET_KEY."""
+        if self.TOKEN_ENCRYPTION_KEY and self.TOKEN_ENCRYPTION_KEY.get_secret_value():
+            return self.TOKEN_ENCRYPTION_KEY.get_secret_value().encode()
+        seed = b"gmeet-token-key:" + self.SECRET_KEY.get_secret_value().encode()
+        return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from config import Settings
@@ -21,6 +22,8 @@ SAFE_PRODUCTION = {
     "ALLOWED_ORIGINS": "https://app.nucleotide.example",
     "RAZORPAY_KEY_SECRET": "live-secret-from-the-dashboard",
     "RAZORPAY_WEBHOOK_SECRET": "webhook-secret-from-the-dashboard",
+    "TOKEN_ENCRYPTION_KEY": "q0X9n2Qm4nVQ8Jc9m3C2pX7E1yHq1sZfK0lYv3v1bZU=",
+    "GOOGLE_OAUTH_REDIRECT_URI": "https://api.nucleotide.example/gmeet/auth/callback",
 }
 
 
@@ -46,6 +49,13 @@ def test_safe_production_settings_are_accepted() -> None:
         ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
         ({"RAZORPAY_KEY_SECRET": None}, "RAZORPAY_KEY_SECRET"),
         ({"RAZORPAY_WEBHOOK_SECRET": None}, "RAZORPAY_WEBHOOK_SECRET"),
+        ({"TOKEN_ENCRYPTION_KEY": None}, "TOKEN_ENCRYPTION_KEY is required"),
+        ({"TOKEN_ENCRYPTION_KEY": ""}, "TOKEN_ENCRYPTION_KEY is required"),
+        ({"TOKEN_ENCRYPTION_KEY": "not-a-fernet-key"}, "TOKEN_ENCRYPTION_KEY must be a Fernet"),
+        (
+            {"GOOGLE_OAUTH_REDIRECT_URI": "http://api.nucleotide.example/gmeet/auth/callback"},
+            "GOOGLE_OAUTH_REDIRECT_URI must be an https",
+        ),
     ],
 )
 def test_unsafe_production_settings_are_refused(override: dict, fragment: str) -> None:
@@ -79,6 +89,21 @@ def test_process_refuses_to_start_with_a_short_secret_in_production(tmp_path: Pa
     assert "unsafe production settings" in result.stderr
     assert "SECRET_KEY must be set" in result.stderr
     assert "too-short" not in result.stderr
+
+
+def test_development_derives_a_fixed_token_key_from_the_secret_key() -> None:
+    first = Settings(ENVIRONMENT="development", _env_file=None).token_encryption_key
+    again = Settings(ENVIRONMENT="development", _env_file=None).token_encryption_key
+    other = Settings(ENVIRONMENT="development", SECRET_KEY="y" * 40, _env_file=None)
+    assert first == again
+    assert Fernet(first).decrypt(Fernet(again).encrypt(b"token")) == b"token"
+    assert other.token_encryption_key != first
+
+
+def test_a_configured_token_key_is_used_as_given() -> None:
+    key = Fernet.generate_key()
+    settings = Settings(TOKEN_ENCRYPTION_KEY=key.decode(), _env_file=None)
+    assert settings.token_encryption_key == key
 
 
 def test_settings_parse_lists() -> None:
