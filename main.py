@@ -25,6 +25,8 @@ from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
 from Login_module.router import router as auth_router
 from Member_module.router import router as member_router
+from Orders_module.jobs import register_order_jobs
+from Orders_module.router import router as orders_router
 from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
 
@@ -41,6 +43,7 @@ ROUTERS = [
     address_router,
     consent_router,
     cart_router,
+    orders_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
@@ -48,6 +51,7 @@ UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 def start_background_jobs() -> None:
     register_session_jobs()
+    register_order_jobs()
     scheduler.start()
 
 

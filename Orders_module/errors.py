@@ -22,6 +22,11 @@ class CartEmpty(ConflictError):
     message = "Your cart is empty."
 
 
+class CartChanged(ConflictError):
+    code = "cart_changed"
+    message = "Your cart changed (see details); review it before paying."
+
+
 class ProductUnavailable(ConflictError):
     code = "product_unavailable"
     message = "Some tests in your cart are no longer available; review your cart."

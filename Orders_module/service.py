@@ -14,15 +14,14 @@ from sqlalchemy.orm import Session, selectinload
 from Address_module.models import Address
 from Address_module.service import serviceability_for
 from Audit_module.service import record_audit
-from Cart_module.models import Cart
-from Cart_module.service import (
-    empty_cart,
+from Cart_module.coupons import (
+    coupon_discount,
     hold_coupon,
-    load_cart,
     mark_coupon_used,
-    price_cart,
     release_coupon_hold,
 )
+from Cart_module.models import Cart
+from Cart_module.service import empty_cart, load_cart, price_cart
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
@@ -33,6 +32,7 @@ from Member_module.service import register_member_in_use_check
 from Orders_module import idempotency
 from Orders_module.errors import (
     AddressNotServiceable,
+    CartChanged,
     CartEmpty,
     IdempotencyKeyReused,
     InvalidStatusTransition,
@@ -109,7 +109,8 @@ def add_history(
     actor_user_id: int | None,
     item: OrderItem | None = None,
 ) -> None:
-    db.add(
+    # Appended to the loaded collection so the response built from `order` includes it.
+    order.history.append(
         OrderStatusHistory(
             order_id=order.id,
             order_item_id=item.id if item else None,
@@ -281,14 +282,18 @@ def create_order_from_cart(
         on_commit(db, lambda: idempotency.release(user.id, idempotency_key))
         on_rollback(db, lambda _db: idempotency.release(user.id, idempotency_key))
 
-    view = price_cart(db, user.id)
     cart = load_cart(db, user.id, for_update=True)
     if cart is None or not cart.items:
         raise CartEmpty()
-    if view.notices:
-        raise ProductUnavailable(details=[{"notice": notice} for notice in view.notices])
-    members, addresses = _check_cart(db, user.id, cart)
     _supersede_pending_orders(db, user.id, user.id)
+    applied_coupon = cart.coupon
+    view = price_cart(db, user.id)
+    if applied_coupon is not None and view.coupon is None:
+        # The coupon stopped applying since it was added: refuse with its own reason.
+        coupon_discount(db, applied_coupon, user.id, view.lines, utcnow())
+    if view.notices:
+        raise CartChanged(details=[{"notice": notice} for notice in view.notices])
+    members, addresses = _check_cart(db, user.id, cart)
 
     settings = get_settings()
     order = Order(
@@ -299,11 +304,16 @@ def create_order_from_cart(
         discount_paise=view.discount_paise,
         total_paise=view.total_paise,
         currency="INR",
-        coupon_id=cart.coupon_id if view.discount_paise or cart.coupon_id else None,
+        coupon_id=view.coupon.id if view.coupon is not None else None,
         coupon_code=view.coupon_code,
         idempotency_key=idempotency_key,
         request_hash=fingerprint if idempotency_key else None,
         payment_due_at=utcnow() + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+        # Empty collections count as loaded, so the new order never lazy-loads (lazy="raise").
+        items=[],
+        payments=[],
+        refunds=[],
+        history=[],
     )
     for group, item in enumerate(cart.items, start=1):
         for link in item.members:
@@ -402,7 +412,7 @@ def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund
             status="pending",
             idempotency_key=f"refund-{order.order_number}-{payment.id}",
         )
-        db.add(refund)
+        order.refunds.append(refund)
         db.flush()
     response = refund_payment(
         payment.razorpay_payment_id,
@@ -563,4 +573,4 @@ def item_counts(db: Session, order_ids: list[int]) -> dict[int, int]:
         .where(OrderItem.order_id.in_(order_ids))
         .group_by(OrderItem.order_id)
     )
-    return dict(rows.tuples().all())
+    return {order_id: count for order_id, count in rows}

@@ -1,0 +1,304 @@
+"""POST /orders: checks, snapshots, Razorpay order, idempotency, provider failures."""
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from Address_module.models import ServiceableLocation
+from Audit_module.models import AuditLog
+from Cart_module.models import CouponRedemption
+from Consent_module.models import ConsentGrant
+from Orders_module.idempotency import claim
+from Orders_module.models import Order, OrderItem
+from tests.cart.factories import make_coupon
+from tests.fakes.razorpay import FakeRazorpay, error
+from tests.fakes.server import FakeResponse
+from tests.helpers import assert_error, login
+from tests.orders.support import checkout, make_shop, pay, shopper
+
+
+def count_orders(db: Session) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count()).select_from(Order)) or 0
+
+
+def test_happy_path_from_login_to_paid(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    coupon = make_coupon(db, code="WELCOME10", percent_off=10)
+    buyer = shopper(client, db, "+919876500001", shop.single)
+    applied = client.post("/cart/coupon", json={"code": "welcome10"}, headers=buyer.headers)
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["discount_paise"] == 1_499_90
+
+    placed = checkout(client, buyer)
+    assert placed.status_code == 201, placed.text
+    body = placed.json()
+    order = body["order"]
+    assert order["status"] == "pending_payment"
+    assert order["subtotal_paise"] == 14_999_00
+    assert order["discount_paise"] == 1_499_90
+    assert order["total_paise"] == 13_499_10
+    assert order["coupon_code"] == "WELCOME10"
+    assert body["payment"] == {
+        "razorpay_order_id": order["razorpay_order_id"],
+        "key_id": "rzp_test_fake",
+        "amount_paise": 13_499_10,
+        "currency": "INR",
+    }
+    [sent] = razorpay.order_requests()
+    assert sent.json()["amount"] == 13_499_10
+    assert sent.json()["currency"] == "INR"
+    assert sent.json()["receipt"] == order["order_number"]
+    assert len(order["order_number"]) <= 40
+
+    paid = pay(client, buyer, body)
+    assert paid.status_code == 200, paid.text
+    assert paid.json()["status"] == "paid"
+    assert [p["status"] for p in paid.json()["payments"]] == ["captured"]
+    assert [h["status"] for h in paid.json()["status_history"]] == ["pending_payment", "paid"]
+    assert client.get("/cart", headers=buyer.headers).json()["items"] == []
+    db.expire_all()
+    redemption = db.scalar(select(CouponRedemption).where(CouponRedemption.coupon_id == coupon.id))
+    assert redemption.status == "used"
+    actions = set(db.scalars(select(AuditLog.action).where(AuditLog.entity_type == "order")))
+    assert {"order.created", "payment.captured", "order.status_changed"} <= actions
+
+
+def test_one_item_per_member_with_snapshots(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500002", shop.couple, members=2)
+    order = checkout(client, buyer).json()["order"]
+    assert [item["member"]["name"] for item in order["items"]] == ["Member 0", "Member 1"]
+    assert {item["line_group"] for item in order["items"]} == {1}
+    assert order["items"][0]["address"]["city"] == buyer.address.city
+    assert order["items"][0]["product"] == {
+        "id": shop.couple.id,
+        "name": "Family planning",
+        "plan_type": "couple",
+    }
+    # Later catalogue and member edits don't rewrite history.
+    shop.couple.name = "Renamed"
+    shop.couple.price_paise = 1_00
+    buyer.members[0].name = "Someone Else"
+    db.flush()
+    again = client.get(f"/orders/{order['id']}", headers=buyer.headers).json()
+    assert again["items"][0]["product"]["name"] == "Family planning"
+    assert again["items"][0]["member"]["name"] == "Member 0"
+    assert again["total_paise"] == 24_999_00
+
+
+def test_empty_cart_is_refused(client: TestClient, db: Session, razorpay: FakeRazorpay) -> None:
+    me = login(client, "+919876500003")
+    assert_error(client.post("/orders", headers=me.headers), 409, "cart_empty")
+    assert razorpay.order_requests() == []
+
+
+def test_missing_consents_are_listed(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500004", shop.couple, members=2, consent=False)
+    partner = buyer.members[1]
+    db.add(
+        ConsentGrant(
+            user_id=buyer.me.user_id,
+            member_id=buyer.members[0].id,
+            consent_type_id=shop.consent.id,
+            code="genetic_testing",
+            version=1,
+        )
+    )
+    db.flush()
+    body = assert_error(checkout(client, buyer), 409, "consent_required")
+    assert body["details"] == [
+        {"member_id": partner.id, "product_id": shop.couple.id, "code": shop.consent.code}
+    ]
+    assert count_orders(db) == 0
+    assert razorpay.order_requests() == []
+
+
+def test_address_no_longer_serviceable_is_refused(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500005", shop.single)
+    location = db.scalar(
+        select(ServiceableLocation).where(ServiceableLocation.city == buyer.address.city)
+    )
+    location.is_active = False
+    db.flush()
+    body = assert_error(checkout(client, buyer), 422, "location_not_serviceable")
+    assert body["details"] == [{"member_id": buyer.members[0].id, "address_id": buyer.address.id}]
+    assert count_orders(db) == 0
+
+
+def test_deactivated_product_stops_checkout(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500006", shop.single)
+    shop.single.is_active = False
+    db.flush()
+    assert checkout(client, buyer).status_code == 409
+    assert count_orders(db) == 0
+
+
+def test_coupon_that_expired_since_it_was_applied_is_refused(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    from datetime import timedelta
+
+    from database import utcnow
+
+    shop = make_shop(db)
+    coupon = make_coupon(db, code="SHORTLIVED")
+    buyer = shopper(client, db, "+919876500007", shop.single)
+    assert (
+        client.post("/cart/coupon", json={"code": "SHORTLIVED"}, headers=buyer.headers).status_code
+        == 200
+    )
+    coupon.valid_to = utcnow() - timedelta(minutes=1)
+    db.flush()
+    assert_error(checkout(client, buyer), 400, "coupon_expired")
+    assert count_orders(db) == 0
+
+
+def test_zero_total_is_paid_without_razorpay(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    make_coupon(db, code="FREE100", percent_off=100)
+    buyer = shopper(client, db, "+919876500008", shop.single)
+    client.post("/cart/coupon", json={"code": "FREE100"}, headers=buyer.headers)
+    placed = checkout(client, buyer)
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["order"]["status"] == "paid"
+    assert placed.json()["order"]["total_paise"] == 0
+    assert placed.json()["payment"] is None
+    assert razorpay.order_requests() == []
+    assert client.get("/cart", headers=buyer.headers).json()["items"] == []
+
+
+def test_razorpay_down_fails_cleanly_and_keeps_the_cart(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    make_coupon(db, code="HELD10")
+    buyer = shopper(client, db, "+919876500009", shop.single)
+    client.post("/cart/coupon", json={"code": "HELD10"}, headers=buyer.headers)
+    razorpay.fail_next.append(error(500, "SERVER_ERROR", "Something went wrong"))
+    response = checkout(client, buyer)
+    assert_error(response, 503, "payment_provider_unavailable")
+    assert "SERVER_ERROR" not in response.text
+    assert count_orders(db) == 0
+    assert db.scalar(select(func.count()).select_from(CouponRedemption)) == 0
+    cart = client.get("/cart", headers=buyer.headers).json()
+    assert len(cart["items"]) == 1 and cart["coupon"]["code"] == "HELD10"
+    # Retrying once Razorpay is back works.
+    assert checkout(client, buyer).status_code == 201
+
+
+def test_razorpay_timeout_is_bounded(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "RAZORPAY_TIMEOUT_SECONDS", 0.3)
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500010", shop.single)
+    razorpay.fail_next.append(FakeResponse(200, {}, delay_seconds=1.5))
+    assert_error(checkout(client, buyer), 503, "payment_provider_unavailable")
+    assert count_orders(db) == 0
+
+
+def test_razorpay_unreachable_is_a_503(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "RAZORPAY_BASE_URL", "http://127.0.0.1:1")
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500011", shop.single)
+    assert_error(checkout(client, buyer), 503, "payment_provider_unavailable")
+    assert count_orders(db) == 0
+
+
+def test_same_idempotency_key_returns_the_same_order(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500012", shop.single)
+    first = checkout(client, buyer, key="checkout-abc-1")
+    second = checkout(client, buyer, key="checkout-abc-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["order"]["id"] == second.json()["order"]["id"]
+    assert first.json()["payment"] == second.json()["payment"]
+    assert len(razorpay.order_requests()) == 1
+    assert count_orders(db) == 1
+
+
+def test_same_key_with_another_body_is_refused(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500013", shop.single)
+    assert checkout(client, buyer, key="checkout-abc-2", note="ring the bell").status_code == 201
+    assert_error(
+        checkout(client, buyer, key="checkout-abc-2", note="knock"), 422, "idempotency_key_reused"
+    )
+
+
+def test_key_still_running_is_409(client: TestClient, db: Session, razorpay: FakeRazorpay) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500014", shop.single)
+    assert claim(buyer.me.user_id, "checkout-abc-3")  # another request holds it
+    assert_error(checkout(client, buyer, key="checkout-abc-3"), 409, "request_in_progress")
+    assert count_orders(db) == 0
+
+
+def test_keys_are_per_user(client: TestClient, db: Session, razorpay: FakeRazorpay) -> None:
+    shop = make_shop(db)
+    one = shopper(client, db, "+919876500015", shop.single)
+    two = shopper(client, db, "+919876500016", shop.single)
+    a = checkout(client, one, key="shared-key-1").json()["order"]["id"]
+    b = checkout(client, two, key="shared-key-1").json()["order"]["id"]
+    assert a != b
+
+
+def test_a_new_checkout_replaces_an_unpaid_one(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    make_coupon(db, code="ONCEONLY", usage_limit_per_user=1)
+    buyer = shopper(client, db, "+919876500017", shop.single)
+    client.post("/cart/coupon", json={"code": "ONCEONLY"}, headers=buyer.headers)
+    first = checkout(client, buyer).json()["order"]
+    second = checkout(client, buyer)
+    assert second.status_code == 201, second.text
+    old = client.get(f"/orders/{first['id']}", headers=buyer.headers).json()
+    assert old["status"] == "cancelled"
+    assert second.json()["order"]["coupon_code"] == "ONCEONLY"
+
+
+def test_bad_idempotency_key_header_is_422(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    me = login(client, "+919876500018")
+    response = client.post("/orders", headers={**me.headers, "Idempotency-Key": "x" * 200})
+    assert_error(response, 422, "validation_error")
+
+
+def test_checkout_needs_login(client: TestClient) -> None:
+    assert_error(client.post("/orders"), 401, "not_authenticated")
+
+
+def test_items_reference_members_for_in_use_checks(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500019", shop.single)
+    placed = checkout(client, buyer).json()
+    pay(client, buyer, placed)
+    member_id = buyer.members[0].id
+    assert db.scalar(select(OrderItem.member_id)) == member_id
+    assert_error(client.delete(f"/member/{member_id}", headers=buyer.headers), 409, "member_in_use")

@@ -1,0 +1,329 @@
+"""Cancellation and refunds, admin status changes, tracking, listing, ownership, expiry."""
+
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from Cart_module.models import CouponRedemption
+from database import utcnow
+from Orders_module.jobs import expire_unpaid_orders_job
+from Orders_module.models import Order
+from tests.cart.factories import make_coupon
+from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id, webhook_body
+from tests.helpers import ADMIN_PHONE, assert_error, login
+from tests.orders.support import checkout, deliver_webhook, make_shop, pay, shopper
+
+
+@pytest.fixture
+def admin(client: TestClient):
+    return login(client, ADMIN_PHONE)
+
+
+def paid_order(client: TestClient, db: Session, phone: str, members: int = 1) -> tuple:
+    shop = make_shop(db)
+    product = shop.couple if members == 2 else shop.single
+    buyer = shopper(client, db, phone, product, members=members)
+    placed = checkout(client, buyer).json()
+    payment_id = new_payment_id()
+    assert pay(client, buyer, placed, payment_id).status_code == 200
+    return buyer, placed, payment_id
+
+
+def refund_event(payment_id: str, amount: int) -> bytes:
+    return webhook_body(
+        "refund.processed",
+        refund={
+            "id": "rfnd_fake123",
+            "entity": "refund",
+            "payment_id": payment_id,
+            "amount": amount,
+            "status": "processed",
+        },
+    )
+
+
+def test_cancelling_an_unpaid_order_releases_the_coupon_hold(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    coupon = make_coupon(db, code="HOLDME")
+    buyer = shopper(client, db, "+919876520001", shop.single)
+    client.post("/cart/coupon", json={"code": "HOLDME"}, headers=buyer.headers)
+    placed = checkout(client, buyer).json()
+    response = client.post(
+        f"/orders/{placed['order']['id']}/cancel",
+        headers=buyer.headers,
+        json={"reason": "changed my mind"},
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["cancel_reason"] == "changed my mind"
+    db.expire_all()
+    assert (
+        db.scalar(select(CouponRedemption.status).where(CouponRedemption.coupon_id == coupon.id))
+        == "released"
+    )
+    assert razorpay.refund_requests() == []
+
+
+def test_cancelling_a_paid_order_refunds_it(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, payment_id = paid_order(client, db, "+919876520002")
+    order_id = placed["order"]["id"]
+    response = client.post(f"/orders/{order_id}/cancel", headers=buyer.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "refund_pending"
+    [refund] = razorpay.refund_requests()
+    assert refund.path == f"/v1/payments/{payment_id}/refund"
+    assert refund.json()["amount"] == placed["order"]["total_paise"]
+    assert refund.headers["x-refund-idempotency"]
+    assert response.json()["refunds"][0]["status"] == "pending"
+
+    done = deliver_webhook(
+        client, refund_event(payment_id, placed["order"]["total_paise"]), "evt_refund"
+    )
+    assert done.json() == {"status": "processed"}
+    order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert order["status"] == "refunded"
+    assert order["refunds"][0]["status"] == "processed"
+    assert [h["status"] for h in order["status_history"]][-3:] == [
+        "cancelled",
+        "refund_pending",
+        "refunded",
+    ]
+
+
+def test_refund_provider_down_leaves_the_order_paid_and_retry_is_idempotent(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520003")
+    order_id = placed["order"]["id"]
+    razorpay.fail_next.append(error(502, "GATEWAY_ERROR", "upstream down"))
+    assert_error(
+        client.post(f"/orders/{order_id}/cancel", headers=buyer.headers),
+        503,
+        "payment_provider_unavailable",
+    )
+    assert client.get(f"/orders/{order_id}", headers=buyer.headers).json()["status"] == "paid"
+    assert client.post(f"/orders/{order_id}/cancel", headers=buyer.headers).status_code == 200
+    keys = [r.headers["x-refund-idempotency"] for r in razorpay.refund_requests()]
+    assert len(keys) == 2 and keys[0] == keys[1]
+
+
+def test_no_cancelling_after_the_sample_is_collected(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520004")
+    order_id = placed["order"]["id"]
+    item_id = placed["order"]["items"][0]["id"]
+    for status in ("sample_collection_scheduled", "sample_collected"):
+        r = client.put(
+            f"/orders/{order_id}/items/{item_id}/status",
+            headers=admin.headers,
+            json={"status": status},
+        )
+        assert r.status_code == 200, r.text
+    assert_error(
+        client.post(f"/orders/{order_id}/cancel", headers=buyer.headers),
+        409,
+        "order_not_cancellable",
+    )
+
+
+def test_users_cannot_set_statuses_and_other_users_orders_are_404(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520005")
+    order_id = placed["order"]["id"]
+    item_id = placed["order"]["items"][0]["id"]
+    assert_error(
+        client.put(
+            f"/orders/{order_id}/status", headers=buyer.headers, json={"status": "completed"}
+        ),
+        403,
+        "admin_required",
+    )
+    assert_error(
+        client.put(
+            f"/orders/{order_id}/items/{item_id}/status",
+            headers=buyer.headers,
+            json={"status": "in_lab"},
+        ),
+        403,
+        "admin_required",
+    )
+    stranger = login(client, "+919876520006")
+    for path in (f"/orders/{order_id}", f"/orders/{order_id}/tracking"):
+        assert_error(client.get(path, headers=stranger.headers), 404, "order_not_found")
+    assert_error(
+        client.post(f"/orders/{order_id}/cancel", headers=stranger.headers), 404, "order_not_found"
+    )
+    assert client.get("/orders", headers=stranger.headers).json()["total"] == 0
+    assert_error(client.get("/orders/admin", headers=buyer.headers), 403, "admin_required")
+    assert_error(client.get("/orders"), 401, "not_authenticated")
+
+
+def test_admin_moves_items_and_the_order_follows(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520007", members=2)
+    order_id = placed["order"]["id"]
+    first, second = (item["id"] for item in placed["order"]["items"])
+    scheduled = (date.today() + timedelta(days=2)).isoformat()
+    r = client.put(
+        f"/orders/{order_id}/items/{first}/status",
+        headers=admin.headers,
+        json={
+            "status": "sample_collection_scheduled",
+            "scheduled_date": scheduled,
+            "technician_name": "Suresh",
+            "technician_phone": "9876543211",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "paid"  # the other member is not scheduled yet
+    r = client.put(
+        f"/orders/{order_id}/items/{second}/status",
+        headers=admin.headers,
+        json={"status": "sample_collection_scheduled", "scheduled_date": scheduled},
+    )
+    assert r.json()["status"] == "sample_collection_scheduled"
+    tracking = client.get(f"/orders/{order_id}/tracking", headers=buyer.headers).json()
+    assert tracking["items"][0]["technician_name"] == "Suresh"
+    assert tracking["items"][0]["technician_phone"] == "+919876543211"
+    assert tracking["items"][0]["scheduled_date"] == scheduled
+    assert_error(
+        client.put(
+            f"/orders/{order_id}/items/{first}/status",
+            headers=admin.headers,
+            json={"status": "report_ready"},
+        ),
+        409,
+        "invalid_status_transition",
+    )
+    for status in ("sample_collected", "in_lab", "report_ready", "completed"):
+        r = client.put(
+            f"/orders/{order_id}/status",
+            headers=admin.headers,
+            json={"status": status, "note": f"now {status}"},
+        )
+        assert r.status_code == 200, r.text
+    final = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert final["status"] == "completed"
+    assert {item["status"] for item in final["items"]} == {"completed"}
+    assert final["status_history"][-1] == {
+        "status": "completed",
+        "at": final["status_history"][-1]["at"],
+        "note": "now completed",
+        "item_id": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("target", "start_paid"),
+    [
+        ("paid", False),
+        ("in_lab", True),
+        ("refunded", True),
+        ("completed", True),
+        ("refund_pending", True),
+    ],
+)
+def test_invalid_transitions_are_409(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin, target: str, start_paid: bool
+) -> None:
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876520008", shop.single)
+    placed = checkout(client, buyer).json()
+    if start_paid:
+        pay(client, buyer, placed)
+    response = client.put(
+        f"/orders/{placed['order']['id']}/status", headers=admin.headers, json={"status": target}
+    )
+    assert_error(response, 409, "invalid_status_transition")
+
+
+def test_unknown_status_value_is_422(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin
+) -> None:
+    _buyer, placed, _ = paid_order(client, db, "+919876520009")
+    response = client.put(
+        f"/orders/{placed['order']['id']}/status", headers=admin.headers, json={"status": "shipped"}
+    )
+    assert_error(response, 422, "validation_error")
+
+
+def test_admin_cancel_of_a_paid_order_refunds(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin
+) -> None:
+    _buyer, placed, _ = paid_order(client, db, "+919876520010")
+    response = client.put(
+        f"/orders/{placed['order']['id']}/status",
+        headers=admin.headers,
+        json={"status": "cancelled", "note": "lab closed"},
+    )
+    assert response.json()["status"] == "refund_pending"
+    assert len(razorpay.refund_requests()) == 1
+
+
+def test_listing_and_admin_filters(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520011")
+    mine = client.get("/orders", headers=buyer.headers).json()
+    assert mine["total"] == 1
+    assert mine["items"][0]["order_number"] == placed["order"]["order_number"]
+    assert mine["items"][0]["item_count"] == 1
+    assert (
+        client.get("/orders", params={"status": "cancelled"}, headers=buyer.headers).json()["total"]
+        == 0
+    )
+    everyone = client.get(
+        "/orders/admin",
+        params={"user_id": buyer.me.user_id, "status": "paid"},
+        headers=admin.headers,
+    ).json()
+    assert [o["id"] for o in everyone["items"]] == [placed["order"]["id"]]
+    assert client.get(f"/orders/{placed['order']['id']}", headers=admin.headers).status_code == 200
+
+
+def test_expiry_job_cancels_unpaid_orders_and_releases_holds(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    shop = make_shop(db)
+    coupon = make_coupon(db, code="EXPIRING")
+    buyer = shopper(client, db, "+919876520012", shop.single)
+    client.post("/cart/coupon", json={"code": "EXPIRING"}, headers=buyer.headers)
+    stale = checkout(client, buyer).json()["order"]
+    _, fresh, _ = paid_order(client, db, "+919876520013")
+    order = db.get(Order, stale["id"])
+    order.payment_due_at = utcnow() - timedelta(minutes=1)
+    db.flush()
+    assert expire_unpaid_orders_job() == 1
+    db.expire_all()
+    assert db.get(Order, stale["id"]).status == "cancelled"
+    assert db.get(Order, fresh["order"]["id"]).status == "paid"
+    assert (
+        db.scalar(select(CouponRedemption.status).where(CouponRedemption.coupon_id == coupon.id))
+        == "released"
+    )
+    assert expire_unpaid_orders_job() == 0
+
+
+def test_member_can_be_deleted_once_the_order_is_finished(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, admin
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520014")
+    member_id = buyer.members[0].id
+    client.delete("/cart", headers=buyer.headers)
+    assert_error(client.delete(f"/member/{member_id}", headers=buyer.headers), 409, "member_in_use")
+    client.put(
+        f"/orders/{placed['order']['id']}/status",
+        headers=admin.headers,
+        json={"status": "cancelled"},
+    )
+    assert client.delete(f"/member/{member_id}", headers=buyer.headers).status_code == 204

@@ -1,0 +1,266 @@
+"""verify-payment and the Razorpay webhook: signatures, replays, order of arrival, paid once."""
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from Audit_module.models import AuditLog
+from Orders_module.models import Payment, WebhookEvent
+from tests.fakes.razorpay import FakeRazorpay, new_payment_id, sign_payment, webhook_body
+from tests.helpers import assert_error
+from tests.orders.support import (
+    captured_event,
+    checkout,
+    deliver_webhook,
+    make_shop,
+    pay,
+    shopper,
+)
+
+
+def placed_order(client: TestClient, db: Session, phone: str) -> tuple:
+    shop = make_shop(db)
+    buyer = shopper(client, db, phone, shop.single)
+    placed = checkout(client, buyer)
+    assert placed.status_code == 201, placed.text
+    return buyer, placed.json()
+
+
+def order_of(client: TestClient, buyer, placed: dict) -> dict:
+    return client.get(f"/orders/{placed['order']['id']}", headers=buyer.headers).json()
+
+
+def paid_transitions(order: dict) -> int:
+    return sum(1 for h in order["status_history"] if h["status"] == "paid")
+
+
+def test_forged_signature_is_refused_and_audited(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510001")
+    response = client.post(
+        f"/orders/{placed['order']['id']}/verify-payment",
+        headers=buyer.headers,
+        json={
+            "razorpay_order_id": placed["payment"]["razorpay_order_id"],
+            "razorpay_payment_id": "pay_forged",
+            "razorpay_signature": "0" * 64,
+        },
+    )
+    assert_error(response, 400, "payment_signature_invalid")
+    assert order_of(client, buyer, placed)["status"] == "pending_payment"
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Payment)) == 0
+    assert db.scalar(select(AuditLog).where(AuditLog.action == "payment.signature_invalid"))
+
+
+def test_signature_signed_with_another_secret_is_refused(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510002")
+    rzp = placed["payment"]["razorpay_order_id"]
+    response = client.post(
+        f"/orders/{placed['order']['id']}/verify-payment",
+        headers=buyer.headers,
+        json={
+            "razorpay_order_id": rzp,
+            "razorpay_payment_id": "pay_x",
+            "razorpay_signature": sign_payment(rzp, "pay_x", secret="not-our-secret"),
+        },
+    )
+    assert_error(response, 400, "payment_signature_invalid")
+
+
+def test_signature_for_another_order_is_refused(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510003")
+    other_buyer, other = placed_order(client, db, "+919876510004")
+    other_rzp = other["payment"]["razorpay_order_id"]
+    payment_id = new_payment_id()
+    # A genuine signature, but for the other order's Razorpay order.
+    for claimed in (other_rzp, placed["payment"]["razorpay_order_id"]):
+        response = client.post(
+            f"/orders/{placed['order']['id']}/verify-payment",
+            headers=buyer.headers,
+            json={
+                "razorpay_order_id": claimed,
+                "razorpay_payment_id": payment_id,
+                "razorpay_signature": sign_payment(other_rzp, payment_id),
+            },
+        )
+        assert_error(response, 400, "payment_signature_invalid")
+    assert order_of(client, buyer, placed)["status"] == "pending_payment"
+    assert order_of(client, other_buyer, other)["status"] == "pending_payment"
+
+
+def test_verifying_twice_changes_nothing(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510005")
+    payment_id = new_payment_id()
+    first = pay(client, buyer, placed, payment_id)
+    second = pay(client, buyer, placed, payment_id)
+    assert first.status_code == second.status_code == 200
+    assert second.json()["status"] == "paid"
+    assert len(second.json()["payments"]) == 1
+    assert paid_transitions(second.json()) == 1
+
+
+def test_another_users_order_cannot_be_verified(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    _, placed = placed_order(client, db, "+919876510006")
+    intruder, _ = placed_order(client, db, "+919876510007")
+    assert_error(pay(client, intruder, placed), 404, "order_not_found")
+
+
+def test_webhook_pays_the_order_and_replays_are_no_ops(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510008")
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], new_payment_id(), placed["order"]["total_paise"]
+    )
+    first = deliver_webhook(client, body, "evt_1")
+    assert first.status_code == 200 and first.json() == {"status": "processed"}
+    assert order_of(client, buyer, placed)["status"] == "paid"
+    replay = deliver_webhook(client, body, "evt_1")
+    assert replay.status_code == 200 and replay.json() == {"status": "duplicate"}
+    # The same payment under a new event id is recognised too.
+    assert deliver_webhook(client, body, "evt_2").json() == {"status": "already_known"}
+    order = order_of(client, buyer, placed)
+    assert len(order["payments"]) == 1 and paid_transitions(order) == 1
+    assert client.get("/cart", headers=buyer.headers).json()["items"] == []
+
+
+def test_tampered_or_unsigned_webhook_changes_nothing(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510009")
+    body = captured_event(placed["payment"]["razorpay_order_id"], new_payment_id(), 100)
+    tampered = body.replace(b'"amount": 100', b'"amount": 1')
+    from tests.fakes.razorpay import sign_webhook
+
+    assert_error(
+        deliver_webhook(client, tampered, "evt_t", signature=sign_webhook(body)),
+        400,
+        "webhook_signature_invalid",
+    )
+    assert_error(
+        deliver_webhook(client, body, "evt_u", signature=""), 400, "webhook_signature_invalid"
+    )
+    assert_error(
+        deliver_webhook(client, body, "evt_w", signature=sign_webhook(body, "wrong")),
+        400,
+        "webhook_signature_invalid",
+    )
+    assert order_of(client, buyer, placed)["status"] == "pending_payment"
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(WebhookEvent)) == 0
+
+
+def test_webhook_before_verify(client: TestClient, db: Session, razorpay: FakeRazorpay) -> None:
+    buyer, placed = placed_order(client, db, "+919876510010")
+    payment_id = new_payment_id()
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], payment_id, placed["order"]["total_paise"]
+    )
+    assert deliver_webhook(client, body, "evt_before").status_code == 200
+    verified = pay(client, buyer, placed, payment_id)
+    assert verified.status_code == 200
+    assert len(verified.json()["payments"]) == 1
+    assert paid_transitions(verified.json()) == 1
+
+
+def test_webhook_after_verify(client: TestClient, db: Session, razorpay: FakeRazorpay) -> None:
+    buyer, placed = placed_order(client, db, "+919876510011")
+    payment_id = new_payment_id()
+    assert pay(client, buyer, placed, payment_id).status_code == 200
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], payment_id, placed["order"]["total_paise"]
+    )
+    assert deliver_webhook(client, body, "evt_after").json() == {"status": "already_known"}
+    order = order_of(client, buyer, placed)
+    assert len(order["payments"]) == 1 and paid_transitions(order) == 1
+
+
+def test_order_paid_event_pays_the_order(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510012")
+    rzp = placed["payment"]["razorpay_order_id"]
+    body = webhook_body(
+        "order.paid",
+        order={
+            "id": rzp,
+            "entity": "order",
+            "status": "paid",
+            "amount": placed["order"]["total_paise"],
+        },
+        payment={
+            "id": new_payment_id(),
+            "order_id": rzp,
+            "status": "captured",
+            "amount": placed["order"]["total_paise"],
+            "method": "card",
+        },
+    )
+    assert deliver_webhook(client, body, "evt_op").json() == {"status": "processed"}
+    assert order_of(client, buyer, placed)["status"] == "paid"
+
+
+def test_failed_payment_is_recorded_and_the_order_stays_payable(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510013")
+    rzp = placed["payment"]["razorpay_order_id"]
+    body = webhook_body(
+        "payment.failed",
+        payment={
+            "id": new_payment_id(),
+            "order_id": rzp,
+            "status": "failed",
+            "amount": 100,
+            "error_code": "BAD_REQUEST_ERROR",
+            "error_description": "Card declined",
+        },
+    )
+    assert deliver_webhook(client, body, "evt_f").json() == {"status": "processed"}
+    order = order_of(client, buyer, placed)
+    assert order["status"] == "pending_payment"
+    assert [p["status"] for p in order["payments"]] == ["failed"]
+    assert pay(client, buyer, placed).json()["status"] == "paid"
+
+
+def test_webhook_for_an_unknown_order_is_acknowledged(
+    client: TestClient, razorpay: FakeRazorpay
+) -> None:
+    body = captured_event("order_unknown123", new_payment_id(), 100)
+    response = deliver_webhook(client, body, "evt_unknown")
+    assert response.status_code == 200 and response.json() == {"status": "ignored"}
+
+
+def test_unknown_event_types_are_acknowledged(client: TestClient, razorpay: FakeRazorpay) -> None:
+    body = json.dumps({"event": "settlement.processed", "payload": {}}).encode()
+    assert deliver_webhook(client, body, "evt_s").json() == {"status": "ignored"}
+
+
+def test_payment_arriving_after_expiry_is_refunded(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510014")
+    cancelled = client.post(f"/orders/{placed['order']['id']}/cancel", headers=buyer.headers)
+    assert cancelled.json()["status"] == "cancelled"
+    payment_id = new_payment_id()
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], payment_id, placed["order"]["total_paise"]
+    )
+    assert deliver_webhook(client, body, "evt_late").json() == {"status": "processed"}
+    order = order_of(client, buyer, placed)
+    assert order["status"] == "refund_pending"
+    [refund] = razorpay.refund_requests()
+    assert refund.path == f"/v1/payments/{payment_id}/refund"
+    assert refund.json()["amount"] == placed["order"]["total_paise"]
