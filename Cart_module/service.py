@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from Address_module.errors import LocationNotServiceable
@@ -36,7 +35,11 @@ from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
 from database import utcnow
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
-from Member_module.service import lock_live_members, register_member_in_use_check
+from Member_module.service import (
+    lock_live_members,
+    lock_user,
+    register_member_in_use_check,
+)
 from Product_module.models import Product
 from Product_module.service import get_product_for_sale
 
@@ -204,16 +207,93 @@ def _member_names(db: Session, carts_members: Sequence[int]) -> dict[int, tuple[
     return {member_id: (name, is_deleted) for member_id, name, is_deleted in rows}
 
 
-def _drop_item(db: Session, cart: Cart, item: CartItem, user_id: int, reason: str) -> None:
-    cart.items.remove(item)
-    record_audit(
-        db,
-        action="cart.item_removed",
-        entity_type=ITEM,
-        entity_id=item.id,
-        actor_user_id=user_id,
-        changes={"product_id": item.product_id, "reason": reason},
-    )
+def _drop_reason(item: CartItem, names: dict[int, tuple[str, bool]]) -> tuple[str, str] | None:
+    """Why an item can no longer be bought (an audit reason and the user's notice), or None."""
+    product = item.product
+    deleted = [
+        names.get(m.member_id, ("a member", True))[0]
+        for m in item.members
+        if names.get(m.member_id, ("a member", True))[1]
+    ]
+    if not product.is_active:
+        return (
+            "product_unavailable",
+            f"{product.name} is no longer available and was removed from your cart.",
+        )
+    if deleted:
+        return (
+            "member_deleted",
+            f"{product.name} for {', '.join(deleted)} was removed from your cart because the "
+            "member was deleted.",
+        )
+    if not product.min_members <= len(item.members) <= product.max_members:
+        return (
+            "member_count_changed",
+            f"{product.name} was removed from your cart because it now covers a different "
+            "number of members.",
+        )
+    return None
+
+
+def _compute(db: Session, cart: Cart, user_id: int, *, apply_drops: bool) -> tuple[CartView, bool]:
+    """Price `cart`; returns the view and whether anything had to be dropped. Drops are only
+    written (deleted, audited, noticed) with `apply_drops`."""
+    names = _member_names(db, [m.member_id for item in cart.items for m in item.members])
+    view = CartView(cart=cart)
+    dropped = False
+    for item in list(cart.items):
+        reason = _drop_reason(item, names)
+        if reason is not None:
+            dropped = True
+            if apply_drops:
+                cart.items.remove(item)
+                record_audit(
+                    db,
+                    action="cart.item_removed",
+                    entity_type=ITEM,
+                    entity_id=item.id,
+                    actor_user_id=user_id,
+                    changes={"product_id": item.product_id, "reason": reason[0]},
+                )
+                view.notices.append(reason[1])
+            continue
+        product = item.product
+        view.lines.append(
+            CartLine(
+                item=item,
+                product=product,
+                members=[
+                    LineMember(m.member_id, names[m.member_id][0], m.address_id)
+                    for m in item.members
+                ],
+                quantity=item.quantity,
+                unit_price_paise=product.price_paise,
+                line_total_paise=product.price_paise * item.quantity,
+            )
+        )
+    view.subtotal_paise = sum(line.line_total_paise for line in view.lines)
+    if cart.coupon is not None:
+        coupon = cart.coupon
+        try:
+            view.discount_paise = coupon_discount(db, coupon, user_id, view.lines, utcnow())
+            view.coupon = coupon
+        except CouponError as refusal:
+            dropped = True
+            if apply_drops:
+                cart.coupon = None
+                record_audit(
+                    db,
+                    action="cart.coupon_removed",
+                    entity_type=CART,
+                    entity_id=cart.id,
+                    actor_user_id=user_id,
+                    changes={"code": coupon.code, "reason": refusal.code},
+                )
+                view.notices.append(
+                    f"The coupon {coupon.code} no longer applies and was removed: {refusal.message}"
+                )
+    view.total_paise = view.subtotal_paise - view.discount_paise
+    return view, dropped
 
 
 def price_cart(db: Session, user_id: int) -> CartView:
@@ -223,70 +303,21 @@ def price_cart(db: Session, user_id: int) -> CartView:
     member count no longer fits the product, and a coupon that no longer applies, each with a
     notice. Lines are `CartLine`s (each usable as a coupon line); totals are from current
     prices: subtotal - discount = total.
+
+    Reading takes no lock. Only when something must drop is the cart row locked and the cart
+    read and priced again, so two requests dropping the same item at once (a cart screen
+    loading /cart and /cart/coupons together) remove and report it once.
     """
     cart = load_cart(db, user_id)
     if cart is None:
         return CartView(cart=None)
-    names = _member_names(db, [m.member_id for item in cart.items for m in item.members])
-    view = CartView(cart=cart)
-    for item in list(cart.items):
-        product = item.product
-        deleted = [
-            names.get(m.member_id, ("a member", True))[0]
-            for m in item.members
-            if names.get(m.member_id, ("a member", True))[1]
-        ]
-        if not product.is_active:
-            _drop_item(db, cart, item, user_id, "product_unavailable")
-            view.notices.append(
-                f"{product.name} is no longer available and was removed from your cart."
-            )
-        elif deleted:
-            _drop_item(db, cart, item, user_id, "member_deleted")
-            view.notices.append(
-                f"{product.name} for {', '.join(deleted)} was removed from your cart because "
-                "the member was deleted."
-            )
-        elif not product.min_members <= len(item.members) <= product.max_members:
-            _drop_item(db, cart, item, user_id, "member_count_changed")
-            view.notices.append(
-                f"{product.name} was removed from your cart because it now covers a different "
-                "number of members."
-            )
-        else:
-            view.lines.append(
-                CartLine(
-                    item=item,
-                    product=product,
-                    members=[
-                        LineMember(m.member_id, names[m.member_id][0], m.address_id)
-                        for m in item.members
-                    ],
-                    quantity=item.quantity,
-                    unit_price_paise=product.price_paise,
-                    line_total_paise=product.price_paise * item.quantity,
-                )
-            )
-    view.subtotal_paise = sum(line.line_total_paise for line in view.lines)
-    if cart.coupon is not None:
-        coupon = cart.coupon
-        try:
-            view.discount_paise = coupon_discount(db, coupon, user_id, view.lines, utcnow())
-            view.coupon = coupon
-        except CouponError as refusal:
-            cart.coupon = None
-            record_audit(
-                db,
-                action="cart.coupon_removed",
-                entity_type=CART,
-                entity_id=cart.id,
-                actor_user_id=user_id,
-                changes={"code": coupon.code, "reason": refusal.code},
-            )
-            view.notices.append(
-                f"The coupon {coupon.code} no longer applies and was removed: {refusal.message}"
-            )
-    view.total_paise = view.subtotal_paise - view.discount_paise
+    view, dropped = _compute(db, cart, user_id, apply_drops=False)
+    if not dropped:
+        return view
+    cart = load_cart(db, user_id, for_update=True)
+    if cart is None:
+        return CartView(cart=None)
+    view, _ = _compute(db, cart, user_id, apply_drops=True)
     db.flush()
     return view
 
@@ -295,24 +326,24 @@ def price_cart(db: Session, user_id: int) -> CartView:
 
 
 def _lock_cart(db: Session, user_id: int, *, create: bool = False) -> Cart | None:
-    """The user's cart row, locked until commit; created (race-safe) if asked and missing."""
-    statement = (
+    """Lock the user row, then the user's cart row (created if asked and missing), until commit.
+
+    Every cart write takes the user first, as Member_module does before the members: one lock
+    order, so cart writes, member writes and deletes never deadlock, and two first adds cannot
+    both create a cart (without it their gap locks on the missing row deadlock on insert).
+    Checkout and `empty_cart` lock only the cart, and never then wait for the user.
+    """
+    lock_user(db, user_id)
+    cart = db.scalar(
         select(Cart)
         .where(Cart.user_id == user_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    cart = db.scalar(statement)
-    if cart is not None or not create:
-        return cart
-    try:
-        with db.begin_nested():
-            cart = Cart(user_id=user_id)
-            db.add(cart)
-            db.flush()
-    except IntegrityError:
-        # A concurrent first add created it; the locking read waits for and sees that row.
-        cart = db.scalar(statement)
+    if cart is None and create:
+        cart = Cart(user_id=user_id)
+        db.add(cart)
+        db.flush()
     return cart
 
 
@@ -533,6 +564,7 @@ def apply_coupon(db: Session, user_id: int, code: str) -> CartView:
     400 coupon_invalid / coupon_expired / coupon_usage_exceeded / coupon_not_applicable /
     coupon_min_order; a refusal is audited (it survives the rollback).
     """
+    _lock_cart(db, user_id)
     try:
         coupon = find_coupon(db, code)
         before = price_cart(db, user_id)
