@@ -34,7 +34,7 @@ from Cart_module.errors import (
 )
 from Cart_module.models import Coupon, CouponRedemption
 from Category_module.models import Category
-from core.pagination import PageParams
+from core.pagination import PageParams, paginate
 from database import utcnow
 from Product_module.models import Product
 
@@ -184,8 +184,9 @@ def usage_for(db: Session, coupon_ids: Sequence[int], user_id: int) -> dict[int,
 
 
 def _locked_usage(db: Session, coupon_id: int, user_id: int) -> Usage:
-    """The counts as committed right now: a locking read sees rows committed after this
-    transaction's snapshot (REPEATABLE READ), which a plain SELECT would not."""
+    """The counts as committed right now, taken after the coupon lock. A locking read, so this
+    holds under REPEATABLE READ too, where a plain SELECT would read the transaction's older
+    snapshot and miss holds committed by the previous lock holder."""
     statement = (
         select(
             func.count(),
@@ -445,15 +446,9 @@ def coupon_admin_views(db: Session, coupons: Sequence[Coupon]) -> list[dict[str,
 
 
 def coupon_admin_page(db: Session, params: PageParams, active: bool | None) -> dict[str, Any]:
-    statement = coupons_query(active)
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    coupons = db.scalars(statement.limit(params.limit).offset(params.offset)).all()
-    return {
-        "items": coupon_admin_views(db, coupons),
-        "total": total,
-        "limit": params.limit,
-        "offset": params.offset,
-    }
+    page = paginate(db, coupons_query(active), params)
+    page["items"] = coupon_admin_views(db, page["items"])
+    return page
 
 
 def get_coupon(db: Session, coupon_id: int) -> Coupon:

@@ -325,8 +325,8 @@ def price_cart(db: Session, user_id: int) -> CartView:
 # --- writes ------------------------------------------------------------------------------------
 
 
-def _lock_cart(db: Session, user_id: int, *, create: bool = False) -> Cart | None:
-    """Lock the user row, then the user's cart row (created if asked and missing), until commit.
+def _lock_cart(db: Session, user_id: int) -> Cart | None:
+    """Lock the user row, then the user's cart row if there is one, until commit.
 
     Every cart write takes the user first, as Member_module does before the members: one lock
     order, so cart writes, member writes and deletes never deadlock, and two first adds cannot
@@ -340,7 +340,12 @@ def _lock_cart(db: Session, user_id: int, *, create: bool = False) -> Cart | Non
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if cart is None and create:
+    return cart
+
+
+def _lock_or_create_cart(db: Session, user_id: int) -> Cart:
+    cart = _lock_cart(db, user_id)
+    if cart is None:
         cart = Cart(user_id=user_id)
         db.add(cart)
         db.flush()
@@ -431,8 +436,7 @@ def add_item(
     """
     product = get_product_for_sale(db, product_id)
     _check_member_count(product, choices)
-    cart = _lock_cart(db, user_id, create=True)
-    assert cart is not None
+    cart = _lock_or_create_cart(db, user_id)
     _check_choices(db, user_id, choices)
     _check_not_in_cart(db, cart.id, product.id, [c.member_id for c in choices])
     item = CartItem(
