@@ -20,7 +20,7 @@ from Cart_module.coupons import (
     mark_coupon_used,
     release_coupon_hold,
 )
-from Cart_module.models import Cart
+from Cart_module.models import Cart, Coupon
 from Cart_module.service import empty_cart, load_cart, price_cart
 from config import get_settings
 from Consent_module.errors import ConsentRequired
@@ -294,6 +294,10 @@ def create_order_from_cart(
     if view.notices:
         raise CartChanged(details=[{"notice": notice} for notice in view.notices])
     members, addresses = _check_cart(db, user.id, cart)
+    if view.coupon is not None:
+        # Take the coupon row's lock before inserting rows that reference it: the order's
+        # foreign key would take a shared lock first, and two checkouts upgrading it deadlock.
+        db.execute(select(Coupon.id).where(Coupon.id == view.coupon.id).with_for_update())
 
     settings = get_settings()
     order = Order(

@@ -148,7 +148,7 @@ def db(migrated_database: Engine) -> Iterator[Session]:
     finally:
         session.close()
         SessionLocal.configure(
-            bind=migrated_database, join_transaction_mode="conservative_savepoint"
+            bind=migrated_database, join_transaction_mode="conditional_savepoint"
         )
         if transaction.is_active:
             transaction.rollback()
@@ -184,3 +184,19 @@ def empty_engine() -> Iterator[Engine]:
         with server.connect() as connection:
             connection.execute(text(f"DROP DATABASE `{name}`"))
         server.dispose()
+
+
+@pytest.fixture
+def committing() -> Iterator[Engine]:
+    """For races: requests commit for real (no rollback fixture); every table is emptied after.
+
+    Don't combine with `db`/`client`: their open transaction would block the clean-up.
+    """
+    if not IS_MARIADB:
+        pytest.skip("needs real commits and row locks: set TEST_DATABASE_URL (MariaDB)")
+    yield engine
+    with engine.begin() as connection:
+        connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(text(f"DELETE FROM `{table.name}`"))
+        connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))

@@ -1,0 +1,178 @@
+"""Races with real threads and real commits on MariaDB: coupon limits, idempotency, paid once."""
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from Cart_module.models import CouponRedemption
+from main import app
+from Orders_module.models import Order, OrderStatusHistory, Payment
+from Product_module.models import Product
+from tests.addresses.factories import make_address
+from tests.cart.factories import add_to_cart, make_coupon
+from tests.catalogue.factories import make_category, make_product
+from tests.consent.factories import grant_all_required, link_consent, make_consent_type
+from tests.fakes.razorpay import FakeRazorpay, new_payment_id
+from tests.helpers import LoggedIn, login
+from tests.members.factories import make_member
+from tests.orders.support import Shopper, captured_event, deliver_webhook, pay
+
+pytestmark = pytest.mark.concurrency
+
+
+def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run every call in its own thread, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def new_client() -> TestClient:
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def make_catalogue(engine: Engine, **coupon: Any) -> tuple[int, int | None]:
+    with Session(engine) as session:
+        product = make_product(session, make_category(session), price_paise=2_000_00)
+        link_consent(session, product, make_consent_type(session))
+        coupon_id = make_coupon(session, code="RACE5", **coupon).id if coupon else None
+        session.commit()
+        return product.id, coupon_id
+
+
+def ready_shopper(client: TestClient, engine: Engine, phone: str, product_id: int) -> Shopper:
+    me: LoggedIn = login(client, phone)
+    with Session(engine, expire_on_commit=False) as session:
+        member = make_member(session, me.user_id, relation="self")
+        address = make_address(session, me.user_id)
+        grant_all_required(session, me.user_id, member, session.get(Product, product_id))
+        session.commit()
+        buyer = Shopper(me, [member], address)
+    add_to_cart(client, me.headers, product_id, [(buyer.members[0].id, buyer.address.id)])
+    return buyer
+
+
+def test_coupon_limited_to_5_is_carried_by_exactly_5_paid_orders(
+    committing: Engine, razorpay: FakeRazorpay, settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_IP_PER_HOUR", 1000)
+    product_id, coupon_id = make_catalogue(committing, usage_limit_total=5)
+    client = new_client()
+    buyers = [ready_shopper(client, committing, f"+91987653{i:04d}", product_id) for i in range(30)]
+    for buyer in buyers:
+        assert (
+            client.post("/cart/coupon", json={"code": "race5"}, headers=buyer.headers).status_code
+            == 200
+        )
+
+    clients = [new_client() for _ in buyers]
+    results = all_at_once(
+        [
+            (lambda c=c, b=b: c.post("/orders", headers=b.headers))
+            for c, b in zip(clients, buyers, strict=True)
+        ]
+    )
+    created = [(b, r.json()) for b, r in zip(buyers, results, strict=True) if r.status_code == 201]
+    refused = [r for r in results if r.status_code != 201]
+    assert len(created) == 5, [r.text for r in refused[:3]]
+    assert {r.json()["code"] for r in refused} == {"coupon_usage_exceeded"}
+
+    paid = all_at_once(
+        [
+            (lambda c=c, b=b, placed=placed: pay(c, b, placed))
+            for c, (b, placed) in zip(clients, created, strict=False)
+        ]
+    )
+    assert [r.status_code for r in paid] == [200] * 5
+    with Session(committing) as session:
+        carrying = session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.coupon_id == coupon_id, Order.status == "paid")
+        )
+        used = session.scalar(
+            select(func.count())
+            .select_from(CouponRedemption)
+            .where(CouponRedemption.coupon_id == coupon_id, CouponRedemption.status == "used")
+        )
+    assert carrying == 5
+    assert used == 5
+
+
+def test_same_idempotency_key_ten_times_at_once_makes_one_order(
+    committing: Engine, razorpay: FakeRazorpay
+) -> None:
+    product_id, _ = make_catalogue(committing)
+    client = new_client()
+    buyer = ready_shopper(client, committing, "+919876540001", product_id)
+    headers = {**buyer.headers, "Idempotency-Key": "double-tap-0001"}
+    clients = [new_client() for _ in range(10)]
+    results = all_at_once([(lambda c=c: c.post("/orders", headers=headers)) for c in clients])
+    statuses = sorted(r.status_code for r in results)
+    assert set(statuses) <= {201, 409}, [r.text for r in results]
+    assert 201 in statuses
+    ids = {r.json()["order"]["id"] for r in results if r.status_code == 201}
+    assert len(ids) == 1
+    assert {r.json()["code"] for r in results if r.status_code == 409} <= {"request_in_progress"}
+    with Session(committing) as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 1
+    assert len(razorpay.order_requests()) == 1
+    # Once settled, the key answers with the same order.
+    again = client.post("/orders", headers=headers)
+    assert again.status_code == 201 and again.json()["order"]["id"] in ids
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_verify_and_webhook_racing_pay_the_order_once(
+    committing: Engine, razorpay: FakeRazorpay, attempt: int
+) -> None:
+    product_id, _ = make_catalogue(committing)
+    client = new_client()
+    buyer = ready_shopper(client, committing, f"+91987655{attempt:04d}", product_id)
+    placed = client.post("/orders", headers=buyer.headers).json()
+    payment_id = new_payment_id()
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], payment_id, placed["order"]["total_paise"]
+    )
+    app_client, razorpay_client = new_client(), new_client()
+    verified, delivered = all_at_once(
+        [
+            lambda: pay(app_client, buyer, placed, payment_id),
+            lambda: deliver_webhook(razorpay_client, body, f"evt_race_{attempt}"),
+        ]
+    )
+    assert verified.status_code == 200, verified.text
+    assert delivered.status_code == 200, delivered.text
+    assert {delivered.json()["status"]} <= {"processed", "already_known"}
+    with Session(committing) as session:
+        order_id = placed["order"]["id"]
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Payment).where(Payment.order_id == order_id)
+            )
+            == 1
+        )
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(OrderStatusHistory)
+                .where(
+                    OrderStatusHistory.order_id == order_id,
+                    OrderStatusHistory.status == "paid",
+                    OrderStatusHistory.order_item_id.is_(None),
+                )
+            )
+            == 1
+        )
+        assert session.get(Order, order_id).status == "paid"
