@@ -487,7 +487,7 @@ def _unique_code(db: Session) -> Iterator[None]:
         raise CouponExists() from exc
 
 
-def create_coupon(db: Session, admin_id: int, data: dict[str, Any]) -> Coupon:
+def create_coupon(db: Session, admin_id: int | None, data: dict[str, Any]) -> Coupon:
     """A new coupon (code upper-cased); 409 coupon_exists, 422 invalid_coupon."""
     fields = {
         "description": None,

@@ -38,6 +38,17 @@ DEMO_CONSENTS: list[dict[str, str]] = [
     },
 ]
 
+# The welcome coupon every new user can use once.
+WELCOME_COUPON: dict[str, Any] = {
+    "code": "WELCOME10",
+    "description": "10% off your first test, up to Rs 1,000",
+    "discount_type": "percent",
+    "percent_off": 10,
+    "max_discount_paise": 1_000_00,
+    "min_order_paise": 1_000_00,
+    "usage_limit_per_user": 1,
+}
+
 PLATFORM = "platform_data_processing"
 GENETIC = "genetic_testing"
 PARTNER = "partner_consent"

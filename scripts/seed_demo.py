@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from Address_module.locations import load_serviceable_locations
 from alembic_runner import upgrade_to_head
+from Cart_module.coupons import create_coupon
+from Cart_module.models import Coupon
 from Category_module.models import Category
 from Category_module.service import bootstrap_default_categories
 from Consent_module.models import ConsentType, ProductConsent
@@ -20,7 +22,7 @@ from Consent_module.service import create_type, link_product
 from database import SessionLocal
 from Product_module.models import Product
 from Product_module.service import create_product
-from scripts.demo_catalogue import DEMO_CONSENTS, DEMO_PRODUCTS
+from scripts.demo_catalogue import DEMO_CONSENTS, DEMO_PRODUCTS, WELCOME_COUPON
 
 logger = logging.getLogger("nucleotide.seed")
 
@@ -75,18 +77,27 @@ def seed_products(db: Session) -> tuple[int, int]:
     return created, links
 
 
+def seed_welcome_coupon(db: Session) -> int:
+    if db.scalar(select(Coupon.id).where(Coupon.code == WELCOME_COUPON["code"])) is not None:
+        return 0
+    create_coupon(db, None, dict(WELCOME_COUPON))
+    return 1
+
+
 def seed_demo(db: Session) -> dict[str, Any]:
     categories = bootstrap_default_categories(db, actor_user_id=None)
     locations_created, _ = load_serviceable_locations(db, update_existing=False)
     consents = seed_consent_types(db)
     db.flush()
     products, links = seed_products(db)
+    coupons = seed_welcome_coupon(db)
     return {
         "categories_created": categories["created"],
         "locations_created": locations_created,
         "consent_types_created": consents,
         "products_created": products,
         "consent_links_created": links,
+        "coupons_created": coupons,
     }
 
 

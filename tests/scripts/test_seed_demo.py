@@ -10,6 +10,7 @@ from Consent_module.queries import required_consents_view
 from Product_module.models import PLAN_MEMBER_RANGES, Product
 from scripts.demo_catalogue import DEMO_PRODUCTS
 from scripts.seed_demo import seed_demo
+from tests.helpers import login
 
 EXPECTED_NAMES = {
     "My genes",
@@ -59,6 +60,7 @@ def test_seed_is_idempotent(db: Session) -> None:
         "consent_types_created": 0,
         "products_created": 0,
         "consent_links_created": 0,
+        "coupons_created": 0,
     }
     assert db.scalar(select(func.count()).select_from(Product)) == len(DEMO_PRODUCTS)
 
@@ -77,6 +79,9 @@ def test_a_new_user_sees_a_working_shop(client: TestClient, db: Session) -> None
     categories = client.get("/categories").json()
     assert sum(c["product_count"] for c in categories) == len(EXPECTED_NAMES)
     assert client.get("/address/serviceability", params={"city": "bangalore"}).json()["serviceable"]
+    me = login(client, "+919876599999")
+    coupons = client.get("/cart/coupons", headers=me.headers).json()
+    assert [c["code"] for c in coupons] == ["WELCOME10"]
 
 
 def test_seed_keeps_what_an_admin_changed(db: Session) -> None:
