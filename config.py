@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # Catalogue, members
     MAX_MEMBERS_PER_USER: int = 10
 
+    # Coupons: POST /cart/coupon attempts per user per rolling hour.
+    COUPON_ATTEMPTS_PER_HOUR: int = 20
+
     # Payments
     RAZORPAY_KEY_ID: str = "rzp_test_development"
     RAZORPAY_KEY_SECRET: SecretStr = SecretStr("development-razorpay-key-secret")

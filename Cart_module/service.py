@@ -32,6 +32,8 @@ from Cart_module.errors import (
     InvalidMemberCount,
 )
 from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
+from config import get_settings
+from core.rate_limit import hit_sliding_window
 from database import utcnow
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
@@ -566,8 +568,10 @@ def apply_coupon(db: Session, user_id: int, code: str) -> CartView:
     """Put a coupon on my cart (code in any case); the cart priced with it.
 
     400 coupon_invalid / coupon_expired / coupon_usage_exceeded / coupon_not_applicable /
-    coupon_min_order; a refusal is audited (it survives the rollback).
+    coupon_min_order; a refusal is audited (it survives the rollback). Attempts are capped per
+    user (COUPON_ATTEMPTS_PER_HOUR, 429 rate_limited) so codes can't be guessed by brute force.
     """
+    hit_sliding_window(f"rl:coupon:{user_id}", get_settings().COUPON_ATTEMPTS_PER_HOUR, 3600)
     _lock_cart(db, user_id)
     try:
         coupon = find_coupon(db, code)

@@ -524,3 +524,19 @@ def test_coupon_usage_limit_holds_under_concurrent_checkouts(committed_coupon):
             select(CouponRedemption).where(CouponRedemption.coupon_id == coupon_id)
         ).all()
         assert len(held) == LIMIT
+
+
+def test_coupon_guessing_is_rate_limited(client, settings, monkeypatch) -> None:
+    from tests.helpers import assert_error, login
+
+    monkeypatch.setattr(settings, "COUPON_ATTEMPTS_PER_HOUR", 3)
+    me = login(client, "+919876577001")
+    for guess in ("AAAA1", "AAAA2", "AAAA3"):
+        assert_error(
+            client.post("/cart/coupon", json={"code": guess}, headers=me.headers),
+            400,
+            "coupon_invalid",
+        )
+    response = client.post("/cart/coupon", json={"code": "AAAA4"}, headers=me.headers)
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["Retry-After"]) > 0
