@@ -21,6 +21,7 @@ from core.health import router as health_router
 from core.logging import configure_logging
 from core.middleware import RequestContextMiddleware
 from core.scheduler import scheduler
+from gmeet_api.router import router as gmeet_router
 from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
 from Login_module.router import router as auth_router
@@ -44,6 +45,7 @@ ROUTERS = [
     consent_router,
     cart_router,
     orders_router,
+    gmeet_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024

@@ -5,6 +5,7 @@ from Audit_module import models as audit_models
 from Cart_module import models as cart_models
 from Category_module import models as category_models
 from Consent_module import models as consent_models
+from gmeet_api import models as gmeet_models
 from Login_module import models as login_models
 from Member_module import models as member_models
 from Orders_module import models as order_models
@@ -16,6 +17,7 @@ __all__ = [
     "cart_models",
     "category_models",
     "consent_models",
+    "gmeet_models",
     "login_models",
     "member_models",
     "order_models",

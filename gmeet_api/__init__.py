@@ -1,0 +1,1 @@
+"""Google Meet counselling: counsellors connect Google Calendar; customers book sessions."""

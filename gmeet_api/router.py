@@ -1,0 +1,147 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from fastapi.responses import RedirectResponse
+
+from config import get_settings
+from core.pagination import Page, Pagination, paginate
+from deps import AdminUser, CurrentUser, DbSession
+from gmeet_api.deps import Availability, BookingCaller, BookingIdPath, CounsellorIdPath
+from gmeet_api.errors import ConnectError
+from gmeet_api.schemas import (
+    AvailabilityOut,
+    BookingIn,
+    BookingOut,
+    ConnectResultOut,
+    ConnectUrlOut,
+    CounsellorAdminOut,
+    CounsellorOut,
+    CounsellorUpdateIn,
+)
+from gmeet_api.service import (
+    BookingRequest,
+    admin_counsellors_query,
+    available_slots,
+    book_session,
+    cancel_booking,
+    complete_connect,
+    my_bookings_query,
+    public_counsellors_query,
+    start_connect,
+    update_counsellor,
+)
+from gmeet_api.utils import with_query
+
+router = APIRouter(prefix="/gmeet", tags=["gmeet"])
+
+OAuthParam = Annotated[str | None, Query(max_length=2048)]
+
+
+@router.get(
+    "/counsellor/connect",
+    response_model=ConnectUrlOut,
+    responses={302: {"description": "Redirect to Google's consent screen"}},
+)
+def connect_counsellor(return_url: bool = False) -> object:
+    """Start connecting a counsellor's Google Calendar (302 to Google, or the URL as JSON)."""
+    started = start_connect()
+    if return_url:
+        return ConnectUrlOut(
+            authorization_url=started.authorization_url, redirect_uri=started.redirect_uri
+        )
+    return RedirectResponse(started.authorization_url, status_code=status.HTTP_302_FOUND)
+
+
+@router.get(
+    "/auth/callback",
+    response_model=ConnectResultOut,
+    responses={302: {"description": "Redirect to the frontend's success or error page"}},
+)
+def oauth_callback(
+    db: DbSession, code: OAuthParam = None, state: OAuthParam = None, error: OAuthParam = None
+) -> object:
+    """Google's redirect after consent: connects the counsellor, then sends them to the frontend."""
+    settings = get_settings()
+    try:
+        result = complete_connect(db, code=code, state=state, error=error)
+    except ConnectError as exc:
+        if not settings.FRONTEND_COUNSELLOR_ERROR_URL:
+            raise
+        target = with_query(
+            settings.FRONTEND_COUNSELLOR_ERROR_URL, {"error": exc.code, "message": exc.message}
+        )
+        return RedirectResponse(target, status_code=status.HTTP_302_FOUND)
+    body = ConnectResultOut(
+        counsellor_id=result.counsellor.counsellor_id,
+        name=result.counsellor.name,
+        email=result.counsellor.email,
+        is_new=result.is_new,
+    )
+    if not settings.FRONTEND_COUNSELLOR_SUCCESS_URL:
+        return body
+    params = {**body.model_dump(exclude={"is_new"}), "is_new": str(body.is_new).lower()}
+    target = with_query(settings.FRONTEND_COUNSELLOR_SUCCESS_URL, params)
+    return RedirectResponse(target, status_code=status.HTTP_302_FOUND)
+
+
+@router.get("/counsellors", response_model=Page[CounsellorOut])
+def list_counsellors(db: DbSession, page: Pagination) -> dict:
+    """Counsellors taking bookings."""
+    return paginate(db, public_counsellors_query(), page)
+
+
+@router.get("/availability", response_model=AvailabilityOut)
+def availability(db: DbSession, query: Availability) -> dict:
+    """Free 30-minute slots of a counsellor between start_time and end_time (Indian time)."""
+    slots = available_slots(db, query.counsellor_id, query.start_time, query.end_time)
+    return {
+        "counsellor_id": query.counsellor_id,
+        "start_time": query.start_time,
+        "end_time": query.end_time,
+        "available_slots": [{"start": start, "end": end} for start, end in slots],
+    }
+
+
+@router.post("/book", response_model=BookingOut, status_code=status.HTTP_201_CREATED)
+def book(body: BookingIn, db: DbSession, user: CurrentUser) -> object:
+    """Book a counselling session: a Calendar event with a Google Meet link."""
+    return book_session(db, user, BookingRequest(**body.model_dump()))
+
+
+@router.get("/bookings", response_model=Page[BookingOut])
+def my_bookings(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+    """My counselling bookings, latest session first."""
+    return paginate(db, my_bookings_query(user.id), page)
+
+
+@router.delete("/appointment/{counsellor_id}/{booking_id}", response_model=BookingOut)
+def cancel_appointment(
+    counsellor_id: CounsellorIdPath,
+    booking_id: BookingIdPath,
+    db: DbSession,
+    caller: BookingCaller,
+    send_notifications: bool = True,
+) -> object:
+    """Cancel a booking (mine; admins: anyone's) and remove its Calendar event."""
+    return cancel_booking(
+        db,
+        user_id=caller.user_id,
+        is_admin=caller.is_admin,
+        counsellor_id=counsellor_id,
+        booking_id=booking_id,
+        send_notifications=send_notifications,
+    )
+
+
+@router.get("/admin/counsellors", response_model=Page[CounsellorAdminOut])
+def admin_list_counsellors(db: DbSession, _admin: AdminUser, page: Pagination) -> dict:
+    """Admin: every counsellor, with connection status and approval."""
+    return paginate(db, admin_counsellors_query(), page)
+
+
+@router.put("/admin/counsellors/{counsellor_id}", response_model=CounsellorAdminOut)
+def admin_update_counsellor(
+    counsellor_id: CounsellorIdPath, body: CounsellorUpdateIn, db: DbSession, admin: AdminUser
+) -> object:
+    """Admin: approve or deactivate a counsellor, edit the profile and working hours."""
+    return update_counsellor(db, admin.id, counsellor_id, body.changes())

@@ -1,0 +1,138 @@
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from core.validation import LongText, PhoneNumber, ShortText
+from gmeet_api.utils import WEEKDAYS, parse_hhmm, to_ist
+
+# Times leave the API in Indian time (+05:30); they are stored in UTC.
+IstDatetime = Annotated[datetime, AfterValidator(to_ist)]
+CounsellorCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+Email = Annotated[EmailStr, StringConstraints(max_length=254)]
+
+
+class ConnectUrlOut(BaseModel):
+    authorization_url: str
+    redirect_uri: str
+
+
+class ConnectResultOut(BaseModel):
+    counsellor_id: str
+    name: str
+    email: str
+    is_new: bool
+
+
+class CounsellorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    counsellor_id: str
+    name: str
+    specialization: str | None
+    bio: str | None
+
+
+class CounsellorAdminOut(CounsellorOut):
+    email: str
+    is_active: bool
+    status: Literal["connected", "reconnect_required"]
+    working_days: list[Weekday] | None
+    workday_start: str | None
+    workday_end: str | None
+    connected_at: datetime
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("working_days", mode="before")
+    @classmethod
+    def split_days(cls, value: Any) -> Any:
+        return value.split(",") if isinstance(value, str) else value
+
+
+class CounsellorUpdateIn(BaseModel):
+    """Only the fields sent change; `null` clears a working-hours override (back to default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = None
+    specialization: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None
+    ) = None
+    bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    working_days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
+    workday_start: HourMinute | None = None
+    workday_end: HourMinute | None = None
+
+    @model_validator(mode="after")
+    def active_flag_not_null(self) -> "CounsellorUpdateIn":
+        if "is_active" in self.model_fields_set and self.is_active is None:
+            raise ValueError("is_active cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        changes = self.model_dump(exclude_unset=True)
+        if changes.get("working_days") is not None:
+            chosen = set(changes["working_days"])
+            changes["working_days"] = ",".join(day for day in WEEKDAYS if day in chosen)
+        for field in ("workday_start", "workday_end"):
+            if changes.get(field) is not None:
+                changes[field] = parse_hhmm(changes[field]).strftime("%H:%M")
+        return changes
+
+
+class SlotOut(BaseModel):
+    start: IstDatetime
+    end: IstDatetime
+
+
+class AvailabilityOut(BaseModel):
+    counsellor_id: str
+    start_time: IstDatetime
+    end_time: IstDatetime
+    available_slots: list[SlotOut]
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    counsellor_id: CounsellorCode
+    start_time: AwareDatetime
+    end_time: AwareDatetime
+    member_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
+    patient_name: ShortText | None = None
+    patient_email: Email | None = None
+    patient_phone: PhoneNumber | None = None
+    notes: Annotated[LongText, StringConstraints(max_length=2000)] | None = None
+
+
+class BookingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True, populate_by_name=True)
+
+    booking_id: int = Field(validation_alias="id")
+    counsellor_id: str
+    google_event_id: str | None
+    meet_link: str | None
+    calendar_link: str | None
+    start_time: IstDatetime
+    end_time: IstDatetime
+    status: Literal["confirmed", "cancelled"]
+    notifications_sent: bool
+    member_id: int | None
+    patient_name: str
+    created_at: datetime
+    cancelled_at: datetime | None
