@@ -1,0 +1,260 @@
+"""Who may call what: every route in the app has a decision here, and each decision is tested
+for an anonymous caller, a user, another user (for things that belong to someone) and an admin.
+
+A new route without an entry in ACCESS fails `test_every_route_has_an_access_decision`.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from main import app
+from tests.addresses.factories import make_address
+from tests.consent.factories import grant, make_consent_type
+from tests.fakes.razorpay import FakeRazorpay
+from tests.helpers import ADMIN_PHONE, LoggedIn, login
+from tests.members.factories import make_member
+from tests.orders.support import checkout, make_shop, shopper
+
+PUBLIC, USER, OWNED, ADMIN = "public", "user", "owned", "admin"
+
+# OWNED: a logged-in user's route about one of *their* things; someone else's answers 404.
+ACCESS: dict[tuple[str, str], str] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/health/ready"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("POST", "/auth/send-otp"): PUBLIC,
+    ("POST", "/auth/verify-otp"): PUBLIC,
+    ("POST", "/auth/refresh"): PUBLIC,
+    ("POST", "/auth/logout"): USER,
+    ("GET", "/auth/me"): USER,
+    ("GET", "/sessions"): USER,
+    ("DELETE", "/sessions"): USER,
+    ("DELETE", "/sessions/{session_id}"): OWNED,
+    ("GET", "/profile"): USER,
+    ("PUT", "/profile"): USER,
+    ("POST", "/profile/photo"): USER,
+    ("DELETE", "/profile/photo"): USER,
+    ("GET", "/categories"): PUBLIC,
+    ("POST", "/categories"): ADMIN,
+    ("POST", "/categories/bootstrap"): ADMIN,
+    ("PUT", "/categories/{category_id}"): ADMIN,
+    ("GET", "/products"): PUBLIC,
+    ("POST", "/products"): ADMIN,
+    ("GET", "/products/{product_ref}"): PUBLIC,
+    ("PUT", "/products/{product_id}"): ADMIN,
+    ("DELETE", "/products/{product_id}"): ADMIN,
+    ("GET", "/member"): USER,
+    ("POST", "/member"): USER,
+    ("GET", "/member/{member_id}"): OWNED,
+    ("PUT", "/member/{member_id}"): OWNED,
+    ("DELETE", "/member/{member_id}"): OWNED,
+    ("GET", "/address/serviceability"): PUBLIC,
+    ("GET", "/address/admin/locations"): ADMIN,
+    ("POST", "/address/admin/locations"): ADMIN,
+    ("PUT", "/address/admin/locations/{location_id}"): ADMIN,
+    ("GET", "/address"): USER,
+    ("POST", "/address"): USER,
+    ("GET", "/address/{address_id}"): OWNED,
+    ("PUT", "/address/{address_id}"): OWNED,
+    ("DELETE", "/address/{address_id}"): OWNED,
+    ("GET", "/consent/types"): PUBLIC,
+    ("POST", "/consent/types"): ADMIN,
+    ("GET", "/consent/types/{code}"): PUBLIC,
+    ("PUT", "/consent/types/{code}"): ADMIN,
+    ("POST", "/consent/types/{code}/versions"): ADMIN,
+    ("GET", "/consent/products/{product_id}"): PUBLIC,
+    ("POST", "/consent/products/{product_id}"): ADMIN,
+    ("DELETE", "/consent/products/{product_id}/{code}"): ADMIN,
+    ("POST", "/consent"): USER,
+    ("GET", "/consent"): USER,
+    ("POST", "/consent/{grant_id}/withdraw"): OWNED,
+    ("GET", "/cart"): USER,
+    ("DELETE", "/cart"): USER,
+    ("POST", "/cart/add"): USER,
+    ("POST", "/cart/coupon"): USER,
+    ("DELETE", "/cart/coupon"): USER,
+    ("GET", "/cart/coupons"): USER,
+    ("PUT", "/cart/{item_id}"): OWNED,
+    ("DELETE", "/cart/{item_id}"): OWNED,
+    ("GET", "/cart/admin/coupons"): ADMIN,
+    ("POST", "/cart/admin/coupons"): ADMIN,
+    ("GET", "/cart/admin/coupons/{coupon_id}"): ADMIN,
+    ("PUT", "/cart/admin/coupons/{coupon_id}"): ADMIN,
+    ("DELETE", "/cart/admin/coupons/{coupon_id}"): ADMIN,
+    ("POST", "/orders"): USER,
+    ("GET", "/orders"): USER,
+    ("GET", "/orders/admin"): ADMIN,
+    ("POST", "/orders/webhook/razorpay"): PUBLIC,
+    ("GET", "/orders/{order_id}"): OWNED,
+    ("GET", "/orders/{order_id}/tracking"): OWNED,
+    ("POST", "/orders/{order_id}/verify-payment"): OWNED,
+    ("POST", "/orders/{order_id}/cancel"): OWNED,
+    ("PUT", "/orders/{order_id}/status"): ADMIN,
+    ("PUT", "/orders/{order_id}/items/{item_id}/status"): ADMIN,
+    ("GET", "/gmeet/counsellor/connect"): PUBLIC,
+    ("GET", "/gmeet/auth/callback"): PUBLIC,
+    ("GET", "/gmeet/counsellors"): PUBLIC,
+    ("GET", "/gmeet/availability"): PUBLIC,
+    ("POST", "/gmeet/book"): USER,
+    ("GET", "/gmeet/bookings"): USER,
+    ("DELETE", "/gmeet/appointment/{counsellor_id}/{booking_id}"): OWNED,
+    ("GET", "/gmeet/admin/counsellors"): ADMIN,
+    ("PUT", "/gmeet/admin/counsellors/{counsellor_id}"): ADMIN,
+    ("GET", "/audit"): ADMIN,
+    ("GET", "/audit/me"): USER,
+}
+
+# A body that passes validation, so the ownership check is what answers.
+OWNED_BODIES: dict[tuple[str, str], Any] = {
+    ("PUT", "/member/{member_id}"): {"name": "Changed"},
+    ("PUT", "/address/{address_id}"): {"landmark": "Near the park"},
+    ("PUT", "/cart/{item_id}"): {"quantity": 2},
+    ("POST", "/orders/{order_id}/verify-payment"): {
+        "razorpay_order_id": "order_x",
+        "razorpay_payment_id": "pay_x",
+        "razorpay_signature": "0" * 64,
+    },
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    paths = app.openapi()["paths"]
+    return {(method.upper(), path) for path, ops in paths.items() for method in ops}
+
+
+def fill(path: str, values: dict[str, Any]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(values.get(m.group(1), 1)), path)
+
+
+def call(
+    client: TestClient,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+) -> Any:
+    return client.request(method, path, headers=headers or {}, json=body)
+
+
+def test_every_route_has_an_access_decision() -> None:
+    routes = app_routes()
+    assert routes - set(ACCESS) == set(), "new routes need an entry in ACCESS"
+    assert set(ACCESS) - routes == set(), "ACCESS lists routes that no longer exist"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
+def test_anonymous_callers(client: TestClient, method: str, path: str) -> None:
+    response = call(
+        client,
+        method,
+        fill(path, {"code": "platform", "product_ref": "x", "counsellor_id": "ABCDEF"}),
+    )
+    assert response.status_code != 500, response.text
+    if ACCESS[(method, path)] == PUBLIC:
+        assert response.status_code not in (401, 403), response.text
+    else:
+        assert response.status_code == 401, response.text
+        assert response.json()["code"] == "not_authenticated"
+
+
+@pytest.fixture
+def user(client: TestClient) -> LoggedIn:
+    return login(client, "+919876561001")
+
+
+@pytest.fixture
+def admin(client: TestClient) -> LoggedIn:
+    return login(client, ADMIN_PHONE)
+
+
+ADMIN_ROUTES = sorted(route for route, access in ACCESS.items() if access == ADMIN)
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+def test_users_are_refused_admin_routes(
+    client: TestClient, user: LoggedIn, method: str, path: str
+) -> None:
+    response = call(
+        client,
+        method,
+        fill(path, {"code": "platform", "counsellor_id": "ABCDEF"}),
+        user.headers,
+        {},
+    )
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "admin_required"
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+def test_admins_pass_the_admin_check(
+    client: TestClient, admin: LoggedIn, method: str, path: str
+) -> None:
+    response = call(
+        client,
+        method,
+        fill(path, {"code": "platform", "counsellor_id": "ABCDEF"}),
+        admin.headers,
+        {},
+    )
+    assert response.status_code not in (401, 403), response.text
+    assert response.status_code != 500, response.text
+
+
+@dataclass
+class Belongings:
+    owner: LoggedIn
+    ids: dict[str, Any]
+
+
+@pytest.fixture
+def belongings(client: TestClient, db: Session, razorpay: FakeRazorpay) -> Belongings:
+    """One of everything, owned by someone else."""
+    shop = make_shop(db)
+    owner = shopper(client, db, "+919876561002", shop.single)
+    other_address = make_address(db, owner.me.user_id, label="work")
+    spare = make_member(db, owner.me.user_id, name="Spare", relation="child")
+    consent = make_consent_type(db)
+    granted = grant(db, owner.me.user_id, spare, consent)
+    cart_item = client.get("/cart", headers=owner.headers).json()["items"][0]["id"]
+    order = checkout(client, owner).json()["order"]
+    sessions = client.get("/sessions", headers=owner.headers).json()["sessions"]
+    ids = {
+        "member_id": spare.id,
+        "address_id": other_address.id,
+        "item_id": cart_item,
+        "order_id": order["id"],
+        "grant_id": granted.id,
+        "session_id": sessions[0]["id"],
+        "counsellor_id": "ABCDEF",
+        "booking_id": 1,
+    }
+    return Belongings(owner.me, ids)
+
+
+OWNED_ROUTES = sorted(route for route, access in ACCESS.items() if access == OWNED)
+
+
+@pytest.mark.parametrize(("method", "path"), OWNED_ROUTES)
+def test_another_users_things_are_404(
+    client: TestClient, belongings: Belongings, method: str, path: str
+) -> None:
+    intruder = login(client, "+919876561003")
+    response = call(
+        client,
+        method,
+        fill(path, belongings.ids),
+        intruder.headers,
+        OWNED_BODIES.get((method, path)),
+    )
+    assert response.status_code == 404, response.text
+    # And the owner's thing is untouched: the owner can still reach it.
+    if method == "GET":
+        assert (
+            call(client, method, fill(path, belongings.ids), belongings.owner.headers).status_code
+            == 200
+        )
