@@ -40,12 +40,14 @@ def _coded_range(code: str, message: str, low: int, high: int) -> Callable[[int]
 
 Paise = Annotated[
     int,
+    Field(json_schema_extra={"minimum": 0, "maximum": MAX_PAISE}),
     AfterValidator(
         _coded_range("invalid_price", "Prices are whole paise from 0 upwards.", 0, MAX_PAISE)
     ),
 ]
 MemberCount = Annotated[
     int,
+    Field(json_schema_extra={"minimum": 1, "maximum": MAX_MEMBERS}),
     AfterValidator(
         _coded_range(
             "invalid_plan_members", "Member counts run from 1 to 4, by plan.", 1, MAX_MEMBERS

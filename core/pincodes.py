@@ -9,7 +9,7 @@ import re
 from typing import Annotated
 
 import indian_pincode
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from core.errors import CODED_VALIDATION_TYPES, UnprocessableError
@@ -206,5 +206,9 @@ def _validate_state(value: str) -> str:
     return canonical
 
 
-Pincode = Annotated[str, AfterValidator(_validate_pincode)]
-IndianState = Annotated[str, AfterValidator(_validate_state)]
+Pincode = Annotated[
+    str, Field(json_schema_extra={"maxLength": 6}), AfterValidator(_validate_pincode)
+]
+IndianState = Annotated[
+    str, Field(json_schema_extra={"maxLength": 64}), AfterValidator(_validate_state)
+]

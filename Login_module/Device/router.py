@@ -1,4 +1,6 @@
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
 
 from config import get_settings
 from deps import CurrentAuth, DbSession
@@ -37,7 +39,9 @@ def my_sessions(db: DbSession, auth: CurrentAuth) -> dict:
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_one(session_id: int, db: DbSession, auth: CurrentAuth) -> Response:
+def revoke_one(
+    session_id: Annotated[int, Path(ge=1, le=2**31 - 1)], db: DbSession, auth: CurrentAuth
+) -> Response:
     """End one of my sessions (another user's is 404)."""
     session = owned_active_session(db, auth.user.id, session_id)
     revoke_session(db, session, "revoked_by_user", auth.user.id)
