@@ -1,0 +1,150 @@
+"""Hostile input: odd text stored verbatim, strict numbers, size caps, no path traversal."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.helpers import ADMIN_PHONE, assert_error, login
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+ODD_NAMES = [
+    "Robert'); DROP TABLE members;--",
+    '<script>alert("x")</script>',
+    "नमस्ते 👋 Zoë Ünïcödé",
+    "a\\b %s %(x)s {0} ${x}",
+]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_odd_text_is_stored_and_returned_verbatim(client: TestClient, name: str) -> None:
+    me = login(client, "+919876562001")
+    created = client.post(
+        "/member",
+        headers=me.headers,
+        json={"name": name, "relation": "child", "date_of_birth": "2015-01-01", "gender": "female"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.headers["content-type"].startswith("application/json")
+    fetched = client.get(f"/member/{created.json()['id']}", headers=me.headers).json()
+    assert fetched["name"] == name
+    assert client.get("/member", headers=me.headers).json()["total"] == 1
+
+
+def test_overlong_strings_are_refused(client: TestClient) -> None:
+    me = login(client, "+919876562002")
+    response = client.put("/profile", headers=me.headers, json={"name": "x" * 121})
+    assert_error(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"name": "A", "relation": "child", "date_of_birth": "2015-01-01", "gender": "male", '
+        '"phone": NaN}',
+        '{"name": "A", "relation": "child", "date_of_birth": "2015-01-01", "gender": 12}',
+        '{"name": ["A"], "relation": "child", "date_of_birth": "2015-01-01", "gender": "male"}',
+    ],
+)
+def test_wrongly_typed_json_is_422(client: TestClient, body: str) -> None:
+    me = login(client, "+919876562003")
+    response = client.post(
+        "/member", headers={**me.headers, "Content-Type": "application/json"}, content=body
+    )
+    assert_error(response, 422, "validation_error")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("price_paise", -1),
+        ("price_paise", 2**63),
+        ("price_paise", 1.5),
+        ("price_paise", "NaN"),
+        ("price_paise", float("inf")),
+    ],
+)
+def test_money_must_be_whole_non_negative_and_in_range(
+    client: TestClient, field: str, value: object
+) -> None:
+    admin = login(client, ADMIN_PHONE)
+    category = client.post("/categories", headers=admin.headers, json={"name": "Odd values"}).json()
+    body = {
+        "name": "Odd",
+        "category_id": category["id"],
+        "plan_type": "single",
+        "price_paise": 100_00,
+        field: value,
+    }
+    response = client.post(
+        "/products",
+        headers={**admin.headers, "Content-Type": "application/json"},
+        content=json.dumps(body),
+    )
+    assert response.status_code == 422, response.text
+
+
+def test_negative_or_huge_quantities_are_refused(client: TestClient) -> None:
+    me = login(client, "+919876562004")
+    for quantity in (-1, 0, 10**12):
+        response = client.post(
+            "/cart/add",
+            headers=me.headers,
+            json={
+                "product_id": 1,
+                "members": [{"member_id": 1, "address_id": 1}],
+                "quantity": quantity,
+            },
+        )
+        assert response.status_code == 422, response.text
+
+
+def test_ids_beyond_the_column_range_are_422_not_500(client: TestClient) -> None:
+    me = login(client, "+919876562005")
+    for path in (f"/member/{2**63}", f"/orders/{2**40}", f"/address/{-5}"):
+        response = client.get(path, headers=me.headers)
+        assert response.status_code in (404, 422), response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/../config.py",
+        "/media/..%2fconfig.py",
+        "/media/%2e%2e/%2e%2e/etc/passwd",
+        "/media/profile/../../main.py",
+    ],
+)
+def test_media_paths_cannot_escape_the_media_root(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"SECRET_KEY" not in response.content and b"import" not in response.content
+
+
+def test_an_uploaded_file_name_never_decides_where_it_is_stored(
+    client: TestClient, settings, db: Session
+) -> None:
+    me = login(client, "+919876562006")
+    response = client.post(
+        "/profile/photo",
+        headers=me.headers,
+        files={"file": ("../../../../etc/evil.png", PNG, "image/png")},
+    )
+    assert response.status_code == 200, response.text
+    url = response.json()["photo_url"]
+    assert ".." not in url and "evil" not in url
+    stored = Path(settings.MEDIA_ROOT) / url.removeprefix(settings.MEDIA_URL).lstrip("/")
+    assert stored.resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+    assert stored.read_bytes() == PNG
+
+
+def test_a_script_named_png_is_refused(client: TestClient) -> None:
+    me = login(client, "+919876562007")
+    response = client.post(
+        "/profile/photo",
+        headers=me.headers,
+        files={"file": ("photo.png", b"<?php system($_GET['c']); ?>", "image/png")},
+    )
+    assert_error(response, 415, "unsupported_image_type")
