@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     REFRESH_TOKEN_EXPIRE_SECONDS: int = 30 * 86_400
     MAX_ACTIVE_SESSIONS: int = 4
     SESSION_CACHE_SECONDS: int = 300
-    SESSION_CLEANUP_INTERVAL_MINUTES: int = 60
+    # Job intervals are minutes; fractions are allowed (0.05 = every 3 s, for tests).
+    SESSION_CLEANUP_INTERVAL_MINUTES: float = 60
     ADMIN_PHONES: str = ""
 
     # OTP and SMS
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
     RAZORPAY_BASE_URL: str = "https://api.razorpay.com"
     RAZORPAY_TIMEOUT_SECONDS: float = 10.0
     ORDER_PAYMENT_TIMEOUT_MINUTES: int = 30
-    ORDER_EXPIRY_INTERVAL_MINUTES: int = 5
+    ORDER_EXPIRY_INTERVAL_MINUTES: float = 5
     IDEMPOTENCY_KEY_HOURS: int = 24
     MAX_ADDRESSES_PER_USER: int = 20
 

@@ -1,7 +1,7 @@
 """The scheduled expiry of unpaid orders."""
 
 from config import get_settings
-from core.scheduler import register_job
+from core.scheduler import minutes_to_seconds, register_job
 from database import SessionLocal
 from Orders_module.service import expire_unpaid_orders
 
@@ -14,6 +14,5 @@ def expire_unpaid_orders_job() -> int:
 
 
 def register_order_jobs() -> None:
-    register_job(
-        JOB_ID, expire_unpaid_orders_job, get_settings().ORDER_EXPIRY_INTERVAL_MINUTES * 60
-    )
+    interval = minutes_to_seconds(get_settings().ORDER_EXPIRY_INTERVAL_MINUTES)
+    register_job(JOB_ID, expire_unpaid_orders_job, interval)

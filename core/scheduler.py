@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
 
 from core.redis import get_redis
 
@@ -23,18 +24,32 @@ def job_run_key(job_id: str) -> str:
     return f"jobruns:{job_id}"
 
 
+def minutes_to_seconds(minutes: float) -> int:
+    """A job interval setting (minutes, fractions allowed) as whole seconds, at least 1."""
+    return max(1, round(minutes * 60))
+
+
 def run_once_per_tick(job_id: str, interval_seconds: int, func: Callable[[], object]) -> bool:
     """Claim this tick for `job_id` in Redis and run `func`; False if another replica has it."""
     tick = int((time.time() - TICK_EPOCH.timestamp()) // interval_seconds)
     client = get_redis()
-    if not client.set(f"lock:job:{job_id}:{tick}", "1", nx=True, ex=interval_seconds * 2):
+    try:
+        if not client.set(f"lock:job:{job_id}:{tick}", "1", nx=True, ex=interval_seconds * 2):
+            return False
+    except RedisError as exc:
+        # No claim, no run: without Redis another replica may be running this very tick.
+        logger.warning("job %s skipped (tick %s): Redis unavailable (%s)", job_id, tick, exc)
         return False
     try:
         result = func()
-        client.incr(job_run_key(job_id))
-        logger.info("job %s ran (tick %s): %s", job_id, tick, result)
     except Exception:
         logger.exception("job %s failed (tick %s)", job_id, tick)
+        return True
+    logger.info("job %s ran (tick %s): %s", job_id, tick, result)
+    try:
+        client.incr(job_run_key(job_id))
+    except RedisError:
+        logger.warning("job %s ran (tick %s) but its run count was not recorded", job_id, tick)
     return True
 
 

@@ -1,7 +1,7 @@
 """The scheduled purge of dead device sessions."""
 
 from config import get_settings
-from core.scheduler import register_job
+from core.scheduler import minutes_to_seconds, register_job
 from database import SessionLocal
 from Login_module.Device.service import purge_dead_sessions
 
@@ -14,6 +14,5 @@ def purge_dead_sessions_job() -> int:
 
 
 def register_session_jobs() -> None:
-    register_job(
-        JOB_ID, purge_dead_sessions_job, get_settings().SESSION_CLEANUP_INTERVAL_MINUTES * 60
-    )
+    interval = minutes_to_seconds(get_settings().SESSION_CLEANUP_INTERVAL_MINUTES)
+    register_job(JOB_ID, purge_dead_sessions_job, interval)
