@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from alembic import command
@@ -39,13 +40,23 @@ def upgrade_to_head(engine: Engine | None = None) -> None:
             if got != 1:
                 raise RuntimeError("timed out waiting for the migration lock")
         try:
+            before = MigrationContext.configure(connection).get_current_heads()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
             connection.commit()
+            after = MigrationContext.configure(connection).get_current_heads()
         finally:
             if locked:
                 connection.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": MIGRATION_LOCK})
-    logger.info("database schema is at head")
+    if before == after:
+        logger.info("database schema is at head (%s); nothing to migrate", ",".join(after))
+    else:
+        # One line per real migration: replicas starting together show it exactly once.
+        logger.info(
+            "database schema migrated from %s to head (%s)",
+            ",".join(before) or "empty",
+            ",".join(after),
+        )
 
 
 if __name__ == "__main__":
