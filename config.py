@@ -6,7 +6,7 @@ import hashlib
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "Nucleotide backend"
@@ -14,6 +14,8 @@ APP_VERSION = "3.0.0"
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
 FERNET_KEY_BYTES = 32
+HOUR_MINUTE = r"^([01]\d|2[0-3]):[0-5]\d$"
+WEEKDAY_LIST = r"^(?i)\s*(mon|tue|wed|thu|fri|sat|sun)(\s*,\s*(mon|tue|wed|thu|fri|sat|sun))*\s*$"
 
 
 def split_csv(value: str) -> list[str]:
@@ -111,11 +113,19 @@ class Settings(BaseSettings):
     TOKEN_ENCRYPTION_KEY: SecretStr | None = None
     FRONTEND_COUNSELLOR_SUCCESS_URL: str | None = None
     FRONTEND_COUNSELLOR_ERROR_URL: str | None = None
-    COUNSELLOR_WORKDAY_START: str = "10:00"
-    COUNSELLOR_WORKDAY_END: str = "18:00"
-    COUNSELLOR_WORKING_DAYS: str = "mon,tue,wed,thu,fri,sat"
-    SLOT_MINUTES: int = 30
-    AVAILABILITY_MAX_DAYS: int = 14
+    COUNSELLOR_WORKDAY_START: str = Field("10:00", pattern=HOUR_MINUTE)
+    COUNSELLOR_WORKDAY_END: str = Field("18:00", pattern=HOUR_MINUTE)
+    COUNSELLOR_WORKING_DAYS: str = Field("mon,tue,wed,thu,fri,sat", pattern=WEEKDAY_LIST)
+    SLOT_MINUTES: int = Field(30, ge=5, le=480)
+    AVAILABILITY_MAX_DAYS: int = Field(14, ge=1, le=62)
+
+    @model_validator(mode="after")
+    def counsellor_day_holds_a_slot(self) -> "Settings":
+        start = int(self.COUNSELLOR_WORKDAY_START[:2]) * 60 + int(self.COUNSELLOR_WORKDAY_START[3:])
+        end = int(self.COUNSELLOR_WORKDAY_END[:2]) * 60 + int(self.COUNSELLOR_WORKDAY_END[3:])
+        if end - start < self.SLOT_MINUTES:
+            raise ValueError("COUNSELLOR_WORKDAY_END must leave room for one SLOT_MINUTES slot")
+        return self
 
     @model_validator(mode="after")
     def refuse_unsafe_production(self) -> "Settings":

@@ -71,8 +71,10 @@ logger = logging.getLogger("nucleotide.gmeet")
 STATE_KEY = "oauth:state:{}"
 STATE_TTL_SECONDS = 600
 CONNECT_STARTS_PER_IP_PER_HOUR = 30
+AVAILABILITY_CHECKS_PER_IP_PER_MINUTE = 60
 COUNSELLOR_ENTITY = "gmeet_counsellor"
 BOOKING_ENTITY = "gmeet_booking"
+ERASED_NAME = "Erased"
 ADMIN_FIELDS = (
     "is_active",
     "specialization",
@@ -495,6 +497,9 @@ def available_slots(
     """Working-hours slots inside [start, end) that are in the future, free in Google Calendar
     and not booked with us."""
     check_window(start, end)
+    # Public and each answer costs a Google call: keep one client from spending the quota.
+    ip = current_request().ip or "unknown"
+    hit_sliding_window(f"rl:gmeet:availability:{ip}", AVAILABILITY_CHECKS_PER_IP_PER_MINUTE, 60)
     counsellor = bookable_counsellor(db, counsellor_id)
     candidates = hours_of(counsellor).slots_between(max(start, utils.now()), end)
     if not candidates:
@@ -726,3 +731,42 @@ def _remove_event(db: Session, booking: Booking, send_notifications: bool, actor
     except CounsellorUnavailable:
         return False
     return True
+
+
+def erase_bookings_of_user(db: Session, user_id: int) -> int:
+    """Account erasure (DPDP): cancel the user's upcoming sessions, deleting their events and
+    telling attendees, and scrub patient details from every booking of theirs. Google being
+    unreachable does not block the erasure: the event stays and the activity log says so.
+    Returns how many sessions were cancelled."""
+    rows = db.scalars(
+        select(Booking).where(Booking.user_id == user_id).order_by(Booking.id).with_for_update()
+    ).all()
+    cancelled = 0
+    for booking in rows:
+        if booking.status == "confirmed" and booking.start_time > utils.now():
+            try:
+                removed = _remove_event(db, booking, True, user_id)
+            except (GoogleCalendarUnavailable, GoogleNotConfigured):
+                removed = False
+            booking.status = "cancelled"
+            booking.slot_key = None
+            booking.cancelled_at = utcnow()
+            booking.cancelled_by_user_id = user_id
+            log_activity(
+                db,
+                "cancelled",
+                counsellor_id=booking.counsellor_id,
+                actor_user_id=user_id,
+                detail={
+                    "booking_id": booking.id,
+                    "reason": "account_erased",
+                    "event_removed": removed,
+                },
+            )
+            cancelled += 1
+        booking.patient_name = ERASED_NAME
+        booking.patient_email = None
+        booking.patient_phone = None
+        booking.notes = None
+    db.flush()
+    return cancelled

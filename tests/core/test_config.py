@@ -106,6 +106,24 @@ def test_a_configured_token_key_is_used_as_given() -> None:
     assert settings.token_encryption_key == key
 
 
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"COUNSELLOR_WORKDAY_START": "9am"},
+        {"COUNSELLOR_WORKDAY_END": "24:00"},
+        {"COUNSELLOR_WORKING_DAYS": "mon,funday"},
+        {"COUNSELLOR_WORKING_DAYS": ""},
+        {"COUNSELLOR_WORKDAY_START": "18:00", "COUNSELLOR_WORKDAY_END": "10:00"},
+        {"COUNSELLOR_WORKDAY_END": "10:15"},
+        {"SLOT_MINUTES": 0},
+        {"AVAILABILITY_MAX_DAYS": 0},
+    ],
+)
+def test_counsellor_hours_must_make_sense_in_every_environment(override: dict) -> None:
+    with pytest.raises(ValidationError):
+        Settings(ENVIRONMENT="development", **override, _env_file=None)
+
+
 def test_settings_parse_lists() -> None:
     settings = Settings(
         ADMIN_PHONES=" +919000000001 , +919000000002,",

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gmeet_api import service
 from gmeet_api.models import ActivityLog, Booking, Counsellor
 from Login_module.models import User
 from tests.fakes.google import FREEBUSY_PATH, FakeGoogle
@@ -310,3 +311,19 @@ def test_a_google_timeout_is_bounded(
     (log,) = db.scalars(select(ActivityLog).where(ActivityLog.action == "google_error"))
     assert log.detail == {"during": "freeBusy", "reason": "timeout"}
     assert db.scalar(select(Counsellor.status)) == "connected"
+
+
+def test_availability_checks_are_rate_limited_per_client(
+    client: TestClient, google: FakeGoogle, db: Session, clock: Clock, monkeypatch
+) -> None:
+    monkeypatch.setattr(service, "AVAILABILITY_CHECKS_PER_IP_PER_MINUTE", 3)
+    make_counsellor(db, google)
+    for _ in range(3):
+        availability(client, ist(2031, 6, 2, 10), ist(2031, 6, 2, 11))
+    window = {
+        "counsellor_id": "A3X9K2",
+        "start_time": ist(2031, 6, 2, 10).isoformat(),
+        "end_time": ist(2031, 6, 2, 11).isoformat(),
+    }
+    assert_error(client.get("/gmeet/availability", params=window), 429, "rate_limited")
+    assert len(google.freebusy_requests()) == 3
