@@ -239,6 +239,12 @@ def _is_revoked(exc: RefreshError, credentials: Credentials) -> bool:
     )
 
 
+def _scope_withdrawn(exc: HttpError) -> bool:
+    """403 because the user took back a permission (not a quota or rate limit)."""
+    content = exc.content or b""
+    return b"insufficientPermissions" in content or b"ACCESS_TOKEN_SCOPE_INSUFFICIENT" in content
+
+
 class GoogleCalendar:
     """A counsellor's Calendar, through their (possibly refreshed) OAuth credentials."""
 
@@ -301,8 +307,8 @@ class GoogleCalendar:
             status = exc.resp.status
             if status in tolerate:
                 return None
-            if status == 401:
-                logger.warning("google %s: credentials rejected after refresh", action)
+            if status == 401 or (status == 403 and _scope_withdrawn(exc)):
+                logger.warning("google %s: credentials rejected (HTTP %s)", action, status)
                 raise GrantRevoked() from exc
             logger.error("google %s: HTTP %s", action, status)
             raise GoogleUnavailable(f"HTTP {status}") from exc

@@ -16,7 +16,7 @@ from Audit_module.models import AuditLog
 from database import utcnow
 from gmeet_api import service, utils
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
-from tests.fakes.google import EVENTS_PATH, FREEBUSY_PATH, FakeGoogle
+from tests.fakes.google import EVENTS_PATH, FREEBUSY_PATH, FakeGoogle, api_error
 from tests.gmeet.conftest import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
@@ -480,3 +480,27 @@ def test_i_see_only_my_bookings_latest_first(
     assert first["limit"] == 1 and first["offset"] == 1
     theirs = client.get("/gmeet/bookings", headers=other.headers).json()
     assert theirs["total"] == 1
+
+
+def test_a_withdrawn_calendar_permission_marks_the_counsellor_for_reconnection(
+    client: TestClient, google: FakeGoogle, db: Session, counsellor: Counsellor, user: LoggedIn
+) -> None:
+    google.fail(
+        "POST",
+        FREEBUSY_PATH,
+        api_error(
+            403, "Request had insufficient authentication scopes.", "insufficientPermissions"
+        ),
+    )
+    assert_error(book(client, user), 409, "counsellor_unavailable")
+    db.expire_all()
+    assert db.scalar(select(Counsellor.status)) == "reconnect_required"
+
+
+def test_a_google_rate_limit_is_a_503_not_a_reconnection(
+    client: TestClient, google: FakeGoogle, db: Session, counsellor: Counsellor, user: LoggedIn
+) -> None:
+    google.fail("POST", FREEBUSY_PATH, api_error(403, "Rate Limit Exceeded", "rateLimitExceeded"))
+    assert_error(book(client, user), 503, "google_calendar_unavailable")
+    db.expire_all()
+    assert db.scalar(select(Counsellor.status)) == "connected"
