@@ -1,0 +1,141 @@
+"""Every request/response example in FRONTEND_INTEGRATION_GUIDE.md is replayed, in order,
+against the app; an example that drifts from what the API does fails here.
+
+In the guide, a ```http block (method and path, headers, a blank line, a JSON body) is
+followed by a ```json block whose first line is `// <status>`. In the expected JSON:
+`"..."` matches anything, `"{{name}}"` matches anything and remembers it as `name`, and
+`{{name}}` inside a request is replaced by what was remembered. Objects must have exactly
+the keys shown. `<!-- setup: NAME -->` runs the named step of the story below first.
+"""
+
+import itertools
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from scripts.seed_demo import seed_demo
+from tests.fakes.razorpay import FakeRazorpay, sign_payment
+
+GUIDE = Path(__file__).resolve().parents[1] / "FRONTEND_INTEGRATION_GUIDE.md"
+BLOCK = re.compile(
+    r"(<!-- setup: (?P<setup>\w+) -->\s*)?```(?P<kind>http|json)\n(?P<text>.*?)```", re.S
+)
+VARIABLE = re.compile(r"^\{\{(\w+)\}\}$")
+
+
+def examples() -> list[dict[str, Any]]:
+    blocks = list(BLOCK.finditer(GUIDE.read_text()))
+    pairs = []
+    for request, response in itertools.pairwise(blocks):
+        if request["kind"] == "http" and response["kind"] == "json":
+            pairs.append(
+                {
+                    "setup": request["setup"],
+                    "request": request["text"],
+                    "response": response["text"],
+                }
+            )
+    return pairs
+
+
+def substitute(text: str, known: dict[str, Any]) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in known, f"{{{{{name}}}}} is used before it is known"
+        return str(known[name])
+
+    return re.sub(r"\{\{(\w+)\}\}", value, text)
+
+
+def parse_request(text: str) -> tuple[str, str, dict[str, str], str | None]:
+    head, _, body = text.partition("\n\n")
+    lines = head.strip().splitlines()
+    method, path = lines[0].split(" ", 1)
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return method, path.strip(), headers, body.strip() or None
+
+
+def matches(expected: Any, actual: Any, known: dict[str, Any], where: str) -> None:
+    if isinstance(expected, str):
+        if expected == "...":
+            return
+        variable = VARIABLE.match(expected)
+        if variable:
+            known[variable.group(1)] = actual
+            return
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: expected an object, got {actual!r}"
+        assert set(expected) == set(actual), (
+            f"{where}: keys differ: guide {sorted(expected)} vs API {sorted(actual)}"
+        )
+        for key, value in expected.items():
+            matches(value, actual[key], known, f"{where}.{key}")
+        return
+    if isinstance(expected, list):
+        if expected == ["..."]:
+            return
+        assert isinstance(actual, list) and len(actual) == len(expected), (
+            f"{where}: expected {len(expected)} items, got {actual!r}"
+        )
+        for index, (want, got) in enumerate(zip(expected, actual, strict=True)):
+            matches(want, got, known, f"{where}[{index}]")
+        return
+    assert expected == actual, f"{where}: guide says {expected!r}, API says {actual!r}"
+
+
+def story_steps(client: TestClient, db: Session) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """Things the guide's reader does outside our API (pay in Razorpay Checkout, ...)."""
+
+    def razorpay_checkout(known: dict[str, Any]) -> None:
+        known["razorpay_payment_id"] = "pay_DemoPayment0001"
+        known["razorpay_signature"] = sign_payment(
+            known["razorpay_order_id"], known["razorpay_payment_id"]
+        )
+
+    def remaining_consents(known: dict[str, Any]) -> None:
+        headers = {"Authorization": f"Bearer {known['access_token']}"}
+        for member in (known["asha_id"], known["vikram_id"]):
+            for code in ("genetic_testing", "partner_consent", "platform_data_processing"):
+                response = client.post(
+                    "/consent",
+                    headers=headers,
+                    json={"member_id": member, "code": code, "version": 1},
+                )
+                assert response.status_code == 201, response.text
+
+    return {"razorpay_checkout": razorpay_checkout, "remaining_consents": remaining_consents}
+
+
+def test_guide_has_examples() -> None:
+    assert len(examples()) >= 10
+
+
+@pytest.fixture
+def demo_shop(db: Session) -> None:
+    seed_demo(db)
+
+
+def test_every_example_in_the_guide_holds(
+    client: TestClient, db: Session, demo_shop: None, razorpay: FakeRazorpay
+) -> None:
+    known: dict[str, Any] = {}
+    steps = story_steps(client, db)
+    for number, example in enumerate(examples(), start=1):
+        if example["setup"]:
+            steps[example["setup"]](known)
+        method, path, headers, body = parse_request(substitute(example["request"], known))
+        status_line, _, expected_text = example["response"].partition("\n")
+        expected_status = int(status_line.removeprefix("//").split()[0])
+        response = client.request(
+            method, path, headers=headers, content=body.encode() if body else None
+        )
+        where = f"example {number} ({method} {path})"
+        assert response.status_code == expected_status, f"{where}: {response.text}"
+        if expected_text.strip():
+            matches(json.loads(expected_text), response.json(), known, where)
