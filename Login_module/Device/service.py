@@ -3,11 +3,13 @@
 The database is the source of truth. Redis holds `sess:<id>` = `active` (short TTL, set only
 if absent) or `revoked` (a tombstone written on revocation), so every replica refuses a
 revoked session's token on its next request; if Redis is down, checks fall back to the
-database.
+database. A revocation made while Redis was unreachable has no tombstone, and an `active` entry
+cached before the outage may come back with Redis: so the first check after an outage writes
+tombstones for every session revoked within the cache lifetime.
 """
 
-import contextlib
 import logging
+import threading
 from datetime import timedelta
 
 import redis.exceptions
@@ -27,24 +29,50 @@ logger = logging.getLogger("nucleotide.sessions")
 
 ACTIVE, REVOKED = "active", "revoked"
 TOUCH_INTERVAL_SECONDS = 60
+CLOCK_SKEW_SECONDS = 60
+
+# Set when this process failed to reach Redis for the session cache; cleared by the resync.
+_redis_missed = threading.Event()
 
 
 def _cache_key(session_id: int) -> str:
     return f"sess:{session_id}"
 
 
-def _cache_get(session_id: int) -> str | None:
+def _cache_get(db: Session, session_id: int) -> str | None:
     try:
-        return get_redis().get(_cache_key(session_id))
+        client = get_redis()
+        if _redis_missed.is_set():
+            _resync_revocations(db, client)
+        return client.get(_cache_key(session_id))
     except redis.exceptions.RedisError:
+        _redis_missed.set()
         return None
 
 
+def _resync_revocations(db: Session, client: redis.Redis) -> None:
+    """Tombstone every session revoked recently enough that an `active` entry cached before a
+    Redis outage could still be alive (it lives SESSION_CACHE_SECONDS from its write)."""
+    client.ping()  # raises while Redis is still away, leaving the flag set
+    _redis_missed.clear()
+    settings = get_settings()
+    since = utcnow() - timedelta(seconds=settings.SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS)
+    revoked = db.scalars(select(DeviceSession.id).where(DeviceSession.revoked_at >= since)).all()
+    if revoked:
+        pipe = client.pipeline(transaction=False)
+        for session_id in revoked:
+            pipe.set(_cache_key(session_id), REVOKED, ex=settings.ACCESS_TOKEN_EXPIRE_SECONDS)
+        pipe.execute()
+    logger.info("Redis reachable again: %d recent revocations re-sent to the cache", len(revoked))
+
+
 def _cache_set_active(session_id: int) -> None:
-    with contextlib.suppress(redis.exceptions.RedisError):
+    try:
         get_redis().set(
             _cache_key(session_id), ACTIVE, nx=True, ex=get_settings().SESSION_CACHE_SECONDS
         )
+    except redis.exceptions.RedisError:
+        _redis_missed.set()
 
 
 def _cache_tombstone(session_id: int) -> None:
@@ -53,6 +81,7 @@ def _cache_tombstone(session_id: int) -> None:
             _cache_key(session_id), REVOKED, ex=get_settings().ACCESS_TOKEN_EXPIRE_SECONDS
         )
     except redis.exceptions.RedisError:
+        _redis_missed.set()
         logger.warning("session %s revoked while Redis is unreachable", session_id)
 
 
@@ -134,7 +163,7 @@ def start_session(
 
 def check_session_active(db: Session, session_id: int, user_id: int) -> None:
     """Refuse a token whose session is revoked, expired or not the token's user's."""
-    cached = _cache_get(session_id)
+    cached = _cache_get(db, session_id)
     if cached == REVOKED:
         raise SessionRevoked()
     if cached == ACTIVE:
@@ -156,7 +185,7 @@ def touch_session(db: Session, session_id: int) -> None:
         if not get_redis().set(f"sess:touch:{session_id}", "1", nx=True, ex=TOUCH_INTERVAL_SECONDS):
             return
     except redis.exceptions.RedisError:
-        pass
+        _redis_missed.set()
     now = utcnow()
     db.execute(
         update(DeviceSession)
