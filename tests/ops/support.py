@@ -23,6 +23,7 @@ import redis
 from sqlalchemy import Engine, create_engine, inspect, make_url, text
 from sqlalchemy.orm import Session
 
+from alembic_runner import upgrade_to_head
 from database import Base, build_engine
 from database import engine as suite_engine
 from Product_module.models import Product
@@ -198,6 +199,20 @@ def complete_schema(engine: Engine) -> list[str]:
 
 def engine_for(url: str) -> Engine:
     return build_engine(url)
+
+
+@contextlib.contextmanager
+def prepared_database(tmp_path: Path, label: str) -> Iterator[tuple[str, Engine]]:
+    """A fresh database already migrated and complete, so a replica's jobs find every table from
+    their first tick; its URL and an engine on it."""
+    with fresh_database(tmp_path, label) as url:
+        engine = engine_for(url)
+        try:
+            upgrade_to_head(engine)
+            complete_schema(engine)
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 # --- a private redis-server -------------------------------------------------------------------
