@@ -1,4 +1,4 @@
-from core.errors import AppError, NotFoundError
+from core.errors import AppError, ConflictError, NotFoundError
 
 
 class PhotoTooLarge(AppError):
@@ -16,3 +16,11 @@ class UnsupportedImage(AppError):
 class PhotoNotFound(NotFoundError):
     code = "photo_not_found"
     message = "There is no profile photo."
+
+
+class ErasureBlockedByOpenOrders(ConflictError):
+    code = "erasure_blocked_by_open_orders"
+    message = (
+        "An order is paid and not yet completed (a sample may be in flight); cancel it or wait "
+        "until it is completed before deleting the account."
+    )

@@ -4,8 +4,10 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 
 from config import get_settings
 from deps import CurrentUser, DbSession
+from Profile_module.erasure import erase_account
 from Profile_module.errors import PhotoTooLarge
-from Profile_module.schemas import ProfileOut, ProfileUpdateIn
+from Profile_module.export import build_export
+from Profile_module.schemas import ErasureIn, ErasureOut, ExportOut, ProfileOut, ProfileUpdateIn
 from Profile_module.service import profile_view, remove_photo, replace_photo, update_profile
 
 router = APIRouter(prefix="/profile", tags=["profile"])
@@ -15,6 +17,18 @@ router = APIRouter(prefix="/profile", tags=["profile"])
 def get_profile(user: CurrentUser) -> dict:
     """My profile."""
     return profile_view(user)
+
+
+@router.get("/export", response_model=ExportOut)
+def export_my_data(db: DbSession, user: CurrentUser) -> dict:
+    """Everything we hold about me and my members, as one JSON document (DPDP Act 2023)."""
+    return build_export(db, user)
+
+
+@router.delete("", response_model=ErasureOut)
+def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUser) -> dict:
+    """Erase my account; needs a fresh code from POST /auth/send-otp sent to my own phone."""
+    return erase_account(db, user, body.otp)
 
 
 @router.put("", response_model=ProfileOut)

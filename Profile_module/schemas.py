@@ -1,8 +1,8 @@
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 Gender = Literal["male", "female", "other", "prefer_not_to_say"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -38,3 +38,72 @@ class ProfileUpdateIn(BaseModel):
     email: Annotated[EmailStr, StringConstraints(max_length=254)] | None = None
     date_of_birth: BirthDate | None = None
     gender: Gender | None = None
+
+
+OtpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+Rows = list[dict[str, Any]]
+
+
+class ExportProfileOut(BaseModel):
+    id: int
+    phone: str | None
+    name: str | None
+    email: str | None
+    date_of_birth: date | None
+    gender: str | None
+    photo_url: str | None
+    role: str
+    is_active: bool
+    last_login_at: datetime | None
+    deleted_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExportOut(BaseModel):
+    """Everything held about the account holder and their members (GET /profile/export).
+
+    Sections are lists of rows as stored (column name -> value); deleted members and addresses
+    are included with `is_deleted`/`deleted_at`, consents with every grant ever made."""
+
+    format_version: int = Field(description="Bumped when the layout changes incompatibly")
+    exported_at: datetime
+    profile: ExportProfileOut
+    members: Rows = Field(description="All my members, deleted ones marked `is_deleted`")
+    addresses: Rows = Field(description="All my addresses, deleted ones marked `is_deleted`")
+    consents: Rows = Field(
+        description="Every grant: member_id, code, version, granted_at, ip_address, "
+        "user_agent, withdrawn_at, plus title, current_version, is_current_version, is_withdrawn"
+    )
+    consent_texts: Rows = Field(
+        description="The text of each consent version agreed to: code, version, title, body, "
+        "published_at"
+    )
+    cart: dict[str, Any] | None = Field(description="The cart with items and their members")
+    orders: Rows = Field(
+        description="Orders with items (product, member and address snapshots), payments, "
+        "refunds and status_history"
+    )
+    bookings: Rows = Field(description="Counselling bookings")
+    sessions: Rows = Field(description="Active device sessions")
+    audit_trail: Rows = Field(description="Audit entries of what I did (actor = me)")
+
+
+class ErasureIn(BaseModel):
+    """A fresh login code sent to my phone with POST /auth/send-otp."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    otp: OtpCode
+
+
+class ErasureOut(BaseModel):
+    status: Literal["erased"]
+    erased_at: datetime
+    orders_kept: int = Field(description="Orders kept, pseudonymised, for the legal period")
+    orders_cancelled: int = Field(description="Unpaid orders cancelled")
+    members_erased: int
+    addresses_erased: int
+    bookings_cancelled: int = Field(description="Upcoming counselling sessions cancelled")
+    sessions_revoked: int
+    audit_entries_scrubbed: int
