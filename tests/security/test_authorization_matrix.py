@@ -39,6 +39,8 @@ ACCESS: dict[tuple[str, str], str] = {
     ("PUT", "/profile"): USER,
     ("POST", "/profile/photo"): USER,
     ("DELETE", "/profile/photo"): USER,
+    ("GET", "/profile/export"): USER,
+    ("DELETE", "/profile"): USER,
     ("GET", "/categories"): PUBLIC,
     ("POST", "/categories"): ADMIN,
     ("POST", "/categories/bootstrap"): ADMIN,
