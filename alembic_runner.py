@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
 from alembic import command
-from database import engine as default_engine
+from config import get_settings
+from database import build_engine
 
 logger = logging.getLogger("nucleotide.migrations")
 
@@ -27,8 +28,15 @@ def alembic_config() -> Config:
 
 
 def upgrade_to_head(engine: Engine | None = None) -> None:
-    """`alembic upgrade head` on `engine`; on MySQL under GET_LOCK so only one replica migrates."""
-    engine = engine or default_engine
+    """`alembic upgrade head` on `engine` (default: DATABASE_URL without the requests' statement
+    timeout); on MySQL under GET_LOCK so only one replica migrates."""
+    if engine is None:
+        own = build_engine(get_settings().DATABASE_URL, for_migrations=True)
+        try:
+            upgrade_to_head(own)
+        finally:
+            own.dispose()
+        return
     config = alembic_config()
     with engine.connect() as connection:
         locked = engine.dialect.name == "mysql"

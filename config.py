@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     DB_POOL_TIMEOUT: int = 10
     DB_POOL_RECYCLE: int = 1800
     DB_CONNECT_TIMEOUT: int = 5
+    # Seconds a statement may wait for the server's answer: an unreachable (partitioned) database
+    # is a 503 after DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT at worst. Migrations have no limit.
+    DB_READ_TIMEOUT: int = 10
     REDIS_SOCKET_TIMEOUT: float = 2.0
 
     # HTTP

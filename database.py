@@ -74,13 +74,25 @@ def _enable_sqlite_transactions(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def build_engine(url: str) -> Engine:
-    """An engine with the pool settings for MySQL, or a thread-shareable SQLite engine."""
+def build_engine(url: str, *, for_migrations: bool = False) -> Engine:
+    """An engine with the pool settings for MySQL, or a thread-shareable SQLite engine.
+
+    Requests' statements give up after DB_READ_TIMEOUT (a partitioned server would otherwise
+    hold them for minutes); `for_migrations` drops that limit, since a DDL statement or the
+    wait for another replica's migration lock may rightly take longer.
+    """
     settings = get_settings()
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
         _enable_sqlite_transactions(engine)
         return engine
+    connect_args: dict[str, Any] = {
+        "connect_timeout": settings.DB_CONNECT_TIMEOUT,
+        "charset": "utf8mb4",
+    }
+    if not for_migrations:
+        connect_args["read_timeout"] = settings.DB_READ_TIMEOUT
+        connect_args["write_timeout"] = settings.DB_READ_TIMEOUT
     # READ COMMITTED: a check repeated after taking a lock sees rows committed meanwhile.
     return create_engine(
         url,
@@ -90,12 +102,7 @@ def build_engine(url: str) -> Engine:
         pool_timeout=settings.DB_POOL_TIMEOUT,
         pool_recycle=settings.DB_POOL_RECYCLE,
         pool_pre_ping=True,
-        connect_args={
-            "connect_timeout": settings.DB_CONNECT_TIMEOUT,
-            "read_timeout": max(settings.DB_POOL_TIMEOUT, 30),
-            "write_timeout": max(settings.DB_POOL_TIMEOUT, 30),
-            "charset": "utf8mb4",
-        },
+        connect_args=connect_args,
     )
 
 

@@ -1,5 +1,9 @@
 """Liveness, readiness and the service index."""
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as ProbeTimeout
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -11,12 +15,33 @@ from database import engine
 router = APIRouter(tags=["health"])
 
 
-def _check_database() -> str:
+# A partitioned database holds a probe for up to DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT; the
+# liveness answer must not wait that long (App Runner would restart healthy replicas), so it
+# waits this long and reports the database unavailable. Callers share one probe in flight.
+DATABASE_PROBE_SECONDS = 2.0
+_probe_runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-probe")
+_probe_lock = threading.Lock()
+_probe: "Future[str] | None" = None
+
+
+def _ping_database() -> str:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return "ok"
     except Exception:
+        return "unavailable"
+
+
+def _check_database() -> str:
+    global _probe
+    with _probe_lock:
+        if _probe is None or _probe.done():
+            _probe = _probe_runner.submit(_ping_database)
+        probe = _probe
+    try:
+        return probe.result(timeout=DATABASE_PROBE_SECONDS)
+    except ProbeTimeout:
         return "unavailable"
 
 
