@@ -272,13 +272,15 @@ class RedisServer:
 
 class TcpProxy:
     """127.0.0.1:<port> -> target. `cut()` refuses new connections and drops the open ones,
-    like a database host going away; `restore()` listens again on the same port."""
+    like a database host going away; `stall()` keeps every connection open but lets no byte
+    through, like a network partition; `restore()` serves normally again on the same port."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.port = free_port()
         self.listener: socket.socket | None = None
         self.accepting = threading.Event()
+        self.stalled = threading.Event()
         self.connections: set[socket.socket] = set()
         self.lock = threading.Lock()
         self.accept_thread: threading.Thread | None = None
@@ -305,6 +307,10 @@ class TcpProxy:
             except OSError:
                 return
             downstream.settimeout(None)
+            if self.stalled.is_set():
+                with self.lock:
+                    self.connections.add(downstream)  # accepted, never answered
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
@@ -319,7 +325,8 @@ class TcpProxy:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
-                sink.sendall(chunk)
+                if not self.stalled.is_set():
+                    sink.sendall(chunk)
         except OSError:
             pass
         finally:
@@ -341,13 +348,24 @@ class TcpProxy:
         if self.listener is not None:
             self.listener.close()
             self.listener = None
+        self._drop_all()
+
+    def _drop_all(self) -> None:
         with self.lock:
             open_now = list(self.connections)
         for sock in open_now:
             self._close(sock)
 
+    def stall(self) -> None:
+        self.stalled.set()
+
     def restore(self) -> None:
-        self.start()
+        if self.stalled.is_set():
+            # Connections that lost bytes are beyond repair: drop them, as a partition's end does.
+            self._drop_all()
+            self.stalled.clear()
+        if self.listener is None:
+            self.start()
 
     def stop(self) -> None:
         self.cut()
