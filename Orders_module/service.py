@@ -54,6 +54,7 @@ from Orders_module.states import (
 )
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+REFUND_KEY_LENGTH = 64  # Refund.idempotency_key
 
 
 @dataclass(frozen=True)
@@ -401,6 +402,16 @@ def captured_payment(order: Order) -> Payment | None:
     return next((p for p in order.payments if p.status == "captured"), None)
 
 
+def refund_idempotency_key(razorpay_payment_id: str) -> str:
+    """Named after Razorpay's payment, not our row ids: a retry after a rollback (a webhook's
+    refund failed, so its payment row was never kept and gets a new id) asks for the same
+    refund instead of a second one."""
+    key = f"refund-{razorpay_payment_id}"
+    if len(key) <= REFUND_KEY_LENGTH:
+        return key
+    return "refund-" + hashlib.sha256(razorpay_payment_id.encode()).hexdigest()[:57]
+
+
 def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund | None:
     """cancelled -> refund_pending, with a Razorpay refund of the captured payment."""
     payment = captured_payment(order)
@@ -408,13 +419,12 @@ def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund
         return None
     refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
     if refund is None:
-        # Deterministic key: a retry after a failure asks Razorpay for the same refund.
         refund = Refund(
             order_id=order.id,
             payment_id=payment.id,
             amount_paise=payment.amount_paise,
             status="pending",
-            idempotency_key=f"refund-{order.order_number}-{payment.id}",
+            idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
         )
         order.refunds.append(refund)
         db.flush()
