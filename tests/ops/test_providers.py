@@ -57,9 +57,9 @@ def slow_refunds(razorpay: FakeRazorpay, monkeypatch: pytest.MonkeyPatch) -> Ite
     yield switch
 
 
-def refunds_made(razorpay: FakeRazorpay, order_number: str) -> list[dict[str, Any]]:
-    """The refunds the fake Razorpay made for one order (it keeps them across tests)."""
-    return [r for key, r in razorpay.refunds_by_key.items() if order_number in key]
+def refunds_made(razorpay: FakeRazorpay, payment_id: str) -> list[dict[str, Any]]:
+    """The refunds the fake Razorpay made of one payment (it keeps them across tests)."""
+    return [r for r in razorpay.refunds_by_key.values() if r["payment_id"] == payment_id]
 
 
 def timed(call: Any) -> tuple[Any, float]:
@@ -82,7 +82,8 @@ def test_refund_timing_out_leaves_the_order_paid_and_the_retry_gets_the_same_ref
 ) -> None:
     buyer = shopper(client, db, "+919876596001", make_shop(db).single)
     placed = checkout(client, buyer).json()
-    assert pay(client, buyer, placed).status_code == 200
+    payment_id = new_payment_id()
+    assert pay(client, buyer, placed, payment_id).status_code == 200
     order_id = placed["order"]["id"]
     history = client.get(f"/orders/{order_id}", headers=buyer.headers).json()["status_history"]
 
@@ -97,7 +98,7 @@ def test_refund_timing_out_leaves_the_order_paid_and_the_retry_gets_the_same_ref
     assert order["status_history"] == history
     assert count(db, Refund, Refund.order_id == order_id) == 0
     # Razorpay did refund; we never heard.
-    [made_by_razorpay] = refunds_made(razorpay, placed["order"]["order_number"])
+    [made_by_razorpay] = refunds_made(razorpay, payment_id)
 
     slow_refunds[0] = False
     retried = client.post(f"/orders/{order_id}/cancel", headers=buyer.headers)
@@ -105,7 +106,7 @@ def test_refund_timing_out_leaves_the_order_paid_and_the_retry_gets_the_same_ref
     assert retried.json()["status"] == "refund_pending"
     keys = {r.headers["x-refund-idempotency"] for r in razorpay.refund_requests()}
     assert len(keys) == 1
-    assert refunds_made(razorpay, placed["order"]["order_number"]) == [made_by_razorpay]
+    assert refunds_made(razorpay, payment_id) == [made_by_razorpay]
     db.expire_all()
     refund = db.scalar(select(Refund).where(Refund.order_id == order_id))
     assert refund is not None and refund.razorpay_refund_id == made_by_razorpay["id"]
@@ -160,7 +161,7 @@ def test_late_payment_whose_refund_fails_is_refused_whole_and_its_redelivery_ref
     assert count(db, Refund, Refund.order_id == order_id) == 1
     keys = {r.headers["x-refund-idempotency"] for r in razorpay.refund_requests()}
     assert len(keys) == 1
-    assert len(refunds_made(razorpay, placed["order"]["order_number"])) == 1
+    assert len(refunds_made(razorpay, payment_id)) == 1
 
 
 @pytest.mark.parametrize("backend", ["webhook", "msg91"])
