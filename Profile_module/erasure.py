@@ -1,7 +1,10 @@
 """DELETE /profile: erase the account (DPDP Act 2023), in the request's one transaction.
 
 What happens, in order:
-1. The user row is locked (every cart, member, address and checkout write of this user waits).
+1. The user row, then the cart row, are locked: this user's cart, member, address and session
+   writes and checkouts wait. A checkout already holding the cart either commits first or is
+   refused by the database's deadlock detection (as may this request): either way no order can
+   be placed after the orders are read.
 2. Orders that are paid but not finished (samples in flight) refuse the erasure with
    409 `erasure_blocked_by_open_orders` before the code is checked, so the code is not spent.
 3. The fresh login code is checked exactly like at login (`verify_code`).
@@ -28,7 +31,7 @@ from sqlalchemy.orm import Session
 from Address_module.models import Address
 from Audit_module.models import AuditLog
 from Audit_module.service import record_audit, record_rejection
-from Cart_module.service import empty_cart
+from Cart_module.service import empty_cart, load_cart
 from database import on_commit, utcnow
 from gmeet_api.service import erase_bookings_of_user
 from Login_module.Device.service import revoke_all_sessions
@@ -210,7 +213,10 @@ def _scrub_user(db: Session, user: User) -> None:
 
 
 def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
+    # The user, then the cart (the order cart writes use): no checkout can place an order
+    # between the read of the orders below and the commit.
     lock_user(db, user.id)
+    load_cart(db, user.id, for_update=True)
     open_orders = list(
         db.scalars(
             with_details(orders_query(user.id).where(Order.status.not_in(FINISHED)))
