@@ -5,11 +5,14 @@ if absent) or `revoked` (a tombstone written on revocation), so every replica re
 revoked session's token on its next request; if Redis is down, checks fall back to the
 database. A revocation made while Redis was unreachable has no tombstone, and an `active` entry
 cached before the outage may come back with Redis: so the first check after an outage writes
-tombstones for every session revoked within the cache lifetime.
+tombstones for every session revoked within the cache lifetime. After a failed call the cache
+rests for REDIS_RETRY_SECONDS (straight to the database), so a partitioned Redis costs one
+socket timeout per interval, not several per request.
 """
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import redis.exceptions
@@ -30,9 +33,28 @@ logger = logging.getLogger("nucleotide.sessions")
 ACTIVE, REVOKED = "active", "revoked"
 TOUCH_INTERVAL_SECONDS = 60
 CLOCK_SKEW_SECONDS = 60
+REDIS_RETRY_SECONDS = 5.0
 
 # Set when this process failed to reach Redis for the session cache; cleared by the resync.
 _redis_missed = threading.Event()
+# The client that failed and until when to leave it alone (the client itself, not its id, so
+# a client swapped in later is never mistaken for it).
+_resting: tuple[redis.Redis, float] | None = None
+
+
+def _missed(client: redis.Redis) -> None:
+    global _resting
+    _resting = (client, time.monotonic() + REDIS_RETRY_SECONDS)
+    _redis_missed.set()
+
+
+def _cache_client() -> redis.Redis | None:
+    """The Redis client, or None while it rests after a failure."""
+    client = get_redis()
+    resting = _resting
+    if resting is not None and resting[0] is client and time.monotonic() < resting[1]:
+        return None
+    return client
 
 
 def _cache_key(session_id: int) -> str:
@@ -40,48 +62,61 @@ def _cache_key(session_id: int) -> str:
 
 
 def _cache_get(db: Session, session_id: int) -> str | None:
+    client = _cache_client()
+    if client is None:
+        return None
     try:
-        client = get_redis()
         if _redis_missed.is_set():
             _resync_revocations(db, client)
         return client.get(_cache_key(session_id))
     except redis.exceptions.RedisError:
-        _redis_missed.set()
+        _missed(client)
         return None
 
 
+def _recently_revoked(db: Session) -> list[int]:
+    """Sessions revoked recently enough that an `active` entry cached before their revocation
+    could still be alive (it lives SESSION_CACHE_SECONDS from its write)."""
+    window = get_settings().SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS
+    since = utcnow() - timedelta(seconds=window)
+    return list(db.scalars(select(DeviceSession.id).where(DeviceSession.revoked_at >= since)))
+
+
+def _tombstone_all(client: redis.Redis, session_ids: list[int]) -> None:
+    if not session_ids:
+        return
+    pipe = client.pipeline(transaction=False)
+    for session_id in session_ids:
+        pipe.set(_cache_key(session_id), REVOKED, ex=get_settings().ACCESS_TOKEN_EXPIRE_SECONDS)
+    pipe.execute()
+
+
 def _resync_revocations(db: Session, client: redis.Redis) -> None:
-    """Tombstone every session revoked recently enough that an `active` entry cached before a
-    Redis outage could still be alive (it lives SESSION_CACHE_SECONDS from its write)."""
+    """After an outage: tombstone every recently revoked session."""
     client.ping()  # raises while Redis is still away, leaving the flag set
     _redis_missed.clear()
-    settings = get_settings()
-    since = utcnow() - timedelta(seconds=settings.SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS)
-    revoked = db.scalars(select(DeviceSession.id).where(DeviceSession.revoked_at >= since)).all()
-    if revoked:
-        pipe = client.pipeline(transaction=False)
-        for session_id in revoked:
-            pipe.set(_cache_key(session_id), REVOKED, ex=settings.ACCESS_TOKEN_EXPIRE_SECONDS)
-        pipe.execute()
+    revoked = _recently_revoked(db)
+    _tombstone_all(client, revoked)
     logger.info("Redis reachable again: %d recent revocations re-sent to the cache", len(revoked))
 
 
 def _cache_set_active(session_id: int) -> None:
+    client = _cache_client()
+    if client is None:
+        return
     try:
-        get_redis().set(
-            _cache_key(session_id), ACTIVE, nx=True, ex=get_settings().SESSION_CACHE_SECONDS
-        )
+        client.set(_cache_key(session_id), ACTIVE, nx=True, ex=get_settings().SESSION_CACHE_SECONDS)
     except redis.exceptions.RedisError:
-        _redis_missed.set()
+        _missed(client)
 
 
 def _cache_tombstone(session_id: int) -> None:
+    # Always tried, resting or not: other replicas may still be reading the cache.
+    client = get_redis()
     try:
-        get_redis().set(
-            _cache_key(session_id), REVOKED, ex=get_settings().ACCESS_TOKEN_EXPIRE_SECONDS
-        )
+        client.set(_cache_key(session_id), REVOKED, ex=get_settings().ACCESS_TOKEN_EXPIRE_SECONDS)
     except redis.exceptions.RedisError:
-        _redis_missed.set()
+        _missed(client)
         logger.warning("session %s revoked while Redis is unreachable", session_id)
 
 
@@ -181,11 +216,13 @@ def check_session_active(db: Session, session_id: int, user_id: int) -> None:
 
 def touch_session(db: Session, session_id: int) -> None:
     """Record activity at most once a minute per session."""
-    try:
-        if not get_redis().set(f"sess:touch:{session_id}", "1", nx=True, ex=TOUCH_INTERVAL_SECONDS):
-            return
-    except redis.exceptions.RedisError:
-        _redis_missed.set()
+    client = _cache_client()
+    if client is not None:
+        try:
+            if not client.set(f"sess:touch:{session_id}", "1", nx=True, ex=TOUCH_INTERVAL_SECONDS):
+                return
+        except redis.exceptions.RedisError:
+            _missed(client)
     now = utcnow()
     db.execute(
         update(DeviceSession)
@@ -228,10 +265,21 @@ def revoke_all_sessions(db: Session, user_id: int, reason: str) -> int:
 
 
 def purge_dead_sessions(db: Session) -> int:
-    """Delete sessions that expired or were revoked (their tokens are refused either way)."""
+    """Delete sessions that expired or were revoked (their tokens are refused either way).
+
+    A recent revocation's row is what the post-outage resync reads, so it is deleted only once
+    its tombstone is written (again) here; while Redis is away such rows are kept.
+    """
+    recent = _recently_revoked(db)
+    try:
+        _tombstone_all(get_redis(), recent)
+        keep: list[int] = []
+    except redis.exceptions.RedisError:
+        keep = recent
     result = db.execute(
         delete(DeviceSession).where(
-            or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None))
+            or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None)),
+            DeviceSession.id.not_in(keep),
         )
     )
     return result.rowcount or 0
