@@ -6,11 +6,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from config import Settings
 from core.redis import get_redis, set_redis
 from core.scheduler import job_run_key, minutes_to_seconds, run_once_per_tick, scheduler
 from Login_module.Device import jobs as session_jobs
+from Login_module.Device.service import purge_dead_sessions
+from Login_module.models import DeviceSession
 from Orders_module import jobs as order_jobs
 from tests.helpers import login
 
@@ -95,3 +98,30 @@ def test_session_revoked_while_redis_was_away_stays_refused_when_it_returns_with
     assert client.get("/auth/me", headers=other.headers).status_code == 401
     assert alive.get(f"sess:{other_id}") == "revoked"
     assert client.get("/auth/me", headers=kept.headers).status_code == 200
+
+
+def test_purge_keeps_a_fresh_revocation_while_redis_is_away_and_tombstones_it_after(
+    client: TestClient, db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "OTP_RESEND_COOLDOWN_SECONDS", 0)
+    kept = login(client, "+919876597002")
+    other = login(client, "+919876597002")
+    assert client.get("/auth/me", headers=other.headers).status_code == 200  # cached active
+    other_id = next(
+        s["id"]
+        for s in client.get("/sessions", headers=kept.headers).json()["sessions"]
+        if not s["is_current"]
+    )
+    alive = get_redis()
+    set_redis(redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.5, decode_responses=True))
+    try:
+        assert client.delete(f"/sessions/{other_id}", headers=kept.headers).status_code == 204
+        # The resync after the outage reads this row: the purge must not take it yet.
+        assert purge_dead_sessions(db) == 0
+    finally:
+        set_redis(alive)
+    assert alive.get(f"sess:{other_id}") == "active"
+    assert purge_dead_sessions(db) == 1
+    assert alive.get(f"sess:{other_id}") == "revoked"
+    assert db.get(DeviceSession, other_id) is None
+    assert client.get("/auth/me", headers=other.headers).status_code == 401

@@ -10,11 +10,13 @@ import httpx
 
 from core.scheduler import job_run_key
 from Login_module.Device.jobs import JOB_ID as SESSION_JOB
+from Login_module.Device.service import REDIS_RETRY_SECONDS
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import assert_error, login
 from tests.ops.support import (
     RedisServer,
     Replica,
+    TcpProxy,
     prepared_database,
     replica_env,
     requires_redis_server,
@@ -117,6 +119,16 @@ def _outage_and_recovery(http: httpx.Client, redis_server: RedisServer, replica:
     # while Redis was away must still win.
     assert call("GET", "/auth/me", headers=other.headers).status_code == 401
     assert call("GET", "/auth/me", headers=kept.headers).status_code == 200
+    # Once the session cache stops resting, the revocation is re-sent to Redis.
+    resent = wait_for(
+        lambda: (
+            call("GET", "/auth/me", headers=kept.headers).status_code == 200
+            and redis_server.client().get(f"sess:{other_id}") == "revoked"
+        ),
+        REDIS_RETRY_SECONDS + 5,
+        interval=0.25,
+    )
+    assert call("GET", "/auth/me", headers=other.headers).status_code == 401
     again = login(http, "+919876580002")  # type: ignore[arg-type]
     assert call("GET", "/auth/me", headers=again.headers).status_code == 200
     # The scheduler claims its ticks in Redis again.
@@ -126,5 +138,63 @@ def _outage_and_recovery(http: httpx.Client, redis_server: RedisServer, replica:
     print(
         f"\n[redis outage] degraded reported {to_degraded:.2f} s after the kill; slowest answer "
         f"while down {slowest_while_down * 1000:.0f} ms; ready {recovered:.2f} s after Redis "
-        "returned (no restart)"
+        f"returned (no restart); revocation re-sent to Redis after {recovered + resent:.2f} s"
+    )
+
+
+def test_redis_partition_costs_one_socket_timeout_not_one_per_call(
+    tmp_path: Path, sms_gateway: FakeSmsGateway
+) -> None:
+    """Packets to Redis dropped: logged-in requests stay quick (the session cache rests and the
+    database answers), OTP routes are a 503 after one socket timeout."""
+    redis_server = RedisServer(tmp_path / "redis").start()
+    proxy = TcpProxy("127.0.0.1", redis_server.port).start()
+    with prepared_database(tmp_path, "redisstall") as (database_url, _engine):
+        replica = start_replica(
+            "replica",
+            replica_env(
+                database_url,
+                tmp_path,
+                REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0",
+                REDIS_SOCKET_TIMEOUT=str(REDIS_TIMEOUT_SECONDS),
+                **sms_env(sms_gateway.webhook_url),
+            ),
+            tmp_path,
+        )
+        try:
+            replica.wait_until_up()
+            with replica.http() as http:
+                call = Timed(http)
+                me = login(http, PHONE)  # type: ignore[arg-type]
+                assert call("GET", "/auth/me", headers=me.headers).status_code == 200
+                proxy.stall()
+                # The first call meets the dead socket once; the next ones skip Redis.
+                first = call("GET", "/auth/me", headers=me.headers)
+                assert first.status_code == 200
+                first_seconds, call.slowest = call.slowest, 0.0
+                for _ in range(5):
+                    assert call("GET", "/auth/me", headers=me.headers).status_code == 200
+                resting_seconds, call.slowest = call.slowest, 0.0
+                health = call("GET", "/health")
+                assert health.json()["checks"]["redis"] == "unavailable"
+                sent = call("POST", "/auth/send-otp", json={"phone": "+919876580003"})
+                assert_error(sent, 503, "service_unavailable")
+                refused_seconds = call.slowest
+                proxy.restore()
+                recovered = wait_for(lambda: http.get("/health/ready").status_code == 200, 10)
+                assert call("GET", "/auth/me", headers=me.headers).status_code == 200
+        finally:
+            code = replica.stop()
+            proxy.stop()
+            redis_server.kill()
+        assert code in (0, -15), replica.log()
+        assert "Traceback" not in replica.log(), replica.log()[-4000:]
+    assert first_seconds < REDIS_TIMEOUT_SECONDS + 0.5
+    assert resting_seconds < 0.5
+    assert refused_seconds < REDIS_TIMEOUT_SECONDS + 0.5
+    print(
+        f"\n[redis partition] first logged-in request {first_seconds:.2f} s (one "
+        f"REDIS_SOCKET_TIMEOUT={REDIS_TIMEOUT_SECONDS} s), next ones {resting_seconds * 1000:.0f} "
+        f"ms at worst; health/OTP answered within {refused_seconds:.2f} s; ready {recovered:.2f} s "
+        "after the network returned"
     )
