@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, inspect, make_url, text
 from sqlalchemy.orm import Session
 
 from alembic_runner import upgrade_to_head
+from core.redis import build_redis
 from database import Base, build_engine
 from database import engine as suite_engine
 from Product_module.models import Product
@@ -236,7 +237,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=2)
+        return build_redis(self.url)  # the app's own client settings: no retry backoff
 
     def start(self) -> "RedisServer":
         assert REDIS_SERVER is not None

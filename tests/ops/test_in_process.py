@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from config import Settings
-from core.redis import get_redis, set_redis
+from core.redis import build_redis, get_redis, set_redis
 from core.scheduler import job_run_key, minutes_to_seconds, run_once_per_tick, scheduler
 from Login_module.Device import jobs as session_jobs
 from Login_module.Device.service import purge_dead_sessions
@@ -20,19 +20,17 @@ from tests.helpers import login
 PHONE = "+919876597001"
 
 
+def unreachable_redis() -> redis.Redis:
+    """A client configured like the app's own (`build_redis`), for a port where nothing listens
+    (a plain `redis.Redis` would retry with backoff for seconds)."""
+    return build_redis("redis://127.0.0.1:1/0")
+
+
 @pytest.fixture
 def redis_away() -> Iterator[redis.Redis]:
     """Point the app at a port where no Redis listens; the reachable client is yielded back."""
     alive = get_redis()
-    set_redis(
-        redis.Redis(
-            host="127.0.0.1",
-            port=1,
-            socket_connect_timeout=0.5,
-            socket_timeout=0.5,
-            decode_responses=True,
-        )
-    )
+    set_redis(unreachable_redis())
     yield alive
     set_redis(alive)
 
@@ -87,7 +85,7 @@ def test_session_revoked_while_redis_was_away_stays_refused_when_it_returns_with
     alive = get_redis()
     assert alive.get(f"sess:{other_id}") == "active"
 
-    set_redis(redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.5, decode_responses=True))
+    set_redis(unreachable_redis())
     try:
         assert client.delete(f"/sessions/{other_id}", headers=kept.headers).status_code == 204
         assert client.get("/auth/me", headers=other.headers).status_code == 401
@@ -113,7 +111,7 @@ def test_purge_keeps_a_fresh_revocation_while_redis_is_away_and_tombstones_it_af
         if not s["is_current"]
     )
     alive = get_redis()
-    set_redis(redis.Redis(host="127.0.0.1", port=1, socket_timeout=0.5, decode_responses=True))
+    set_redis(unreachable_redis())
     try:
         assert client.delete(f"/sessions/{other_id}", headers=kept.headers).status_code == 204
         # The resync after the outage reads this row: the purge must not take it yet.
