@@ -270,16 +270,18 @@ def purge_dead_sessions(db: Session) -> int:
     A recent revocation's row is what the post-outage resync reads, so it is deleted only once
     its tombstone is written (again) here; while Redis is away such rows are kept.
     """
-    recent = _recently_revoked(db)
+    dead = or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None))
+    since = utcnow() - timedelta(seconds=get_settings().SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS)
+    recent = DeviceSession.revoked_at >= since
+    not_recent = or_(DeviceSession.revoked_at.is_(None), DeviceSession.revoked_at < since)
+    # The write comes first so SQLite takes its write lock before any read (a read-then-write
+    # transaction cannot upgrade while a request holds the lock: "database is locked").
+    purged = db.execute(delete(DeviceSession).where(dead, not_recent)).rowcount or 0
+    revoked = list(db.scalars(select(DeviceSession.id).where(recent)))
     try:
-        _tombstone_all(get_redis(), recent)
-        keep: list[int] = []
+        _tombstone_all(get_redis(), revoked)
     except redis.exceptions.RedisError:
-        keep = recent
-    result = db.execute(
-        delete(DeviceSession).where(
-            or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None)),
-            DeviceSession.id.not_in(keep),
-        )
-    )
-    return result.rowcount or 0
+        return purged
+    if revoked:
+        purged += db.execute(delete(DeviceSession).where(DeviceSession.id.in_(revoked))).rowcount
+    return purged
