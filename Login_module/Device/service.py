@@ -16,7 +16,7 @@ import time
 from datetime import timedelta
 
 import redis.exceptions
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
@@ -74,12 +74,15 @@ def _cache_get(db: Session, session_id: int) -> str | None:
         return None
 
 
-def _recently_revoked(db: Session) -> list[int]:
-    """Sessions revoked recently enough that an `active` entry cached before their revocation
-    could still be alive (it lives SESSION_CACHE_SECONDS from its write)."""
+def _revoked_recently() -> ColumnElement[bool]:
+    """Revoked recently enough that an `active` entry cached before the revocation could still
+    be alive (it lives SESSION_CACHE_SECONDS from its write)."""
     window = get_settings().SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS
-    since = utcnow() - timedelta(seconds=window)
-    return list(db.scalars(select(DeviceSession.id).where(DeviceSession.revoked_at >= since)))
+    return DeviceSession.revoked_at >= utcnow() - timedelta(seconds=window)
+
+
+def _recently_revoked(db: Session) -> list[int]:
+    return list(db.scalars(select(DeviceSession.id).where(_revoked_recently())))
 
 
 def _tombstone_all(client: redis.Redis, session_ids: list[int]) -> None:
@@ -271,13 +274,11 @@ def purge_dead_sessions(db: Session) -> int:
     its tombstone is written (again) here; while Redis is away such rows are kept.
     """
     dead = or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None))
-    since = utcnow() - timedelta(seconds=get_settings().SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS)
-    recent = DeviceSession.revoked_at >= since
-    not_recent = or_(DeviceSession.revoked_at.is_(None), DeviceSession.revoked_at < since)
+    not_recent = or_(DeviceSession.revoked_at.is_(None), ~_revoked_recently())
     # The write comes first so SQLite takes its write lock before any read (a read-then-write
     # transaction cannot upgrade while a request holds the lock: "database is locked").
     purged = db.execute(delete(DeviceSession).where(dead, not_recent)).rowcount or 0
-    revoked = list(db.scalars(select(DeviceSession.id).where(recent)))
+    revoked = _recently_revoked(db)
     try:
         _tombstone_all(get_redis(), revoked)
     except redis.exceptions.RedisError:
