@@ -6,11 +6,11 @@ Run by hand: `python alembic_runner.py`.
 import logging
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 
-from alembic import command
 from config import get_settings
 from database import build_engine
 

@@ -6,10 +6,10 @@
 
 import logging
 
+from alembic import command
 from sqlalchemy import Engine, inspect
 
 import models_registry  # noqa: F401 - registers every table on Base.metadata
-from alembic import command
 from alembic_runner import alembic_config
 from database import Base
 from database import engine as default_engine

@@ -2,10 +2,10 @@
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import Connection
 
 import models_registry  # noqa: F401 - registers every table
-from alembic import context
 from config import get_settings
 from database import Base, build_engine
 

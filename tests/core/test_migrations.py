@@ -1,11 +1,11 @@
 """The migrations build exactly the models' schema, on the database the suite runs against."""
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 import models_registry  # noqa: F401
-from alembic import command
 from alembic_runner import alembic_config, upgrade_to_head
 from database import Base
 

@@ -42,8 +42,14 @@ def webhook_body(event: str, **entities: dict[str, Any]) -> bytes:
     """A Razorpay webhook body: `{"entity": "event", "event", "payload": {name: {"entity"}}}`."""
     payload = {name: {"entity": entity} for name, entity in entities.items()}
     return json.dumps(
-        {"entity": "event", "account_id": "acc_fake", "event": event, "contains": list(entities),
-         "payload": payload, "created_at": int(time.time())}
+        {
+            "entity": "event",
+            "account_id": "acc_fake",
+            "event": event,
+            "contains": list(entities),
+            "payload": payload,
+            "created_at": int(time.time()),
+        }
     ).encode()
 
 
