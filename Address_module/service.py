@@ -18,7 +18,7 @@ from Audit_module.service import diff, record_audit
 from config import get_settings
 from core.pincodes import check_pincode_state
 from database import utcnow
-from Login_module.models import User
+from Login_module.locks import lock_user
 
 ENTITY = "address"
 LOCATION_ENTITY = "serviceable_location"
@@ -154,11 +154,6 @@ def update_location(
 
 
 # --- Addresses ---------------------------------------------------------------------------------
-
-
-def lock_user(db: Session, user_id: int) -> None:
-    """Serialise one user's address writes, so 'one default' and the limit hold under races."""
-    db.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def addresses_query(user_id: int) -> Select[tuple[Address]]:

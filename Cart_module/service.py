@@ -35,11 +35,11 @@ from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
 from config import get_settings
 from core.rate_limit import hit_sliding_window
 from database import utcnow
+from Login_module.locks import lock_user
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
 from Member_module.service import (
     lock_live_members,
-    lock_user,
     register_member_in_use_check,
 )
 from Product_module.models import Product
@@ -333,7 +333,8 @@ def _lock_cart(db: Session, user_id: int) -> Cart | None:
     Every cart write takes the user first, as Member_module does before the members: one lock
     order, so cart writes, member writes and deletes never deadlock, and two first adds cannot
     both create a cart (without it their gap locks on the missing row deadlock on insert).
-    Checkout and `empty_cart` lock only the cart, and never then wait for the user.
+    Checkout takes the user first as well; `empty_cart` locks only the cart and never then waits
+    for the user.
     """
     lock_user(db, user_id)
     cart = db.scalar(

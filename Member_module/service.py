@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from Audit_module.service import diff, record_audit
 from config import get_settings
 from database import utcnow
-from Login_module.models import User
+from Login_module.locks import lock_user
 from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
 from Member_module.models import Member
 
@@ -30,11 +30,6 @@ def register_member_in_use_check(check: MemberInUseCheck) -> MemberInUseCheck:
     if check not in MEMBER_IN_USE_CHECKS:
         MEMBER_IN_USE_CHECKS.append(check)
     return check
-
-
-def lock_user(db: Session, user_id: int) -> None:
-    """Serialise a user's member changes: counts and the single `self` hold under concurrency."""
-    db.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
 def _locked(statement: Select[tuple[Member]]) -> Select[tuple[Member]]:

@@ -26,6 +26,7 @@ from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
 from database import on_commit, on_rollback, utcnow
+from Login_module.locks import lock_user
 from Login_module.models import User
 from Member_module.models import Member
 from Member_module.service import register_member_in_use_check
@@ -283,6 +284,8 @@ def create_order_from_cart(
         on_commit(db, lambda: idempotency.release(user.id, idempotency_key))
         on_rollback(db, lambda _db: idempotency.release(user.id, idempotency_key))
 
+    # User row first, then the cart: the lock order every cart write and erasure uses.
+    lock_user(db, user.id)
     cart = load_cart(db, user.id, for_update=True)
     if cart is None or not cart.items:
         raise CartEmpty()

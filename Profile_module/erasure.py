@@ -35,10 +35,10 @@ from Cart_module.service import empty_cart, load_cart
 from database import on_commit, utcnow
 from gmeet_api.service import erase_bookings_of_user
 from Login_module.Device.service import revoke_all_sessions
+from Login_module.locks import lock_user
 from Login_module.models import DeviceSession, User
 from Login_module.OTP.service import verify_code
 from Member_module.models import Member
-from Member_module.service import lock_user
 from Orders_module.models import Order
 from Orders_module.service import cancel_unpaid, orders_query, with_details
 from Orders_module.states import FINISHED

@@ -172,9 +172,27 @@ def _is_disconnect(exc: DBAPIError) -> bool:
     return code in (2002, 2003, 2006, 2013) or "unable to open database" in str(orig)
 
 
+RETRYABLE_DB_ERRORS = (1205, 1213)  # lock wait timeout, deadlock: nothing was committed
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    orig = getattr(exc, "orig", None)
+    return bool(orig is not None and orig.args and orig.args[0] in RETRYABLE_DB_ERRORS)
+
+
 async def handle_database_error(request: Request, exc: DBAPIError) -> JSONResponse:
     if is_connection_error(exc):
         return await handle_dependency_down(request, exc)
+    if _is_retryable(exc):
+        logger.warning(
+            "transaction conflict on %s %s, answered 503", request.method, request.url.path
+        )
+        return error_response(
+            503,
+            "try_again",
+            "A conflicting request was being processed; nothing was changed. Try again.",
+            headers={"Retry-After": "1"},
+        )
     return await handle_unexpected(request, exc)
 
 

@@ -25,6 +25,7 @@ from core.context import current_request
 from core.redis import get_redis
 from database import utcnow
 from Login_module.errors import SessionNotFound, SessionRevoked
+from Login_module.locks import lock_user
 from Login_module.models import DeviceSession, User
 from Login_module.tokens import new_jti
 
@@ -159,7 +160,7 @@ def start_session(
     settings = get_settings()
     # One login at a time per user: the user row is the lock. Locking only the session rows
     # lets two logins deadlock on the index gap (MariaDB) when both insert.
-    db.execute(select(User.id).where(User.id == user.id).with_for_update())
+    lock_user(db, user.id)
     active = db.scalars(
         active_sessions_query(user.id).order_by(DeviceSession.last_active).with_for_update()
     ).all()

@@ -121,3 +121,18 @@ def test_a_failed_commit_is_an_error_response_and_nothing_is_written(
     assert response.status_code == 503, response.text
     db.expire_all()
     assert db.scalar(select(User.name).where(User.id == me.user_id)) is None
+
+
+def test_a_deadlock_is_a_retryable_503_not_a_500(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me = login(client)
+
+    def deadlocked_commit(self: Session) -> None:
+        raise OperationalError("COMMIT", {}, Exception(1213, "Deadlock found"))
+
+    monkeypatch.setattr(Session, "commit", deadlocked_commit)
+    response = client.put("/profile", json={"name": "Retry Me"}, headers=me.headers)
+    monkeypatch.undo()
+    assert_error(response, 503, "try_again")
+    assert response.headers["Retry-After"] == "1"
