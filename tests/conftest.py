@@ -42,6 +42,7 @@ from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from main import app  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
+from tests.fakes.google_setup import clock, google, google_server  # noqa: E402, F401
 from tests.fakes.sms import FakeSmsGateway  # noqa: E402
 
 IS_MARIADB = engine.dialect.name == "mysql"

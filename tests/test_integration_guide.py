@@ -20,7 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from scripts.seed_demo import seed_demo
+from tests.fakes.google import FakeGoogle
+from tests.fakes.google_setup import Clock
 from tests.fakes.razorpay import FakeRazorpay, sign_payment
+from tests.gmeet.factories import make_counsellor
 
 GUIDE = Path(__file__).resolve().parents[1] / "FRONTEND_INTEGRATION_GUIDE.md"
 BLOCK = re.compile(
@@ -89,7 +92,9 @@ def matches(expected: Any, actual: Any, known: dict[str, Any], where: str) -> No
     assert expected == actual, f"{where}: guide says {expected!r}, API says {actual!r}"
 
 
-def story_steps(client: TestClient, db: Session) -> dict[str, Callable[[dict[str, Any]], None]]:
+def story_steps(
+    client: TestClient, db: Session, google: FakeGoogle
+) -> dict[str, Callable[[dict[str, Any]], None]]:
     """Things the guide's reader does outside our API (pay in Razorpay Checkout, ...)."""
 
     def razorpay_checkout(known: dict[str, Any]) -> None:
@@ -109,7 +114,15 @@ def story_steps(client: TestClient, db: Session) -> dict[str, Callable[[dict[str
                 )
                 assert response.status_code == 201, response.text
 
-    return {"razorpay_checkout": razorpay_checkout, "remaining_consents": remaining_consents}
+    def connected_counsellor(known: dict[str, Any]) -> None:
+        make_counsellor(db, google)
+        db.commit()
+
+    return {
+        "razorpay_checkout": razorpay_checkout,
+        "remaining_consents": remaining_consents,
+        "connected_counsellor": connected_counsellor,
+    }
 
 
 def test_guide_has_examples() -> None:
@@ -122,10 +135,15 @@ def demo_shop(db: Session) -> None:
 
 
 def test_every_example_in_the_guide_holds(
-    client: TestClient, db: Session, demo_shop: None, razorpay: FakeRazorpay
+    client: TestClient,
+    db: Session,
+    demo_shop: None,
+    razorpay: FakeRazorpay,
+    google: FakeGoogle,
+    clock: Clock,
 ) -> None:
     known: dict[str, Any] = {}
-    steps = story_steps(client, db)
+    steps = story_steps(client, db, google)
     for number, example in enumerate(examples(), start=1):
         if example["setup"]:
             steps[example["setup"]](known)

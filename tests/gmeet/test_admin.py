@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from Audit_module.models import AuditLog
 from gmeet_api.models import ActivityLog, Counsellor
 from tests.fakes.google import FakeGoogle
-from tests.gmeet.conftest import Clock
+from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import connect, ist, make_counsellor
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 

@@ -13,7 +13,7 @@ from gmeet_api import service
 from gmeet_api.models import ActivityLog, Booking, Counsellor
 from Login_module.models import User
 from tests.fakes.google import FREEBUSY_PATH, FakeGoogle
-from tests.gmeet.conftest import Clock
+from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import assert_error
 

@@ -17,7 +17,7 @@ from database import utcnow
 from gmeet_api import service, utils
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
 from tests.fakes.google import EVENTS_PATH, FREEBUSY_PATH, FakeGoogle, api_error
-from tests.gmeet.conftest import Clock
+from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 from tests.members.factories import make_member

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from Audit_module.models import AuditLog
 from gmeet_api.models import ActivityLog, Booking, Counsellor
 from tests.fakes.google import EVENTS_PATH, FakeGoogle, api_error
-from tests.gmeet.conftest import Clock
+from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 

@@ -12,7 +12,7 @@ from Audit_module.models import AuditLog
 from gmeet_api import utils
 from gmeet_api.models import ActivityLog, Counsellor, CounsellorToken
 from tests.fakes.google import ALL_SCOPES, TOKEN_PATH, FakeGoogle, api_error, s256
-from tests.gmeet.conftest import REDIRECT_URI
+from tests.fakes.google_setup import REDIRECT_URI
 from tests.gmeet.factories import authorization_url, connect
 from tests.helpers import assert_error
 

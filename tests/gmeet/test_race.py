@@ -17,7 +17,7 @@ from Login_module.models import DeviceSession, User
 from main import app
 from tests.conftest import requires_mariadb
 from tests.fakes.google import FakeGoogle
-from tests.gmeet.conftest import Clock
+from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import login
 

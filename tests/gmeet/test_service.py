@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from gmeet_api.models import ActivityLog, Booking
 from gmeet_api.service import erase_bookings_of_user
 from tests.fakes.google import EVENTS_PATH, FakeGoogle
-from tests.gmeet.conftest import Clock
+from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import LoggedIn, login
 

@@ -33,7 +33,6 @@ from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
 
 # The local fake Google and the fixed clock of the gmeet tests, requested by name below.
-from tests.gmeet.conftest import clock, google, google_server  # noqa: F401
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import LoggedIn, assert_error, login, request_code
 from tests.members.factories import make_member

@@ -1,4 +1,5 @@
-"""The local fake Google wired into settings, a fixed clock for slot arithmetic."""
+"""Fixtures wiring the local fake Google into settings, and a fixed clock for slot arithmetic
+(registered for the whole suite by tests/conftest.py)."""
 
 import json
 from collections.abc import Iterator
