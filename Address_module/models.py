@@ -10,6 +10,21 @@ from database import Base, TimestampMixin
 LABELS = ("home", "work", "other")
 
 
+# What an address is made of: copied into order items as the collection address snapshot.
+ADDRESS_FIELDS = (
+    "label",
+    "contact_name",
+    "contact_phone",
+    "line1",
+    "line2",
+    "landmark",
+    "locality",
+    "city",
+    "state",
+    "pincode",
+)
+
+
 class Address(TimestampMixin, Base):
     __tablename__ = "addresses"
     __table_args__ = (Index("ix_addresses_user_id_is_deleted", "user_id", "is_deleted"),)

@@ -13,7 +13,7 @@ from Address_module.errors import (
     LocationNotServiceable,
 )
 from Address_module.locations import city_key
-from Address_module.models import Address, ServiceableLocation
+from Address_module.models import ADDRESS_FIELDS, Address, ServiceableLocation
 from Audit_module.service import diff, record_audit
 from config import get_settings
 from core.pincodes import check_pincode_state
@@ -22,19 +22,7 @@ from Login_module.locks import lock_user
 
 ENTITY = "address"
 LOCATION_ENTITY = "serviceable_location"
-FIELDS = (
-    "label",
-    "contact_name",
-    "contact_phone",
-    "line1",
-    "line2",
-    "landmark",
-    "locality",
-    "city",
-    "state",
-    "pincode",
-    "is_default",
-)
+FIELDS = (*ADDRESS_FIELDS, "is_default")
 LOCATION_FIELDS = ("city", "zone", "home_collection", "sample_pickup", "is_active")
 
 

@@ -6,19 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from core.validation import PhoneNumber
 from Orders_module.models import ORDER_STATUSES
 
-OrderStatus = Literal[
-    "pending_payment",
-    "paid",
-    "sample_collection_scheduled",
-    "sample_collected",
-    "in_lab",
-    "report_ready",
-    "completed",
-    "cancelled",
-    "refund_pending",
-    "refunded",
-]
-assert set(OrderStatus.__args__) == set(ORDER_STATUSES)  # type: ignore[attr-defined]
+OrderStatus = Literal[ORDER_STATUSES]  # type: ignore[valid-type]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 RazorpayId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 

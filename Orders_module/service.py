@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from Address_module.models import Address
+from Address_module.models import ADDRESS_FIELDS, Address
 from Address_module.service import serviceability_for
 from Audit_module.service import record_audit
 from Cart_module.coupons import (
@@ -178,19 +178,7 @@ def _snapshot_member(member: Member) -> dict[str, Any]:
 
 
 def _snapshot_address(address: Address) -> dict[str, Any]:
-    fields = (
-        "label",
-        "contact_name",
-        "contact_phone",
-        "line1",
-        "line2",
-        "landmark",
-        "locality",
-        "city",
-        "state",
-        "pincode",
-    )
-    return {"id": address.id, **{field: getattr(address, field) for field in fields}}
+    return {"id": address.id, **{field: getattr(address, field) for field in ADDRESS_FIELDS}}
 
 
 def _check_cart(db: Session, user_id: int, cart: Cart) -> tuple[dict, dict]:
