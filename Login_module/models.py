@@ -17,7 +17,7 @@ class User(TimestampMixin, Base):
     name: Mapped[str | None] = mapped_column(String(120), default=None)
     email: Mapped[str | None] = mapped_column(String(254), default=None)
     date_of_birth: Mapped[date | None] = mapped_column(default=None)
-    gender: Mapped[str | None] = mapped_column(String(16), default=None)
+    gender: Mapped[str | None] = mapped_column(String(32), default=None)
     photo_path: Mapped[str | None] = mapped_column(String(255), default=None)
     role: Mapped[str] = mapped_column(String(16), default="user")
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -193,6 +193,12 @@ def test_put_with_a_bad_field_changes_nothing(client: TestClient, user: LoggedIn
     assert client.get("/profile", headers=user.headers).json()["name"] == "Asha"
 
 
+@pytest.mark.parametrize("gender", ["male", "female", "other", "prefer_not_to_say"])
+def test_every_gender_value_is_stored(client: TestClient, user: LoggedIn, gender: str) -> None:
+    assert put(client, user, {"gender": gender}).json()["gender"] == gender
+    assert client.get("/profile", headers=user.headers).json()["gender"] == gender
+
+
 def test_today_is_an_acceptable_date_of_birth(client: TestClient, user: LoggedIn) -> None:
     today = datetime.now(ZoneInfo("Asia/Kolkata")).date().isoformat()
     assert put(client, user, {"date_of_birth": today}).json()["date_of_birth"] == today
