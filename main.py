@@ -20,6 +20,7 @@ from core.errors import install_error_handlers
 from core.health import router as health_router
 from core.logging import configure_logging
 from core.middleware import RequestContextMiddleware
+from core.openapi import ERROR_RESPONSES
 from core.scheduler import scheduler
 from gmeet_api.router import router as gmeet_router
 from Login_module.Device.jobs import register_session_jobs
@@ -97,7 +98,7 @@ def create_app() -> FastAPI:
         upload_body_bytes=settings.MAX_PHOTO_BYTES + UPLOAD_OVERHEAD_BYTES,
     )
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     media = Path(settings.MEDIA_ROOT)
     media.mkdir(parents=True, exist_ok=True)
     app.mount(settings.MEDIA_URL, StaticFiles(directory=media), name="media")

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Response, UploadFile, status
 
 from config import get_settings
+from core.openapi import error_responses
 from deps import CurrentUser, DbSession
 from Profile_module.erasure import erase_account
 from Profile_module.errors import PhotoTooLarge
@@ -37,7 +38,7 @@ def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUser) -> dict
     return profile_view(update_profile(db, user, body.model_dump(exclude_unset=True)))
 
 
-@router.post("/photo", response_model=ProfileOut)
+@router.post("/photo", response_model=ProfileOut, responses=error_responses(415))
 def upload_photo(
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB")],
     db: DbSession,

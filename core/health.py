@@ -3,9 +3,11 @@
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ProbeTimeout
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from config import APP_NAME, APP_VERSION
@@ -13,6 +15,12 @@ from core.redis import get_redis
 from database import engine
 
 router = APIRouter(tags=["health"])
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    checks: dict[str, Literal["ok", "unavailable"]]
 
 
 # A partitioned database holds a probe for up to DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT; the
@@ -59,13 +67,17 @@ def _checks() -> dict:
     return {"status": "ok" if healthy else "degraded", "version": APP_VERSION, "checks": checks}
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut)
 def health() -> dict:
     """Liveness: always 200; `degraded` when a dependency is down."""
     return _checks()
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "The database or Redis is down."}},
+)
 def ready() -> JSONResponse:
     """Readiness: 503 while the database or Redis is down."""
     body = _checks()
