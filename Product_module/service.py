@@ -148,7 +148,8 @@ def product_search_statement(
 
 def _product_by_ref(db: Session, ref: str | int, *, active_only: bool) -> Product:
     statement = select(Product).options(joinedload(Product.category))
-    if isinstance(ref, int) or ref.isdigit():
+    # isdigit() alone also holds for "²" or "٣", which int() refuses or reads as another number.
+    if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
         product_id = int(ref)
         if not 1 <= product_id <= DB_INT_MAX:
             raise ProductNotFound()

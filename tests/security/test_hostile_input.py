@@ -148,3 +148,8 @@ def test_a_script_named_png_is_refused(client: TestClient) -> None:
         files={"file": ("photo.png", b"<?php system($_GET['c']); ?>", "image/png")},
     )
     assert_error(response, 415, "unsupported_image_type")
+
+
+@pytest.mark.parametrize("ref", ["6²", "٣", "9" * 30])
+def test_product_refs_that_only_look_numeric_are_not_found(client: TestClient, ref: str) -> None:
+    assert_error(client.get(f"/products/{ref}"), 404, "product_not_found")
