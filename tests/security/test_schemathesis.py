@@ -10,16 +10,22 @@ database already; the lifespan would run the migrations on it).
 Each operation is one pytest test inside the usual rolled-back transaction (`db`): the examples
 of one operation share a world — the demo shop (`seed_demo`), a user with a member, an address,
 consents, a cart and a placed order, an admin, a connected counsellor — and nothing outlives the
-test. Nothing is excluded: operations with side effects (logout, erasure, session revocation,
-webhooks, the Google OAuth routes against the local fake Google) are fuzzed like the rest; a
-caller whose token stops working (logged out, revoked, erased) logs in again.
+test. Half of the examples are pointed at that world (real ids, a valid phone and pincode) so
+they get past the lookups and validation and reach the services and the database; the other
+half stay as generated.
+
+Nothing is excluded: operations with side effects (logout, erasure, session revocation, webhooks,
+the Google OAuth routes, against the local fakes of Razorpay and Google) are fuzzed like the
+rest; a caller whose token stops working (logged out, revoked, erased) logs in again.
 """
 
 import os
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import hypothesis
 import pytest
@@ -37,10 +43,14 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from Address_module.models import ServiceableLocation
+from Cart_module.models import Coupon
 from config import Settings
+from Consent_module.models import ConsentGrant, ConsentType
 from gmeet_api import service as gmeet_service
 from main import app
 from Product_module.models import Product
+from scripts.demo_catalogue import WELCOME_COUPON
 from scripts.seed_demo import seed_demo
 from tests.addresses.factories import make_address
 from tests.cart.factories import add_to_cart
@@ -55,7 +65,7 @@ ADMIN_PHONE, ADMIN_OTP = "+919000000001", "654321"  # in ADMIN_PHONES; added to 
 # Random examples per operation (plus the schema's examples and boundary cases that schemathesis
 # always adds); each example is sent twice, as the user and as the admin. Sized so the whole run
 # stays within about three minutes on MariaDB.
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20"))
 BASE_URL = "http://testserver"
 
 # What "answers as documented" means. Not included: `negative_data_rejection` (invalid input
@@ -109,6 +119,50 @@ class Caller:
 class World:
     client: TestClient
     callers: list[Caller]
+    # Field or parameter name -> a value that exists in this world (ids of the user's things).
+    real: dict[str, Any]
+
+
+# Values generators cannot guess (they must be consistent with each other or with the country).
+PLAUSIBLE: dict[str, Any] = {
+    "phone": "+919876500077",
+    "contact_phone": "+919876500078",
+    "patient_phone": "+919876500079",
+    "technician_phone": "+919876500080",
+    "city": "BANGALORE",
+    "state": "Karnataka",
+    "pincode": "560038",
+    "date_of_birth": "1990-05-17",
+}
+
+
+def with_real_values(case: schemathesis.Case, real: dict[str, Any]) -> None:
+    """Point the case at things that exist: path and query ids, and body fields of the same
+    names (also inside lists of objects, e.g. the members of a cart line). Other fields stay as
+    generated, so odd text still reaches the database."""
+
+    def overlay(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                key: real[key] if key in real else overlay(inner) for key, inner in value.items()
+            }
+        if isinstance(value, list):
+            return [overlay(inner) for inner in value]
+        return value
+
+    for container in (case.path_parameters, case.query):
+        if container:
+            for key in container:
+                if key in real:
+                    container[key] = real[key]
+    if isinstance(case.body, dict | list):
+        case.body = overlay(case.body)
+
+
+def half_of_the_examples(case: schemathesis.Case) -> bool:
+    """Decided by the generated data itself, so a replayed example decides the same way."""
+    seen = repr((case.path_parameters, case.query, case.body))
+    return zlib.crc32(seen.encode("utf-8", "surrogatepass")) % 2 == 0
 
 
 def generous_limits(settings_: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -171,9 +225,27 @@ def world(
     add_to_cart(client, headers, product.id, [(member.id, address.id)])
     placed = client.post("/orders", headers=headers)
     assert placed.status_code == 201, placed.text
-    make_counsellor(db, google)
+    counsellor = make_counsellor(db, google)
+    cart_item = client.get("/cart", headers=headers).json()["items"][0]["id"]
+    session_id = client.get("/sessions", headers=headers).json()["sessions"][0]["id"]
+    real = {
+        **PLAUSIBLE,
+        "member_id": member.id,
+        "address_id": address.id,
+        "item_id": cart_item,
+        "order_id": placed.json()["order"]["id"],
+        "product_id": product.id,
+        "product_ref": product.slug,
+        "category_id": product.category_id,
+        "grant_id": db.scalar(select(ConsentGrant.id).where(ConsentGrant.user_id == user_id)),
+        "code": db.scalar(select(ConsentType.code).order_by(ConsentType.id)),
+        "session_id": session_id,
+        "coupon_id": db.scalar(select(Coupon.id).where(Coupon.code == WELCOME_COUPON["code"])),
+        "location_id": db.scalar(select(ServiceableLocation.id).order_by(ServiceableLocation.id)),
+        "counsellor_id": counsellor.counsellor_id,
+    }
     TALLY.operations += 1
-    return World(client, [user, admin])
+    return World(client, [user, admin], real)
 
 
 @schema.parametrize()
@@ -181,6 +253,8 @@ def world(
     suppress_health_check=list(HealthCheck), deadline=timedelta(seconds=10), database=None
 )
 def test_api_answers_as_documented(case: schemathesis.Case, world: World) -> None:
+    if half_of_the_examples(case):
+        with_real_values(case, world.real)
     session = get_client(app)
     for caller in world.callers:
         response = case.call_and_validate(
