@@ -103,11 +103,15 @@ class Payment(Base):
     razorpay_payment_id: Mapped[str] = mapped_column(String(64), unique=True)
     razorpay_order_id: Mapped[str | None] = mapped_column(String(64), default=None)
     amount_paise: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="INR", server_default="INR")
     status: Mapped[str] = mapped_column(String(16))  # captured | failed
     method: Mapped[str | None] = mapped_column(String(32), default=None)
     source: Mapped[str] = mapped_column(String(16))  # verify | webhook
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_description: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Set on a captured payment that does not pay its order (wrong amount or currency, or a
+    # second capture of an order already paid): refunded on its own, the order untouched.
+    stray_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -119,7 +123,9 @@ class Refund(TimestampMixin, Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
     razorpay_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     amount_paise: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | processed
+    # requested: recorded, Razorpay has not confirmed it yet (the refund job asks again);
+    # pending: Razorpay accepted it; processed: the money went back.
+    status: Mapped[str] = mapped_column(String(16), default="requested")
     idempotency_key: Mapped[str] = mapped_column(String(64))
 
 
