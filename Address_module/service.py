@@ -14,7 +14,7 @@ from Address_module.errors import (
 )
 from Address_module.locations import city_key
 from Address_module.models import ADDRESS_FIELDS, Address, ServiceableLocation
-from Audit_module.service import diff, record_audit
+from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from core.pincodes import check_pincode_state
 from database import utcnow
@@ -238,7 +238,7 @@ def create_address(db: Session, user_id: int, data: dict[str, Any]) -> Address:
         entity_type=ENTITY,
         entity_id=address.id,
         actor_user_id=user_id,
-        changes=_snapshot(address),
+        changes=personal_changes(_snapshot(address)),
     )
     return address
 
@@ -276,7 +276,7 @@ def update_address(db: Session, user_id: int, address_id: int, changes: dict[str
             entity_type=ENTITY,
             entity_id=address.id,
             actor_user_id=user_id,
-            changes=changed,
+            changes=personal_changes(changed),
         )
     return address
 

@@ -9,7 +9,31 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from core.context import current_request
+from core.validation import mask_phone
 from database import on_rollback
+
+# Every admin reads the trail: for personal fields an entry says that they changed, not what
+# they hold. Phones are kept masked (`+91******3210`), enough to recognise a number.
+REDACTED = "[redacted]"
+PHONE_FIELDS = frozenset({"phone", "contact_phone", "patient_phone", "technician_phone"})
+PERSONAL_FIELDS = frozenset(
+    {
+        "name",
+        "email",
+        "date_of_birth",
+        "contact_name",
+        "line1",
+        "line2",
+        "landmark",
+        "locality",
+        "patient_name",
+        "patient_email",
+        "technician_name",
+        "device_name",
+        "photo_path",
+        "notes",
+    }
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -31,6 +55,28 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         for key in new
         if old.get(key) != new.get(key)
     }
+
+
+def _redact(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key in PHONE_FIELDS and isinstance(value, str):
+        return mask_phone(value)
+    return REDACTED
+
+
+def personal_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` about a person as the audit keeps them: personal values (also inside
+    `{"old", "new"}` pairs) replaced by REDACTED, phones masked, None kept (set vs cleared)."""
+    kept: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in PERSONAL_FIELDS and key not in PHONE_FIELDS:
+            kept[key] = value
+        elif isinstance(value, dict) and value and set(value) <= {"old", "new"}:
+            kept[key] = {part: _redact(key, inner) for part, inner in value.items()}
+        else:
+            kept[key] = _redact(key, value)
+    return kept
 
 
 def _entry(

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from Audit_module.service import diff, record_audit
+from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from database import utcnow
 from Login_module.locks import lock_user
@@ -93,7 +93,7 @@ def create_member(db: Session, user_id: int, data: dict[str, Any]) -> Member:
         entity_type=ENTITY,
         entity_id=member.id,
         actor_user_id=user_id,
-        changes=_snapshot(member),
+        changes=personal_changes(_snapshot(member)),
     )
     return member
 
@@ -115,7 +115,7 @@ def update_member(db: Session, user_id: int, member_id: int, changes: dict[str, 
             entity_type=ENTITY,
             entity_id=member.id,
             actor_user_id=user_id,
-            changes=changed,
+            changes=personal_changes(changed),
         )
     return member
 
@@ -142,5 +142,5 @@ def delete_member(db: Session, user_id: int, member_id: int) -> None:
         entity_type=ENTITY,
         entity_id=member.id,
         actor_user_id=user_id,
-        changes={"name": member.name, "relation": member.relation},
+        changes=personal_changes({"name": member.name, "relation": member.relation}),
     )

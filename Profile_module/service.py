@@ -4,7 +4,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from Audit_module.service import diff, record_audit
+from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from database import on_commit, on_rollback
 from Login_module.models import User
@@ -39,7 +39,7 @@ def update_profile(db: Session, user: User, changes: dict[str, Any]) -> User:
             entity_type="user",
             entity_id=user.id,
             actor_user_id=user.id,
-            changes=changed,
+            changes=personal_changes(changed),
         )
     return user
 
@@ -63,7 +63,7 @@ def replace_photo(db: Session, user: User, content: bytes) -> User:
         entity_type="user",
         entity_id=user.id,
         actor_user_id=user.id,
-        changes={"photo_path": {"old": old_path, "new": user.photo_path}},
+        changes=personal_changes({"photo_path": {"old": old_path, "new": user.photo_path}}),
     )
     return user
 
@@ -80,5 +80,5 @@ def remove_photo(db: Session, user: User) -> None:
         entity_type="user",
         entity_id=user.id,
         actor_user_id=user.id,
-        changes={"photo_path": {"old": old_path, "new": None}},
+        changes=personal_changes({"photo_path": {"old": old_path, "new": None}}),
     )

@@ -20,7 +20,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from Audit_module.service import diff, record_audit
+from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from core.context import current_request
 from core.rate_limit import hit_sliding_window
@@ -211,7 +211,9 @@ def complete_connect(
         action="gmeet_counsellor.connected",
         entity_type=COUNSELLOR_ENTITY,
         entity_id=counsellor.counsellor_id,
-        changes={"is_new": is_new, "email": counsellor.email, "status": counsellor.status},
+        changes=personal_changes(
+            {"is_new": is_new, "email": counsellor.email, "status": counsellor.status}
+        ),
     )
     return ConnectResult(counsellor, is_new)
 

@@ -19,7 +19,7 @@ import redis.exceptions
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from Audit_module.service import record_audit
+from Audit_module.service import personal_changes, record_audit
 from config import get_settings
 from core.context import current_request
 from core.redis import get_redis
@@ -195,7 +195,7 @@ def start_session(
         entity_type="device_session",
         entity_id=session.id,
         actor_user_id=user.id,
-        changes={"device_name": device_name, "device_platform": device_platform},
+        changes=personal_changes({"device_name": device_name, "device_platform": device_platform}),
     )
     return session
 

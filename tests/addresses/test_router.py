@@ -402,8 +402,8 @@ def test_update_changes_only_the_fields_sent_and_audits_the_diff(client, db, me)
     assert entry.actor_user_id == me.user_id
     assert entry.changes == {
         "label": {"old": "home", "new": "work"},
-        "landmark": {"old": "Old landmark", "new": None},
-        "line2": {"old": None, "new": "Floor 3"},
+        "landmark": {"old": "[redacted]", "new": None},
+        "line2": {"old": None, "new": "[redacted]"},
     }
 
 

@@ -110,7 +110,7 @@ def test_filter_by_actor_and_action(client: TestClient, admin: LoggedIn) -> None
     updated = search(client, admin, action="profile.updated")
     assert updated["total"] == 1
     [entry] = updated["items"]
-    assert entry["changes"] == {"name": {"old": None, "new": "Asha"}}
+    assert entry["changes"] == {"name": {"old": None, "new": "[redacted]"}}
     assert entry["entity_type"] == "user" and entry["entity_id"] == str(user.user_id)
     both = search(client, admin, action="auth.login", actor_user_id=admin.user_id)
     assert both["total"] == 1
@@ -270,7 +270,7 @@ def test_session_events_are_listed(client: TestClient, admin: LoggedIn) -> None:
     created = search(client, admin, action="session.created", actor_user_id=user.user_id)
     [entry] = created["items"]
     assert entry["entity_type"] == "device_session"
-    assert entry["changes"] == {"device_name": "Pixel", "device_platform": "android"}
+    assert entry["changes"] == {"device_name": "[redacted]", "device_platform": "android"}
     revoked = search(client, admin, action="session.revoked", entity_id=entry["entity_id"])
     assert revoked["items"][0]["changes"]["reason"] == "logout"
 
