@@ -9,8 +9,10 @@ What happens, in order:
    409 `erasure_blocked_by_open_orders` before the code is checked, so the code is not spent.
 3. The fresh login code is checked exactly like at login (`verify_code`).
 4. Unpaid orders are cancelled (their coupon holds released); every order is kept, with the
-   member and address snapshots of its items pseudonymised and the customer's own cancellation
-   reasons replaced; products, prices, statuses, payments and refunds stay as they were.
+   member and address snapshots of its items pseudonymised, the customer's own cancellation
+   reasons replaced and every note a person typed on them (staff or customer: status history,
+   cancellation reasons, the notes in the orders' audit entries, whoever wrote them) replaced;
+   products, prices, statuses, payments and refunds stay as they were.
 5. The profile, every member and every address (deleted ones too) are scrubbed; members and
    addresses are marked deleted. The cart is emptied. Consent grants are kept as they are:
    they name member ids, not people, and are the proof of consent we must keep.
@@ -22,6 +24,7 @@ What happens, in order:
    scrubbed, `profile.erased` audited; the photo file is deleted after the commit.
 """
 
+import re
 from datetime import date
 from typing import Any
 
@@ -39,7 +42,7 @@ from Login_module.locks import lock_user
 from Login_module.models import DeviceSession, User
 from Login_module.OTP.service import verify_code
 from Member_module.models import Member
-from Orders_module.models import Order
+from Orders_module.models import Order, OrderItem
 from Orders_module.service import cancel_unpaid, orders_query, with_details
 from Orders_module.states import FINISHED
 from Profile_module.errors import ErasureBlockedByOpenOrders
@@ -56,8 +59,26 @@ ERASED_LINE = "Erased"
 ERASED_PINCODE = "000000"
 ERASURE_NOTE = "account erased"
 CUSTOMER_CANCEL_NOTE = "cancelled by customer"
-# Notes the system writes on a customer's cancellation; anything else they wrote is erased.
-SYSTEM_NOTES = frozenset({CUSTOMER_CANCEL_NOTE, "superseded by a newer checkout", ERASURE_NOTE})
+# Notes the code writes on orders; any other note was typed by a person (staff or the customer)
+# and may name the customer, so the erasure replaces it.
+SYSTEM_NOTES = frozenset(
+    {
+        CUSTOMER_CANCEL_NOTE,
+        "superseded by a newer checkout",
+        ERASURE_NOTE,
+        "order placed",
+        "nothing to pay",
+        "payment not received in time",
+        "refund requested",
+        "all items reached this step",
+        "cancelled by support",
+    }
+)
+# Generated notes that carry a Razorpay id: `payment pay_X (verify)`, `refund rfnd_X reported...`.
+SYSTEM_NOTE_PATTERNS = (
+    re.compile(r"payment [A-Za-z0-9_]+ \([a-z_ ]+\)"),
+    re.compile(r"refund [A-Za-z0-9_]+ reported by Razorpay"),
+)
 
 # Address fields: city and state stay (the place of supply on an invoice); the rest goes.
 ADDRESS_PLACEHOLDERS: dict[str, Any] = {
@@ -96,6 +117,10 @@ PERSONAL_AUDIT_KEYS = frozenset(
 PERSONAL_ENTITY_TYPES = ("user", "member", "address", "device_session", "gmeet_booking", "cart")
 
 
+def is_system_note(note: str) -> bool:
+    return note in SYSTEM_NOTES or any(p.fullmatch(note) for p in SYSTEM_NOTE_PATTERNS)
+
+
 def _blocking_orders(orders: list[Order]) -> list[dict[str, Any]]:
     return [
         {"order_id": order.id, "order_number": order.order_number, "status": order.status}
@@ -113,26 +138,23 @@ def _pseudonymise_orders(db: Session, user_id: int) -> list[Order]:
             member["date_of_birth"] = ERASED_DATE_OF_BIRTH.isoformat()
             item.member_snapshot = member
             item.address_snapshot = {**item.address_snapshot, **ADDRESS_PLACEHOLDERS}
+        cancelled_by_customer = any(
+            entry.actor_user_id == user_id and entry.status == "cancelled"
+            for entry in order.history
+        )
         for entry in order.history:
-            if (
-                entry.actor_user_id == user_id
-                and entry.status == "cancelled"
-                and entry.note not in SYSTEM_NOTES
-            ):
-                entry.note = CUSTOMER_CANCEL_NOTE
-        if order.cancel_reason is not None and order.cancel_reason not in SYSTEM_NOTES:
-            cancelled_by_customer = any(
-                entry.actor_user_id == user_id and entry.status == "cancelled"
-                for entry in order.history
-            )
-            if cancelled_by_customer:
-                order.cancel_reason = CUSTOMER_CANCEL_NOTE
+            if entry.note is None or is_system_note(entry.note):
+                continue
+            by_customer = entry.actor_user_id == user_id and entry.status == "cancelled"
+            entry.note = CUSTOMER_CANCEL_NOTE if by_customer else ERASED
+        if order.cancel_reason is not None and not is_system_note(order.cancel_reason):
+            order.cancel_reason = CUSTOMER_CANCEL_NOTE if cancelled_by_customer else ERASED
     return orders
 
 
 def _scrub_value(key: str, value: Any) -> Any:
     if key == "note":
-        return value if value is None or value in SYSTEM_NOTES else ERASED
+        return value if not isinstance(value, str) or is_system_note(value) else ERASED
     if key in PERSONAL_AUDIT_KEYS:
         if isinstance(value, dict) and set(value) <= {"old", "new"}:
             return {part: None if old is None else ERASED for part, old in value.items()}
@@ -149,20 +171,26 @@ def _scrub(value: Any) -> Any:
 
 
 def _scrub_audit_trail(db: Session, user_id: int, order_ids: list[int]) -> int:
-    about_me = [AuditLog.entity_type.in_(PERSONAL_ENTITY_TYPES)]
+    """The user's own entries about their data, and every entry about their orders and order
+    items whoever wrote it (staff notes on an order may name the customer)."""
+    about_me = [
+        and_(AuditLog.actor_user_id == user_id, AuditLog.entity_type.in_(PERSONAL_ENTITY_TYPES))
+    ]
     if order_ids:
+        item_ids = db.scalars(select(OrderItem.id).where(OrderItem.order_id.in_(order_ids)))
         about_me.append(
             and_(
                 AuditLog.entity_type == "order",
                 AuditLog.entity_id.in_([str(order_id) for order_id in order_ids]),
             )
         )
-    entries = db.scalars(
-        select(AuditLog).where(
-            AuditLog.actor_user_id == user_id,
-            or_(*about_me),
+        about_me.append(
+            and_(
+                AuditLog.entity_type == "order_item",
+                AuditLog.entity_id.in_([str(item_id) for item_id in item_ids]),
+            )
         )
-    )
+    entries = db.scalars(select(AuditLog).where(or_(*about_me)))
     scrubbed = 0
     for entry in entries:
         cleaned = _scrub(entry.changes)
