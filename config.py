@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     ALGORITHM: Literal["HS256"] = "HS256"
     ACCESS_TOKEN_EXPIRE_SECONDS: int = 86_400
     REFRESH_TOKEN_EXPIRE_SECONDS: int = 30 * 86_400
+    # Proxies in front of the app that each append to X-Forwarded-For (App Runner/ALB: 1); the
+    # client address is the entry that many places from the right (the left ones are the client's).
+    TRUSTED_PROXY_HOPS: int = Field(1, ge=1, le=10)
     MAX_ACTIVE_SESSIONS: int = 4
     SESSION_CACHE_SECONDS: int = 300
     # Job intervals are minutes; fractions are allowed (0.05 = every 3 s, for tests).

@@ -93,7 +93,7 @@ def create_app() -> FastAPI:
     )
     app.add_middleware(
         RequestContextMiddleware,
-        trust_proxy=settings.TRUST_PROXY_HEADERS,
+        trusted_proxy_hops=settings.TRUSTED_PROXY_HOPS if settings.TRUST_PROXY_HEADERS else 0,
         max_body_bytes=settings.MAX_JSON_BODY_BYTES,
         upload_body_bytes=settings.MAX_PHOTO_BYTES + UPLOAD_OVERHEAD_BYTES,
     )

@@ -75,10 +75,15 @@ class RateLimitedError(AppError):
         self.headers = {"Retry-After": str(self.retry_after)}
 
 
+# Every 503 tells the client when to come back (the OpenAPI promises the header).
+RETRY_AFTER_SECONDS = 5
+
+
 class ServiceUnavailableError(AppError):
     status_code = 503
     code = "service_unavailable"
     message = "The service is temporarily unavailable; try again shortly."
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 # Validation failures whose pydantic error type is itself a product error code (e.g. a custom
@@ -150,7 +155,12 @@ async def handle_dependency_down(request: Request, exc: Exception) -> JSONRespon
     logger.error(
         "dependency unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
     )
-    return error_response(503, ServiceUnavailableError.code, ServiceUnavailableError.message)
+    return error_response(
+        503,
+        ServiceUnavailableError.code,
+        ServiceUnavailableError.message,
+        headers=ServiceUnavailableError.headers,
+    )
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:

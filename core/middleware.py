@@ -1,5 +1,6 @@
 """Pure-ASGI middleware: request id, access log, security headers, body cap, last-resort 500."""
 
+import ipaddress
 import json
 import logging
 import re
@@ -30,27 +31,43 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def client_ip(scope: Scope, trust_proxy: bool) -> str | None:
-    """The caller's address; the first X-Forwarded-For hop only behind a trusted proxy."""
-    forwarded = _header(scope, b"x-forwarded-for") if trust_proxy else None
-    if forwarded:
-        return forwarded.split(",")[0].strip()[:64]
+def _valid_ip(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def client_ip(scope: Scope, trusted_hops: int) -> str | None:
+    """The caller's address: the peer, or behind `trusted_hops` proxies (0 = none trusted) the
+    X-Forwarded-For entry the nearest trusted proxy saw, counted from the right.
+
+    Each proxy appends the address it received the request from, so everything left of the
+    trusted entries is whatever the client chose to send; only the right-hand ones are facts.
+    With fewer entries than proxies (one was bypassed), the leftmost is the best we know."""
     client = scope.get("client")
-    return client[0] if client else None
+    peer = client[0] if client else None
+    forwarded = _header(scope, b"x-forwarded-for") if trusted_hops else None
+    if not forwarded:
+        return peer
+    hops = [part.strip() for part in forwarded.split(",") if part.strip()]
+    if not hops:
+        return peer
+    return _valid_ip(hops[max(0, len(hops) - trusted_hops)]) or peer
 
 
 class PayloadTooLarge(Exception):
-    pass
+    """Raised while the body streams in (chunked, no Content-Length) once it passes the cap."""
 
 
 class RequestContextMiddleware:
     """Sets the request context, stamps headers, logs one access line, turns crashes into JSON."""
 
     def __init__(
-        self, app: ASGIApp, trust_proxy: bool, max_body_bytes: int, upload_body_bytes: int
+        self, app: ASGIApp, trusted_proxy_hops: int, max_body_bytes: int, upload_body_bytes: int
     ) -> None:
         self.app = app
-        self.trust_proxy = trust_proxy
+        self.trusted_proxy_hops = trusted_proxy_hops
         self.max_body_bytes = max_body_bytes
         self.upload_body_bytes = upload_body_bytes
 
@@ -62,7 +79,7 @@ class RequestContextMiddleware:
         request_id = sent_id if sent_id and REQUEST_ID_PATTERN.match(sent_id) else uuid.uuid4().hex
         user_agent = (_header(scope, b"user-agent") or "")[:255] or None
         token = set_request_context(
-            RequestContext(request_id, client_ip(scope, self.trust_proxy), user_agent)
+            RequestContext(request_id, client_ip(scope, self.trusted_proxy_hops), user_agent)
         )
         authenticated = _header(scope, b"authorization") is not None
         content_type = _header(scope, b"content-type") or ""
@@ -70,7 +87,7 @@ class RequestContextMiddleware:
             self.upload_body_bytes if content_type.startswith("multipart/") else self.max_body_bytes
         )
         started = time.perf_counter()
-        status = {"code": 500, "started": False}
+        status = {"code": 500, "started": False, "too_large": False}
 
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
@@ -89,10 +106,20 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    status["too_large"] = True
                     raise PayloadTooLarge
             return message
 
         async def stamped_send(message: Message) -> None:
+            if status["too_large"]:
+                # The framework turned the overflow into its own answer (FastAPI: "400 error
+                # parsing the body"); the cap is ours, so the client gets our 413 instead.
+                if not status["started"]:
+                    status["code"], status["started"] = 413, True
+                    await self._send_error(
+                        send, request_id, 413, "payload_too_large", "The request body is too large."
+                    )
+                return
             if message["type"] == "http.response.start":
                 status["code"], status["started"] = message["status"], True
                 headers = list(message.get("headers", []))

@@ -53,9 +53,11 @@ def test_health_is_ok_and_ready_with_everything_up(client: TestClient) -> None:
 def test_otp_routes_answer_503_without_redis(client: TestClient, dead_redis: None) -> None:
     response = client.post("/auth/send-otp", json={"phone": "9876543210"})
     assert_error(response, 503, "service_unavailable")
+    assert int(response.headers["retry-after"]) >= 1
     assert "Traceback" not in response.text and "redis" not in response.text.lower()
     response = client.post("/auth/verify-otp", json={"phone": "9876543210", "otp": "123456"})
     assert_error(response, 503, "service_unavailable")
+    assert int(response.headers["retry-after"]) >= 1
 
 
 def test_logged_in_requests_keep_working_without_redis(client: TestClient) -> None:
@@ -93,6 +95,7 @@ def test_database_down_is_a_503_without_a_trace(client: TestClient, db: Session)
         SessionLocal.configure(bind=bound)
         dead.dispose()
     assert_error(response, 503, "service_unavailable")
+    assert int(response.headers["retry-after"]) >= 1
     assert "Traceback" not in response.text and "pymysql" not in response.text
 
 

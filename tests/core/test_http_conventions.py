@@ -1,9 +1,14 @@
 """Conventions every route shares: error shape, request ids, security headers, CORS, body cap."""
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
 import core.health
+from core.errors import ServiceUnavailableError
+from core.middleware import client_ip
+from Login_module.errors import SmsProviderUnavailable
 from tests.helpers import assert_error, login
 
 
@@ -74,6 +79,27 @@ def test_oversized_json_body_is_refused_with_413(client: TestClient, settings) -
     assert_error(response, 413, "payload_too_large")
 
 
+def test_oversized_chunked_body_is_refused_with_413(client: TestClient, settings) -> None:
+    """No Content-Length to refuse up front: the cap counts the bytes as they stream in."""
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"phone": "'
+        for _ in range(settings.MAX_JSON_BODY_BYTES // 65536 + 2):
+            yield b"9" * 65536
+        yield b'"}'
+
+    response = client.post(
+        "/auth/send-otp", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_a_service_unavailable_error_carries_retry_after() -> None:
+    assert int(ServiceUnavailableError().headers["Retry-After"]) >= 1
+    assert int(SmsProviderUnavailable().headers["Retry-After"]) >= 1
+
+
 def test_unexpected_error_is_a_500_without_internals(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,3 +126,29 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
     assert client.get("/redoc").status_code == 200
     schema = client.get("/openapi.json").json()
     assert "/auth/send-otp" in schema["paths"]
+
+
+def scope_from(peer: str, forwarded: str | None) -> dict:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded is not None else []
+    return {"type": "http", "client": (peer, 5000), "headers": headers}
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "expected"),
+    [
+        (0, "6.6.6.6, 203.0.113.7", "192.0.2.10"),  # proxies not trusted: the peer
+        (1, None, "192.0.2.10"),
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "6.6.6.6, 203.0.113.7", "203.0.113.7"),  # the client wrote 6.6.6.6
+        (1, "6.6.6.6,   203.0.113.7 ", "203.0.113.7"),
+        (2, "6.6.6.6, 203.0.113.7, 10.0.0.5", "203.0.113.7"),  # CDN then load balancer
+        (2, "203.0.113.7", "203.0.113.7"),  # fewer entries than proxies: the leftmost
+        (1, "6.6.6.6, not-an-address", "192.0.2.10"),
+        (1, "", "192.0.2.10"),
+        (1, "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_client_ip_counts_trusted_proxies_from_the_right(
+    hops: int, forwarded: str | None, expected: str
+) -> None:
+    assert client_ip(scope_from("192.0.2.10", forwarded), hops) == expected

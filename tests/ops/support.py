@@ -73,10 +73,11 @@ class Replica:
     process: subprocess.Popen
     log_path: Path
     started_at: float
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -125,7 +126,11 @@ def replica_env(database_url: str, tmp_path: Path, **extra: str) -> dict[str, st
     }
 
 
-def start_replica(name: str, env: dict[str, str], tmp_path: Path) -> Replica:
+def start_replica(
+    name: str, env: dict[str, str], tmp_path: Path, host: str = "127.0.0.1"
+) -> Replica:
+    """`uvicorn main:app` with the dockerfile's flags (uvicorn's own proxy-header rewriting off:
+    the app alone decides what X-Forwarded-For means)."""
     port = free_port()
     log_path = tmp_path / f"{name}.log"
     with log_path.open("w") as log:
@@ -136,9 +141,10 @@ def start_replica(name: str, env: dict[str, str], tmp_path: Path) -> Replica:
                 "uvicorn",
                 "main:app",
                 "--host",
-                "127.0.0.1",
+                host,
                 "--port",
                 str(port),
+                "--no-proxy-headers",
                 "--timeout-graceful-shutdown",
                 "20",
             ],
@@ -147,7 +153,7 @@ def start_replica(name: str, env: dict[str, str], tmp_path: Path) -> Replica:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    return Replica(name, port, process, log_path, time.monotonic())
+    return Replica(name, port, process, log_path, time.monotonic(), host)
 
 
 def sms_env(webhook_url: str) -> dict[str, str]:
