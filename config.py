@@ -4,7 +4,7 @@ import base64
 import binascii
 import hashlib
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,7 +36,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
 
-    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    # No default: a deployment that forgets it must not start on development settings (the
+    # public development key, console SMS). The dockerfile sets production; the README's run
+    # command opts into development.
+    ENVIRONMENT: Literal["development", "test", "production"]
     LOG_LEVEL: str = "INFO"
 
     # Storage
@@ -50,11 +53,15 @@ class Settings(BaseSettings):
     # Seconds a statement may wait for the server's answer: an unreachable (partitioned) database
     # is a 503 after DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT at worst. Migrations have no limit.
     DB_READ_TIMEOUT: int = 10
+
     REDIS_SOCKET_TIMEOUT: float = 2.0
 
     # HTTP
     ALLOWED_ORIGINS: str = "http://localhost:3000,http://localhost:8030"
     TRUST_PROXY_HEADERS: bool = False
+    # Proxies in front of the app that each append to X-Forwarded-For (App Runner/ALB: 1); the
+    # client address is the entry that many places from the right (the left ones are the client's).
+    TRUSTED_PROXY_HOPS: int = Field(1, ge=1, le=10)
     MAX_JSON_BODY_BYTES: int = 1_048_576
 
     # Tokens and sessions
@@ -62,9 +69,6 @@ class Settings(BaseSettings):
     ALGORITHM: Literal["HS256"] = "HS256"
     ACCESS_TOKEN_EXPIRE_SECONDS: int = 86_400
     REFRESH_TOKEN_EXPIRE_SECONDS: int = 30 * 86_400
-    # Proxies in front of the app that each append to X-Forwarded-For (App Runner/ALB: 1); the
-    # client address is the entry that many places from the right (the left ones are the client's).
-    TRUSTED_PROXY_HOPS: int = Field(1, ge=1, le=10)
     MAX_ACTIVE_SESSIONS: int = 4
     SESSION_CACHE_SECONDS: int = 300
     # Job intervals are minutes; fractions are allowed (0.05 = every 3 s, for tests).
@@ -75,6 +79,7 @@ class Settings(BaseSettings):
     OTP_EXPIRY_SECONDS: int = 120
     OTP_RESEND_COOLDOWN_SECONDS: int = 30
     OTP_MAX_REQUESTS_PER_HOUR: int = 15
+    OTP_MAX_REQUESTS_PER_DAY: int = 30
     OTP_MAX_REQUESTS_PER_IP_PER_HOUR: int = 60
     OTP_MAX_VERIFY_PER_IP_PER_HOUR: int = 120
     OTP_MAX_VERIFY_ATTEMPTS: int = 5
@@ -82,6 +87,10 @@ class Settings(BaseSettings):
     SMS_BACKEND: Literal["console", "webhook", "msg91"] = "console"
     SMS_WEBHOOK_URL: str | None = None
     SMS_TIMEOUT_SECONDS: float = 5.0
+    # ISO regions whose mobiles may log in and receive our SMS (SMS-pumping / toll fraud guard).
+    ALLOWED_PHONE_REGIONS: str = "IN"
+    # All SMS we send per clock hour, across replicas; over it -> 503 sms_budget_exhausted.
+    SMS_MAX_PER_HOUR: int = Field(1000, ge=1)
     MSG91_BASE_URL: str = "https://control.msg91.com"
     MSG91_AUTH_KEY: SecretStr | None = None
     MSG91_TEMPLATE_ID: str | None = None
@@ -108,6 +117,7 @@ class Settings(BaseSettings):
     RAZORPAY_TIMEOUT_SECONDS: float = 10.0
     ORDER_PAYMENT_TIMEOUT_MINUTES: int = 30
     ORDER_EXPIRY_INTERVAL_MINUTES: float = 5
+
     IDEMPOTENCY_KEY_HOURS: int = 24
     MAX_ADDRESSES_PER_USER: int = 20
 
@@ -124,6 +134,13 @@ class Settings(BaseSettings):
     COUNSELLOR_WORKING_DAYS: str = Field("mon,tue,wed,thu,fri,sat", pattern=WEEKDAY_LIST)
     SLOT_MINUTES: int = Field(30, ge=5, le=480)
     AVAILABILITY_MAX_DAYS: int = Field(14, ge=1, le=62)
+
+    @model_validator(mode="before")
+    @classmethod
+    def environment_is_explicit(cls, values: Any) -> Any:
+        if isinstance(values, dict) and not values.get("ENVIRONMENT"):
+            raise ValueError("ENVIRONMENT must be set explicitly: production, development or test")
+        return values
 
     @model_validator(mode="after")
     def counsellor_day_holds_a_slot(self) -> "Settings":
@@ -176,6 +193,10 @@ class Settings(BaseSettings):
     @property
     def allowed_origins(self) -> list[str]:
         return split_csv(self.ALLOWED_ORIGINS)
+
+    @property
+    def allowed_phone_regions(self) -> set[str]:
+        return {region.upper() for region in split_csv(self.ALLOWED_PHONE_REGIONS)}
 
     @property
     def admin_phones(self) -> set[str]:

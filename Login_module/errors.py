@@ -5,6 +5,7 @@ from core.errors import (
     RateLimitedError,
     ServiceUnavailableError,
     UnauthorizedError,
+    UnprocessableError,
 )
 
 
@@ -26,6 +27,20 @@ class OtpAttemptsExceeded(RateLimitedError):
 class SmsProviderUnavailable(ServiceUnavailableError):
     code = "sms_provider_unavailable"
     message = "We could not send the SMS right now; try again shortly."
+
+
+class PhoneRegionNotAllowed(UnprocessableError):
+    code = "phone_region_not_allowed"
+    message = "We can only send codes to mobile numbers in our service regions."
+
+
+class SmsBudgetExhausted(ServiceUnavailableError):
+    code = "sms_budget_exhausted"
+    message = "We cannot send more SMS right now; try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.headers = {"Retry-After": str(max(1, retry_after))}
 
 
 class TokenInvalid(UnauthorizedError):

@@ -33,6 +33,14 @@ def normalize_phone(raw: str, region: str = "IN") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_region(phone: str) -> str | None:
+    """The ISO region (`IN`, `GB`, ...) of an E.164 number, None if it has none."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
 def _validate_phone(value: str) -> str:
     try:
         return normalize_phone(value)

@@ -1,7 +1,8 @@
 """Device sessions: start, rotate, revoke, and the Redis cache that makes revocation instant.
 
-The database is the source of truth. Redis holds `sess:<id>` = `active` (short TTL, set only
-if absent) or `revoked` (a tombstone written on revocation), so every replica refuses a
+The database is the source of truth. Redis holds `sess:<id>` = `active:<user id>` (short TTL,
+set only if absent; a check trusts it only for that user) or `revoked` (a tombstone written on
+revocation), so every replica refuses a
 revoked session's token on its next request; if Redis is down, checks fall back to the
 database. A revocation made while Redis was unreachable has no tombstone, and an `active` entry
 cached before the outage may come back with Redis: so the first check after an outage writes
@@ -104,12 +105,21 @@ def _resync_revocations(db: Session, client: redis.Redis) -> None:
     logger.info("Redis reachable again: %d recent revocations re-sent to the cache", len(revoked))
 
 
-def _cache_set_active(session_id: int) -> None:
+def _active_value(user_id: int) -> str:
+    return f"{ACTIVE}:{user_id}"
+
+
+def _cache_set_active(session_id: int, user_id: int) -> None:
     client = _cache_client()
     if client is None:
         return
     try:
-        client.set(_cache_key(session_id), ACTIVE, nx=True, ex=get_settings().SESSION_CACHE_SECONDS)
+        client.set(
+            _cache_key(session_id),
+            _active_value(user_id),
+            nx=True,
+            ex=get_settings().SESSION_CACHE_SECONDS,
+        )
     except redis.exceptions.RedisError:
         _missed(client)
 
@@ -205,8 +215,10 @@ def check_session_active(db: Session, session_id: int, user_id: int) -> None:
     cached = _cache_get(db, session_id)
     if cached == REVOKED:
         raise SessionRevoked()
-    if cached == ACTIVE:
+    if cached == _active_value(user_id):
         return
+    # Anything else (nothing cached, another user's session, an entry of an older format) is
+    # decided by the database.
     session = db.get(DeviceSession, session_id)
     if (
         session is None
@@ -215,7 +227,7 @@ def check_session_active(db: Session, session_id: int, user_id: int) -> None:
         or session.expires_at <= utcnow()
     ):
         raise SessionRevoked()
-    _cache_set_active(session_id)
+    _cache_set_active(session_id, user_id)
 
 
 def touch_session(db: Session, session_id: int) -> None:

@@ -10,11 +10,12 @@ from core.context import current_request
 from core.errors import RateLimitedError
 from core.rate_limit import hit_cooldown, hit_sliding_window
 from core.validation import InvalidPhone, mask_phone, normalize_phone
-from Login_module.errors import OtpAttemptsExceeded, OtpExpired, OtpInvalid
-from Login_module.OTP.sms import get_sms_sender
-from Login_module.OTP.store import OtpCheck, OtpStore, cooldown_key, generate_code
+from Login_module.errors import OtpAttemptsExceeded, OtpExpired, OtpInvalid, PhoneRegionNotAllowed
+from Login_module.OTP.sms import check_sms_region, send_otp_sms
+from Login_module.OTP.store import OtpCheck, OtpStore, cooldown_key, generate_code, phone_key
 
 HOUR = 3600
+DAY = 24 * HOUR
 
 
 def test_number_code(phone: str) -> str | None:
@@ -51,17 +52,19 @@ def _reject_phone(db: Session, action: str, phone: str, **changes: Any) -> None:
 
 
 def _claim_send(phone: str, ip: str | None) -> None:
-    """Apply the resend cooldown, then the hourly caps per IP and per phone.
+    """Apply the resend cooldown, then the hourly caps per IP and per phone, then the daily one.
 
     The cooldown goes first so that a resend it refuses does not use up the hourly quota; a
-    send refused by an hourly cap gives the cooldown back (nothing was sent)."""
+    send refused by a cap gives the cooldown back (nothing was sent)."""
     settings = get_settings()
     if settings.OTP_RESEND_COOLDOWN_SECONDS > 0:
         hit_cooldown(cooldown_key(phone), settings.OTP_RESEND_COOLDOWN_SECONDS)
+    named = phone_key(phone)
     try:
         if ip:
             hit_sliding_window(f"rl:otp:ip:{ip}", settings.OTP_MAX_REQUESTS_PER_IP_PER_HOUR, HOUR)
-        hit_sliding_window(f"rl:otp:phone:{phone}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
+        hit_sliding_window(f"rl:otp:phone:{named}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
+        hit_sliding_window(f"rl:otp:phone-day:{named}", settings.OTP_MAX_REQUESTS_PER_DAY, DAY)
     except RateLimitedError:
         OtpStore.clear_cooldown(phone)
         raise
@@ -69,6 +72,11 @@ def _claim_send(phone: str, ip: str | None) -> None:
 
 def send_otp(db: Session, phone: str) -> dict[str, Any]:
     settings = get_settings()
+    try:
+        check_sms_region(phone)
+    except PhoneRegionNotAllowed:
+        _reject_phone(db, "otp.blocked", phone, reason="region_not_allowed")
+        raise
     try:
         _claim_send(phone, current_request().ip)
     except RateLimitedError as exc:
@@ -83,7 +91,7 @@ def send_otp(db: Session, phone: str) -> dict[str, Any]:
     store.issue(phone, code)
     if fixed_code is None:
         try:
-            get_sms_sender().send_otp(phone, code)
+            send_otp_sms(phone, code)
         except Exception:
             # No SMS went out: forget the code and let the user ask again at once.
             store.discard(phone)

@@ -1,13 +1,15 @@
 """SMS senders: `console` (development), `webhook`, `msg91`. Chosen by SMS_BACKEND."""
 
 import logging
+import time
 from typing import Protocol
 
 import httpx
 
 from config import Settings, get_settings
-from core.validation import mask_phone
-from Login_module.errors import SmsProviderUnavailable
+from core.redis import get_redis
+from core.validation import mask_phone, phone_region
+from Login_module.errors import PhoneRegionNotAllowed, SmsBudgetExhausted, SmsProviderUnavailable
 
 logger = logging.getLogger("nucleotide.sms")
 
@@ -80,6 +82,53 @@ def _post(url: str, timeout: float, **kwargs: object) -> httpx.Response:
         logger.error("SMS provider call failed: %s", type(exc).__name__)
         raise SmsProviderUnavailable() from exc
     return response
+
+
+HOUR = 3600
+
+
+def check_sms_region(phone: str) -> None:
+    """Only numbers of ALLOWED_PHONE_REGIONS get our SMS (or log in): no SMS pumping abroad."""
+    if phone_region(phone) not in get_settings().allowed_phone_regions:
+        raise PhoneRegionNotAllowed()
+
+
+def _budget_key(hour: int) -> str:
+    return f"sms:budget:{hour}"
+
+
+def claim_sms_budget() -> None:
+    """Count one SMS against SMS_MAX_PER_HOUR (all replicas, per clock hour) or refuse it."""
+    limit = get_settings().SMS_MAX_PER_HOUR
+    now = time.time()
+    hour = int(now // HOUR)
+    client = get_redis()
+    pipe = client.pipeline(transaction=True)
+    pipe.incr(_budget_key(hour))
+    pipe.expire(_budget_key(hour), 2 * HOUR)
+    count, _ = pipe.execute()
+    if count <= limit:
+        return
+    client.decr(_budget_key(hour))
+    if client.set(f"sms:budget:alerted:{hour}", "1", nx=True, ex=2 * HOUR):
+        logger.critical("ALERT: SMS budget of %d per hour exhausted; SMS refused", limit)
+    raise SmsBudgetExhausted(retry_after=int(HOUR - now % HOUR) + 1)
+
+
+def release_sms_budget() -> None:
+    """Give back the unit of an SMS that was not sent after all."""
+    get_redis().decr(_budget_key(int(time.time() // HOUR)))
+
+
+def send_otp_sms(phone: str, code: str) -> None:
+    """The one way a code leaves by SMS: region checked, budget counted, then the backend."""
+    check_sms_region(phone)
+    claim_sms_budget()
+    try:
+        get_sms_sender().send_otp(phone, code)
+    except Exception:
+        release_sms_budget()
+        raise
 
 
 def get_sms_sender() -> SmsSender:

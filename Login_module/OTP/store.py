@@ -1,4 +1,7 @@
-"""One-time codes in Redis: hashed, expiring, single use, burned after too many wrong tries."""
+"""One-time codes in Redis: hashed, expiring, single use, burned after too many wrong tries.
+
+Keys never hold a phone number: they are named by `phone_key(phone)`, an HMAC of the phone,
+so a Redis dump or a key listing reveals no customer."""
 
 import hashlib
 import hmac
@@ -16,16 +19,49 @@ class OtpCheck(Enum):
     BURNED = "burned"
 
 
+# Compare, count and burn in one step, so concurrent guesses are checked one after another and
+# no more than OTP_MAX_VERIFY_ATTEMPTS of them are ever compared. Every comparison walks the
+# whole digest (no early exit). HINCRBY only runs on an existing key, so the key keeps the
+# expiry `issue` gave it; a key that expired meanwhile is never re-created without one.
+CHECK_SCRIPT = """
+local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then return 'missing' end
+if redis.call('HGET', key, 'burned') == '1' then return 'burned' end
+local stored = redis.call('HGET', key, 'digest') or ''
+local given = ARGV[1]
+local same = #stored == #given
+for i = 1, #given do
+  if string.byte(stored, i) ~= string.byte(given, i) then same = false end
+end
+if same then
+  redis.call('DEL', key)
+  return 'ok'
+end
+local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+if attempts >= tonumber(ARGV[2]) then
+  redis.call('HSET', key, 'burned', '1')
+  return 'burned'
+end
+return 'wrong'
+"""
+
+
 def generate_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
+def phone_key(phone: str) -> str:
+    """A stable, non-reversible name for `phone` in Redis keys (HMAC under SECRET_KEY)."""
+    secret = get_settings().SECRET_KEY.get_secret_value().encode()
+    return hmac.new(secret, b"phone-key:" + phone.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def cooldown_key(phone: str) -> str:
-    return f"rl:otp:cooldown:{phone}"
+    return f"rl:otp:cooldown:{phone_key(phone)}"
 
 
 def _key(phone: str) -> str:
-    return f"otp:{phone}"
+    return f"otp:{phone_key(phone)}"
 
 
 def _digest(phone: str, code: str) -> str:
@@ -34,7 +70,7 @@ def _digest(phone: str, code: str) -> str:
 
 
 class OtpStore:
-    """`otp:<phone>` is a hash {digest, attempts, burned} living OTP_EXPIRY_SECONDS."""
+    """`otp:<phone key>` is a hash {digest, attempts, burned} living OTP_EXPIRY_SECONDS."""
 
     def issue(self, phone: str, code: str) -> None:
         """Store a new code for `phone`, replacing any earlier one."""
@@ -53,25 +89,12 @@ class OtpStore:
         get_redis().delete(cooldown_key(phone))
 
     def check(self, phone: str, code: str) -> OtpCheck:
-        client = get_redis()
-        stored = client.hgetall(_key(phone))
-        if not stored or "digest" not in stored:
-            return OtpCheck.MISSING
-        if stored.get("burned") == "1":
-            return OtpCheck.BURNED
-        if hmac.compare_digest(stored["digest"], _digest(phone, code)):
-            # Deleting is the claim: of two simultaneous correct tries only one gets a 1 here.
-            return OtpCheck.OK if client.delete(_key(phone)) == 1 else OtpCheck.MISSING
-        pipe = client.pipeline(transaction=True)
-        pipe.hincrby(_key(phone), "attempts", 1)
-        pipe.ttl(_key(phone))
-        attempts, ttl = pipe.execute()
-        if ttl < 0:
-            # The code expired (or was used) since the read, so the count created a stray key
-            # with no expiry: remove it and answer as if the code had already gone.
-            client.delete(_key(phone))
-            return OtpCheck.MISSING
-        if attempts >= get_settings().OTP_MAX_VERIFY_ATTEMPTS:
-            client.hset(_key(phone), "burned", 1)
-            return OtpCheck.BURNED
-        return OtpCheck.WRONG
+        """One atomic compare-count-burn; a right code is accepted once."""
+        outcome = get_redis().eval(
+            CHECK_SCRIPT,
+            1,
+            _key(phone),
+            _digest(phone, code),
+            get_settings().OTP_MAX_VERIFY_ATTEMPTS,
+        )
+        return OtpCheck(outcome.decode() if isinstance(outcome, bytes) else outcome)

@@ -1,5 +1,10 @@
 """POST /auth/send-otp and /auth/verify-otp through HTTP: phones, codes, limits, audit."""
 
+import contextlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import redis
 from fastapi.testclient import TestClient
@@ -7,11 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import Login_module.OTP.service as otp_service
-import Login_module.OTP.store as otp_store
 from config import Settings
+from core.redis import get_redis
 from Login_module.models import DeviceSession, User
-from Login_module.OTP.store import OtpCheck, OtpStore
+from Login_module.OTP.store import OtpCheck, OtpStore, phone_key
+from main import create_app
 from tests.auth.support import audit_rows, audit_text, otp_keys
+from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import ADMIN_PHONE, assert_error, login, request_code
 
@@ -150,8 +157,8 @@ def test_code_is_kept_hashed_in_redis_with_the_otp_expiry(
 ) -> None:
     monkeypatch.setattr(otp_service, "generate_code", lambda: "418503")
     assert send(client).status_code == 200
-    assert otp_keys(redis_client) == [f"otp:{PHONE}"]
-    assert 0 < redis_client.ttl(f"otp:{PHONE}") <= settings.OTP_EXPIRY_SECONDS
+    assert otp_keys(redis_client) == [f"otp:{phone_key(PHONE)}"]
+    assert 0 < redis_client.ttl(f"otp:{phone_key(PHONE)}") <= settings.OTP_EXPIRY_SECONDS
     for key in redis_client.scan_iter("*"):
         assert "418503" not in key
         kind = redis_client.type(key)
@@ -407,6 +414,22 @@ def test_per_ip_cap_cannot_be_dodged_with_a_forwarded_for_header(
         assert response.status_code == (200 if n <= 2 else 429)
 
 
+def test_behind_a_trusted_proxy_the_per_ip_cap_keys_on_the_address_the_proxy_appended(
+    db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A random leftmost X-Forwarded-For entry (written by the client) changes nothing."""
+    monkeypatch.setattr(settings, "TRUST_PROXY_HEADERS", True)
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_IP_PER_HOUR", 2)
+    proxied = TestClient(create_app(), raise_server_exceptions=False)  # no lifespan: no migration
+    for n in range(1, 4):
+        response = send(
+            proxied, f"+91987650000{n}", **{"X-Forwarded-For": f"10.9.{n}.{n}, 203.0.113.7"}
+        )
+        assert response.status_code == (200 if n <= 2 else 429), response.text
+    ips = {row.ip for row in audit_rows(db) if row.action.startswith("otp.")}
+    assert ips == {"203.0.113.7"}
+
+
 def test_verifies_per_ip_per_hour_are_capped(
     client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch, db: Session
 ) -> None:
@@ -544,25 +567,151 @@ def test_error_bodies_never_contain_the_code_or_a_traceback(
 # --- the store, below HTTP ------------------------------------------------------------------
 
 
-class ExpiresAfterRead:
-    """A Redis client on which the code's key runs out right after it has been read."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-
-    def hgetall(self, key: str) -> dict:
-        stored = self.client.hgetall(key)
-        self.client.delete(key)
-        return stored
-
-    def __getattr__(self, name: str):
-        return getattr(self.client, name)
-
-
-def test_wrong_code_racing_the_expiry_leaves_no_key_without_ttl(
-    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_wrong_code_after_the_expiry_creates_no_key(redis_client: redis.Redis) -> None:
     OtpStore().issue(PHONE, "111111")
-    monkeypatch.setattr(otp_store, "get_redis", lambda: ExpiresAfterRead(redis_client))
+    redis_client.delete(otp_keys(redis_client)[0])  # its time ran out
     assert OtpStore().check(PHONE, "222222") is OtpCheck.MISSING
     assert otp_keys(redis_client) == []
+
+
+def run_together(calls: list, workers: int = 20) -> list:
+    """Start every call at once (a barrier), the results in order."""
+    barrier = threading.Barrier(min(workers, len(calls)))
+
+    def start(call):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(start, calls))
+
+
+@pytest.mark.parametrize("burst", range(4))
+def test_a_burst_of_guesses_compares_at_most_the_allowed_number(
+    redis_client: redis.Redis, settings: Settings, burst: int
+) -> None:
+    """40 wrong guesses at once, the right code hidden among them: at most
+    OTP_MAX_VERIFY_ATTEMPTS are compared, and the right one wins only within them."""
+    OtpStore().issue(PHONE, "111111")
+    guesses = [f"{n:06d}" for n in range(200_000, 200_040)]
+    guesses.insert(20 + burst * 5, "111111")
+    outcomes = run_together([lambda g=g: OtpStore().check(PHONE, g) for g in guesses])
+    compared = [o for o in outcomes if o in (OtpCheck.WRONG, OtpCheck.OK)]
+    wrong_before_burn = outcomes.count(OtpCheck.WRONG)
+    assert wrong_before_burn <= settings.OTP_MAX_VERIFY_ATTEMPTS - 1
+    assert len(compared) <= settings.OTP_MAX_VERIFY_ATTEMPTS
+    if OtpCheck.OK not in outcomes:
+        assert outcomes.count(OtpCheck.BURNED) >= len(guesses) - settings.OTP_MAX_VERIFY_ATTEMPTS
+    # Whatever the interleaving, every key left behind still expires.
+    for key in redis_client.scan_iter("otp:*"):
+        assert redis_client.ttl(key) > 0
+
+
+def test_a_burst_of_wrong_guesses_burns_the_code_for_the_right_one(
+    redis_client: redis.Redis, settings: Settings
+) -> None:
+    OtpStore().issue(PHONE, "111111")
+    outcomes = run_together(
+        [lambda n=n: OtpStore().check(PHONE, f"{n:06d}") for n in range(300_000, 300_040)]
+    )
+    assert outcomes.count(OtpCheck.WRONG) == settings.OTP_MAX_VERIFY_ATTEMPTS - 1
+    assert OtpStore().check(PHONE, "111111") is OtpCheck.BURNED
+    [key] = otp_keys(redis_client)
+    assert 0 < redis_client.ttl(key) <= settings.OTP_EXPIRY_SECONDS
+
+
+def test_no_redis_key_names_a_phone(client: TestClient, redis_client: redis.Redis) -> None:
+    """Codes, cooldowns and rate-limit windows are keyed by an HMAC of the phone."""
+    code = request_code(client, PHONE)
+    verify(client, wrong(code))
+    assert verify(client, code).status_code == 200
+    request_code(client, "+919876500002")
+    keys = list(redis_client.scan_iter("*"))
+    assert any(key.startswith("rl:otp:phone:") for key in keys)
+    for key in keys:
+        assert "9876500001" not in key and "9876500002" not in key, key
+
+
+# --- who may get an SMS, and how many ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "phone", ["+447400123456", "+8613812345678", "+2348031234567", "+12025550143"]
+)
+def test_mobiles_outside_the_allowed_regions_get_no_code(
+    client: TestClient, sms_gateway: FakeSmsGateway, db: Session, phone: str
+) -> None:
+    response = send(client, phone)
+    assert_error(response, 422, "phone_region_not_allowed")
+    assert sms_gateway.requests == []
+    assert otp_keys(get_redis()) == []
+    [row] = audit_rows(db, "otp.blocked")
+    assert row.changes["reason"] == "region_not_allowed"
+    assert phone not in audit_text(row)
+
+
+def test_allowed_phone_regions_is_a_setting(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "ALLOWED_PHONE_REGIONS", "IN, gb")
+    response = send(client, "+447400123456")
+    assert response.status_code == 200, response.text
+    assert_error(send(client, "+12025550143"), 422, "phone_region_not_allowed")
+
+
+def test_sends_per_phone_per_day_are_capped(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch, no_cooldown: None
+) -> None:
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_HOUR", 100)
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_DAY", 3)
+    for _ in range(3):
+        assert send(client).status_code == 200
+    response = send(client)
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["retry-after"]) > 3600  # the day's window, not the hour's
+    assert send(client, "+919876500002").status_code == 200
+
+
+def test_the_hourly_sms_budget_answers_503_and_raises_an_alert(
+    client: TestClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    sms_gateway: FakeSmsGateway,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(settings, "SMS_MAX_PER_HOUR", 3)
+    for n in range(1, 4):
+        assert send(client, f"+91987650000{n}").status_code == 200
+    assert sms_gateway.messages_to("+919876500003")
+    with caplog.at_level(logging.CRITICAL, logger="nucleotide.sms"):
+        response = send(client, "+919876500004")
+        assert_error(send(client, "+919876500005"), 503, "sms_budget_exhausted")
+    assert_error(response, 503, "sms_budget_exhausted")
+    assert 1 <= int(response.headers["retry-after"]) <= 3601
+    assert [r for r in sms_gateway.requests if r.path == sms_gateway.webhook_path][3:] == []
+    alerts = [r for r in caplog.records if "ALERT" in r.getMessage()]
+    assert len(alerts) == 1  # one alert line per hour, not one per refused SMS
+    # The refused sends left no code and no cooldown: once the budget allows, they work at once.
+    monkeypatch.setattr(settings, "SMS_MAX_PER_HOUR", 4)
+    assert send(client, "+919876500004").status_code == 200
+
+
+def test_a_failed_sms_gives_its_budget_back(
+    client: TestClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    sms_gateway: FakeSmsGateway,
+) -> None:
+    monkeypatch.setattr(settings, "SMS_MAX_PER_HOUR", 1)
+    sms_gateway.fail_next.append(FakeResponse(500, {"error": "down"}))
+    assert_error(send(client), 503, "sms_provider_unavailable")
+    assert send(client).status_code == 200
+
+
+def test_test_numbers_spend_no_sms_budget(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "SMS_MAX_PER_HOUR", 1)
+    assert send(client, "+919999900001").status_code == 200
+    assert send(client).status_code == 200

@@ -19,6 +19,7 @@ from database import engine, utcnow
 from Login_module.Device.jobs import JOB_ID, purge_dead_sessions_job
 from Login_module.Device.service import active_sessions_query, start_session
 from Login_module.models import DeviceSession, User
+from Login_module.tokens import encode_token
 from tests.auth.support import audit_rows, claims_of
 from tests.conftest import requires_mariadb
 from tests.helpers import LoggedIn, assert_error, login
@@ -237,13 +238,31 @@ def test_revoke_all_others_keeps_only_the_current_session(client: TestClient) ->
 # --- the Redis cache of active sessions -----------------------------------------------------
 
 
+def test_a_cached_session_vouches_only_for_its_own_user(
+    client: TestClient, redis_client: redis.Redis
+) -> None:
+    """A token naming someone else's live session is refused, even with that session cached."""
+    alice = login(client, PHONE)
+    bob = login(client, OTHER_PHONE)
+    assert me_status(client, alice) == 200  # alice's session is now cached as active
+    assert redis_client.get(f"sess:{session_id(alice)}") == f"active:{alice.user_id}"
+    crossed = encode_token(bob.user_id, session_id(alice), "user", "access")
+    response = client.get("/auth/me", headers={"Authorization": f"Bearer {crossed}"})
+    assert_error(response, 401, "session_revoked")
+    # An entry of the older, user-less form is not trusted either: the database decides.
+    redis_client.set(f"sess:{session_id(alice)}", "active")
+    response = client.get("/auth/me", headers={"Authorization": f"Bearer {crossed}"})
+    assert_error(response, 401, "session_revoked")
+    assert me_status(client, alice) == 200
+
+
 def test_revocation_beats_a_warm_active_cache(
     client: TestClient, redis_client: redis.Redis
 ) -> None:
     current = login(client, PHONE, device_id="a")
     other = login(client, PHONE, device_id="b")
     assert me_status(client, other) == 200  # warms the cache
-    assert redis_client.get(f"sess:{session_id(other)}") == "active"
+    assert redis_client.get(f"sess:{session_id(other)}") == f"active:{other.user_id}"
     client.delete(f"/sessions/{session_id(other)}", headers=current.headers)
     assert redis_client.get(f"sess:{session_id(other)}") == "revoked"
     assert me_status(client, other) == 401

@@ -134,3 +134,37 @@ def test_settings_parse_lists() -> None:
     assert settings.admin_phones == {"+919000000001", "+919000000002"}
     assert settings.otp_test_numbers == {"+919999900001": "123456", "+919999900002": "654321"}
     assert settings.allowed_origins == ["https://a.example", "https://b.example"]
+
+
+def test_settings_refuse_a_missing_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENVIRONMENT")
+    with pytest.raises(ValueError, match="ENVIRONMENT must be set explicitly"):
+        Settings(_env_file=None)
+
+
+def test_the_app_refuses_to_start_without_an_explicit_environment(tmp_path: Path) -> None:
+    """No silent fall-back to development (public key, console SMS) in a deployment."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import main"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "ENVIRONMENT must be set explicitly" in result.stderr
+    explicit = subprocess.run(
+        [sys.executable, "-c", "import main"],
+        cwd=ROOT,
+        env={**env, "ENVIRONMENT": "development"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert explicit.returncode == 0, explicit.stderr

@@ -83,7 +83,7 @@ def test_session_revoked_while_redis_was_away_stays_refused_when_it_returns_with
     sessions = client.get("/sessions", headers=kept.headers).json()["sessions"]
     other_id = next(s["id"] for s in sessions if not s["is_current"])
     alive = get_redis()
-    assert alive.get(f"sess:{other_id}") == "active"
+    assert alive.get(f"sess:{other_id}") == f"active:{other.user_id}"
 
     set_redis(unreachable_redis())
     try:
@@ -91,7 +91,7 @@ def test_session_revoked_while_redis_was_away_stays_refused_when_it_returns_with
         assert client.get("/auth/me", headers=other.headers).status_code == 401
     finally:
         set_redis(alive)  # back, still holding the `active` entry written before
-    assert alive.get(f"sess:{other_id}") == "active"
+    assert alive.get(f"sess:{other_id}") == f"active:{other.user_id}"
 
     assert client.get("/auth/me", headers=other.headers).status_code == 401
     assert alive.get(f"sess:{other_id}") == "revoked"
@@ -118,7 +118,7 @@ def test_purge_keeps_a_fresh_revocation_while_redis_is_away_and_tombstones_it_af
         assert purge_dead_sessions(db) == 0
     finally:
         set_redis(alive)
-    assert alive.get(f"sess:{other_id}") == "active"
+    assert alive.get(f"sess:{other_id}") == f"active:{other.user_id}"
     assert purge_dead_sessions(db) == 1
     assert alive.get(f"sess:{other_id}") == "revoked"
     assert db.get(DeviceSession, other_id) is None

@@ -164,7 +164,7 @@ def test_session_revoked_on_one_replica_is_refused_on_the_other_at_once(pair: Pa
         me = login(a, "+919876560003")  # type: ignore[arg-type]
         assert b.get("/auth/me", headers=me.headers).status_code == 200
         session_id = a.get("/sessions", headers=me.headers).json()["sessions"][0]["id"]
-        assert pair.redis.get(f"sess:{session_id}") == "active"  # B's check is cached
+        assert pair.redis.get(f"sess:{session_id}") == f"active:{me.user_id}"  # B's check is cached
 
         assert a.post("/auth/logout", headers=me.headers).status_code == 204
         started = time.monotonic()
