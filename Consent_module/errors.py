@@ -41,6 +41,14 @@ class ConsentLinkExists(ConflictError):
     message = "This product already requires that consent."
 
 
+class ConsentWithdrawn(ConflictError):
+    code = "consent_withdrawn"
+    message = (
+        "A consent this test relies on was withdrawn: it can't go further until the consent is "
+        "given again, or the order is cancelled (refunded)."
+    )
+
+
 class ConsentRequired(ConflictError):
     code = "consent_required"
     message = "Some members have not given the consents these tests need."

@@ -1,4 +1,5 @@
-"""Read-only consent queries other modules need (the catalogue shows what a product requires)."""
+"""Read-only consent queries other modules need (the catalogue shows what a product requires,
+orders stop a test whose consent was withdrawn)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from Consent_module.models import ConsentType, ProductConsent
+from Consent_module.models import ConsentGrant, ConsentType, ProductConsent
 
 
 def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[ConsentType]]:
@@ -23,6 +24,36 @@ def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[Co
     ).all()
     for product_id, consent_type in rows:
         result[product_id].append(consent_type)
+    return result
+
+
+def withdrawn_consents(
+    db: Session, pairs: Iterable[tuple[int, int]], *, locking: bool = False
+) -> dict[tuple[int, int], list[str]]:
+    """(member id, product id) -> codes of the consents the product requires whose member's
+    latest grant is withdrawn (a new grant, always of the current version, lifts it); pairs
+    with none are left out. Two queries for any number of pairs. `locking` reads the grants
+    with a shared lock (the latest committed rows; a withdrawal waits for the caller's commit).
+    """
+    pairs = set(pairs)
+    required = required_types(db, {product_id for _, product_id in pairs})
+    member_ids = {member_id for member_id, _ in pairs}
+    type_ids = {t.id for types in required.values() for t in types}
+    if not member_ids or not type_ids:
+        return {}
+    statement = select(
+        ConsentGrant.member_id, ConsentGrant.consent_type_id, ConsentGrant.withdrawn_at
+    ).where(ConsentGrant.member_id.in_(member_ids), ConsentGrant.consent_type_id.in_(type_ids))
+    if locking:
+        statement = statement.with_for_update(read=True)
+    latest: dict[tuple[int, int], bool] = {}
+    for member_id, type_id, withdrawn_at in db.execute(statement.order_by(ConsentGrant.id)):
+        latest[(member_id, type_id)] = withdrawn_at is not None
+    result: dict[tuple[int, int], list[str]] = {}
+    for member_id, product_id in pairs:
+        codes = [t.code for t in required[product_id] if latest.get((member_id, t.id))]
+        if codes:
+            result[(member_id, product_id)] = codes
     return result
 
 

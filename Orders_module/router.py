@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from core.pagination import Page, PageParams, Pagination, paginate
 from deps import AdminUser, CurrentAuth, CurrentUser, DbSession
 from Orders_module import payments, service
+from Orders_module.consent_holds import order_withdrawn_consents
 from Orders_module.models import Order
 from Orders_module.schemas import (
     CancelIn,
@@ -96,9 +97,10 @@ def razorpay_webhook(
 
 @router.get("/{order_id}", response_model=OrderOut)
 def order_detail(order_id: Id, db: DbSession, auth: CurrentAuth) -> dict:
-    """One of my orders (any order for an admin)."""
+    """One of my orders (any order for an admin); items a withdrawn consent stops are marked."""
     owner = None if auth.is_admin else auth.user.id
-    return order_view(service.get_order(db, order_id, user_id=owner))
+    order = service.get_order(db, order_id, user_id=owner)
+    return order_view(order, order_withdrawn_consents(db, order))
 
 
 @router.get("/{order_id}/tracking", response_model=TrackingOut)
@@ -154,4 +156,4 @@ def set_item_status(
         technician_phone=body.technician_phone,
         note=body.note,
     )
-    return order_view(order)
+    return order_view(order, order_withdrawn_consents(db, order))

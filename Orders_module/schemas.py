@@ -45,6 +45,10 @@ class OrderItemOut(BaseModel):
     status: OrderStatus
     scheduled_date: date | None
     technician: TechnicianOut | None
+    # A consent this member's test relies on was withdrawn: no further step until it is given
+    # again; the order may be cancelled (refunded) while no report is issued.
+    consent_withdrawn: bool = False
+    withdrawn_consents: list[str] = Field(default_factory=list)
 
 
 class PaymentOut(BaseModel):

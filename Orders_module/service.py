@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from Address_module.models import ADDRESS_FIELDS, Address
 from Address_module.service import serviceability_for
-from Audit_module.service import record_audit
+from Audit_module.service import personal_changes, record_audit
 from Cart_module.coupons import (
     coupon_discount,
     hold_coupon,
@@ -31,6 +31,7 @@ from Login_module.models import User
 from Member_module.models import Member
 from Member_module.service import register_member_in_use_check
 from Orders_module import idempotency
+from Orders_module.consent_holds import cancellable_after_withdrawal, ensure_consents_hold
 from Orders_module.errors import (
     AddressNotServiceable,
     CartChanged,
@@ -450,10 +451,12 @@ def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund
 
 def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> Order:
     """Before any sample is collected; a paid order is refunded through Razorpay."""
-    if order.status not in CANCELLABLE or any(
-        fulfilment_rank(item.status) > fulfilment_rank("sample_collection_scheduled")
+    usual = order.status in CANCELLABLE and all(
+        fulfilment_rank(item.status) <= fulfilment_rank("sample_collection_scheduled")
         for item in order.items
-    ):
+    )
+    # Past the usual point only when a withdrawn consent stops the tests (no report yet).
+    if not usual and not cancellable_after_withdrawal(db, order):
         raise OrderNotCancellable()
     if order.status == "pending_payment":
         cancel_unpaid(db, order, reason, actor_user_id)
@@ -472,10 +475,14 @@ def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> 
 def admin_set_order_status(
     db: Session, order: Order, status: str, note: str | None, admin_id: int
 ) -> Order:
-    if status in PAYMENT_DRIVEN or not can_move(order.status, status):
+    allowed = can_move(order.status, status) or (
+        status == "cancelled" and cancellable_after_withdrawal(db, order)
+    )
+    if status in PAYMENT_DRIVEN or not allowed:
         raise InvalidStatusTransition(details=[{"from": order.status, "to": status}])
     if status == "cancelled":
         return cancel_order(db, order, note or "cancelled by support", admin_id)
+    ensure_consents_hold(db, order, [item for item in order.items if item.status == order.status])
     set_order_status(
         db, order, status, note=note, actor_user_id=admin_id, items_from={order.status}
     )
@@ -500,6 +507,7 @@ def admin_set_item_status(
         raise OrderItemNotFound()
     if status not in FULFILMENT or status in PAYMENT_DRIVEN or not can_move(item.status, status):
         raise InvalidStatusTransition(details=[{"from": item.status, "to": status}])
+    ensure_consents_hold(db, order, [item])
     old = {
         "status": item.status,
         "scheduled_date": item.scheduled_date,
@@ -520,11 +528,13 @@ def admin_set_item_status(
         entity_type="order_item",
         entity_id=item.id,
         actor_user_id=admin_id,
-        changes={
-            key: {"old": value, "new": getattr(item, key)}
-            for key, value in old.items()
-            if getattr(item, key) != value
-        },
+        changes=personal_changes(
+            {
+                key: {"old": value, "new": getattr(item, key)}
+                for key, value in old.items()
+                if getattr(item, key) != value
+            }
+        ),
     )
     slowest = min((i.status for i in order.items), key=fulfilment_rank)
     if fulfilment_rank(slowest) > fulfilment_rank(order.status):

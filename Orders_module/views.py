@@ -6,7 +6,7 @@ from config import get_settings
 from Orders_module.models import Order, OrderItem
 
 
-def _item_view(item: OrderItem) -> dict[str, Any]:
+def _item_view(item: OrderItem, withdrawn: list[str]) -> dict[str, Any]:
     member, product = item.member_snapshot, item.product_snapshot
     technician = (
         {"name": item.technician_name, "phone": item.technician_phone}
@@ -28,6 +28,8 @@ def _item_view(item: OrderItem) -> dict[str, Any]:
         "status": item.status,
         "scheduled_date": item.scheduled_date,
         "technician": technician,
+        "consent_withdrawn": bool(withdrawn),
+        "withdrawn_consents": withdrawn,
     }
 
 
@@ -38,7 +40,9 @@ def history_view(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def order_view(order: Order) -> dict[str, Any]:
+def order_view(order: Order, withdrawn: dict[int, list[str]] | None = None) -> dict[str, Any]:
+    """`withdrawn`: item id -> the withdrawn consent codes stopping it (consent_holds)."""
+    withdrawn = withdrawn or {}
     fields = (
         "id",
         "order_number",
@@ -58,7 +62,7 @@ def order_view(order: Order) -> dict[str, Any]:
     )
     return {
         **{field: getattr(order, field) for field in fields},
-        "items": [_item_view(item) for item in order.items],
+        "items": [_item_view(item, withdrawn.get(item.id, [])) for item in order.items],
         "payments": order.payments,
         "refunds": order.refunds,
         "status_history": history_view(order),
