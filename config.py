@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     # Seconds a statement may wait for the server's answer: an unreachable (partitioned) database
     # is a 503 after DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT at worst. Migrations have no limit.
     DB_READ_TIMEOUT: int = 10
+    # Seconds a statement waits for another transaction's row lock (MySQL/MariaDB
+    # innodb_lock_wait_timeout) before giving up with a retryable 503 try_again; kept below
+    # DB_READ_TIMEOUT, else the wait would end as a lost connection (503 service_unavailable).
+    DB_LOCK_WAIT_TIMEOUT: int = Field(5, ge=1)
 
     REDIS_SOCKET_TIMEOUT: float = 2.0
 
@@ -73,6 +77,9 @@ class Settings(BaseSettings):
     SESSION_CACHE_SECONDS: int = 300
     # Job intervals are minutes; fractions are allowed (0.05 = every 3 s, for tests).
     SESSION_CLEANUP_INTERVAL_MINUTES: float = 60
+    # Seconds between tombstone re-sends for recent revocations (a revocation made by a replica
+    # that could not reach Redis reaches the others within about this long).
+    SESSION_REVOCATION_SYNC_SECONDS: int = Field(2, ge=1, le=60)
     ADMIN_PHONES: str = ""
 
     # OTP and SMS
@@ -141,6 +148,12 @@ class Settings(BaseSettings):
         if isinstance(values, dict) and not values.get("ENVIRONMENT"):
             raise ValueError("ENVIRONMENT must be set explicitly: production, development or test")
         return values
+
+    @model_validator(mode="after")
+    def lock_wait_ends_before_the_read_timeout(self) -> "Settings":
+        if self.DB_LOCK_WAIT_TIMEOUT >= self.DB_READ_TIMEOUT:
+            raise ValueError("DB_LOCK_WAIT_TIMEOUT must be shorter than DB_READ_TIMEOUT")
+        return self
 
     @model_validator(mode="after")
     def counsellor_day_holds_a_slot(self) -> "Settings":

@@ -94,7 +94,7 @@ def build_engine(url: str, *, for_migrations: bool = False) -> Engine:
         connect_args["read_timeout"] = settings.DB_READ_TIMEOUT
         connect_args["write_timeout"] = settings.DB_READ_TIMEOUT
     # READ COMMITTED: a check repeated after taking a lock sees rows committed meanwhile.
-    return create_engine(
+    engine = create_engine(
         url,
         isolation_level="READ COMMITTED",
         pool_size=settings.DB_POOL_SIZE,
@@ -104,6 +104,21 @@ def build_engine(url: str, *, for_migrations: bool = False) -> Engine:
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+    if not for_migrations:
+        _limit_lock_waits(engine)
+    return engine
+
+
+def _limit_lock_waits(engine: Engine) -> None:
+    """A row-lock wait ends with error 1205 (a retryable 503 try_again) after
+    DB_LOCK_WAIT_TIMEOUT, before DB_READ_TIMEOUT would cut the connection and make it look like
+    an unreachable database. Read when each connection opens."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        seconds = int(get_settings().DB_LOCK_WAIT_TIMEOUT)
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {seconds}")
 
 
 engine = build_engine(get_settings().DATABASE_URL)

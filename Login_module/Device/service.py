@@ -96,6 +96,26 @@ def _tombstone_all(client: redis.Redis, session_ids: list[int]) -> None:
     pipe.execute()
 
 
+def sync_recent_revocations(db: Session) -> int:
+    """Tombstone every session revoked in the last few sync intervals.
+
+    A replica that cannot reach Redis still revokes in the database, but its tombstone is lost,
+    and replicas that can reach Redis would trust a cached `active` entry for up to
+    SESSION_CACHE_SECONDS. This job (one replica per tick, on any replica that reaches Redis)
+    closes that gap to about one interval. Raises while Redis is away (the tick is skipped)."""
+    settings = get_settings()
+    window = 3 * settings.SESSION_REVOCATION_SYNC_SECONDS + CLOCK_SKEW_SECONDS
+    revoked = list(
+        db.scalars(
+            select(DeviceSession.id).where(
+                DeviceSession.revoked_at >= utcnow() - timedelta(seconds=window)
+            )
+        )
+    )
+    _tombstone_all(get_redis(), revoked)
+    return len(revoked)
+
+
 def _resync_revocations(db: Session, client: redis.Redis) -> None:
     """After an outage: tombstone every recently revoked session."""
     client.ping()  # raises while Redis is still away, leaving the flag set

@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from core.scheduler import job_run_key
 from Login_module.Device.jobs import JOB_ID as SESSION_JOB
 from Login_module.Device.service import REDIS_RETRY_SECONDS
+from tests.conftest import IS_MARIADB
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import assert_error, login
 from tests.ops.support import (
@@ -197,4 +199,68 @@ def test_redis_partition_costs_one_socket_timeout_not_one_per_call(
         f"REDIS_SOCKET_TIMEOUT={REDIS_TIMEOUT_SECONDS} s), next ones {resting_seconds * 1000:.0f} "
         f"ms at worst; health/OTP answered within {refused_seconds:.2f} s; ready {recovered:.2f} s "
         "after the network returned"
+    )
+
+
+@pytest.mark.skipif(
+    not IS_MARIADB, reason="two replicas share one real database: set TEST_DATABASE_URL (MariaDB)"
+)
+def test_logout_on_a_replica_cut_off_from_redis_is_refused_by_the_others(
+    tmp_path: Path, sms_gateway: FakeSmsGateway
+) -> None:
+    """Replica A cannot reach Redis, replica B can and has the session cached as active. A's
+    logout writes the database only; the revocation sync on B's side of the partition puts
+    the tombstone in Redis, so B refuses the token within about one sync interval, not after
+    SESSION_CACHE_SECONDS."""
+    redis_server = RedisServer(tmp_path / "redis").start()
+    proxy = TcpProxy("127.0.0.1", redis_server.port).start()
+    with prepared_database(tmp_path, "partial") as (database_url, _engine):
+        common = {
+            "REDIS_SOCKET_TIMEOUT": str(REDIS_TIMEOUT_SECONDS),
+            "SCHEDULER_ENABLED": "true",
+            "SESSION_REVOCATION_SYNC_SECONDS": "1",
+            "SESSION_CACHE_SECONDS": "300",
+            **sms_env(sms_gateway.webhook_url),
+        }
+        a = start_replica(
+            "replica-a",
+            replica_env(
+                database_url, tmp_path, REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0", **common
+            ),
+            tmp_path,
+        )
+        b = start_replica(
+            "replica-b",
+            replica_env(database_url, tmp_path, REDIS_URL=redis_server.url, **common),
+            tmp_path,
+        )
+        try:
+            a.wait_until_up()
+            b.wait_until_up()
+            with a.http() as on_a, b.http() as on_b:
+                me = login(on_b, "+919876580009")  # type: ignore[arg-type]
+                assert on_b.get("/auth/me", headers=me.headers).status_code == 200
+                session_id = on_b.get("/sessions", headers=me.headers).json()["sessions"][0]["id"]
+                cache = redis_server.client()
+                assert cache.get(f"sess:{session_id}") == f"active:{me.user_id}"
+
+                proxy.stall()  # A's side of the partition
+                assert on_a.post("/auth/logout", headers=me.headers).status_code == 204
+                assert on_a.get("/auth/me", headers=me.headers).status_code == 401
+                # B sees the revocation once the sync has written the tombstone.
+                seen_after = wait_for(
+                    lambda: on_b.get("/auth/me", headers=me.headers).status_code == 401, 15
+                )
+                assert cache.get(f"sess:{session_id}") == "revoked"
+                proxy.restore()
+        finally:
+            codes = [a.stop(), b.stop()]
+            proxy.stop()
+            redis_server.kill()
+        for replica, code in zip((a, b), codes, strict=True):
+            assert code in (0, -15), replica.log()
+            assert "Traceback" not in replica.log(), replica.log()[-4000:]
+    print(
+        f"\n[partial Redis outage] logout on the cut-off replica refused on the other after "
+        f"{seen_after:.2f} s (sync every 1 s; the cache would have vouched for 300 s)"
     )

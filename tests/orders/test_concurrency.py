@@ -1,7 +1,8 @@
-"""Races with real threads and real commits on MariaDB: coupon limits, idempotency, paid once."""
+"""Races with real threads and real commits on MariaDB: coupon limits, idempotency, paid once,
+lock waits answered as a retryable 503."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,6 +12,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from Cart_module.models import CouponRedemption
+from config import Settings
+from database import engine
+from Login_module.models import User
 from main import app
 from Orders_module.models import Order, OrderStatusHistory, Payment
 from Product_module.models import Product
@@ -19,7 +23,7 @@ from tests.cart.factories import add_to_cart, make_coupon
 from tests.catalogue.factories import make_category, make_product
 from tests.consent.factories import grant_all_required, link_consent, make_consent_type
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
-from tests.helpers import LoggedIn, login
+from tests.helpers import LoggedIn, assert_error, login
 from tests.members.factories import make_member
 from tests.orders.support import Shopper, captured_event, deliver_webhook, pay
 
@@ -176,3 +180,37 @@ def test_verify_and_webhook_racing_pay_the_order_once(
             == 1
         )
         assert session.get(Order, order_id).status == "paid"
+
+
+@pytest.fixture
+def short_lock_waits(settings: Settings) -> Iterator[None]:
+    """Row-lock waits give up after 1 s; connections read the setting when they open, so the
+    pool is emptied before and after."""
+    before = settings.DB_LOCK_WAIT_TIMEOUT
+    settings.DB_LOCK_WAIT_TIMEOUT = 1
+    engine.dispose()
+    try:
+        yield
+    finally:
+        settings.DB_LOCK_WAIT_TIMEOUT = before
+        engine.dispose()
+
+
+def test_a_row_lock_wait_that_runs_out_is_a_retryable_503_try_again(
+    committing: Engine, razorpay: FakeRazorpay, short_lock_waits: None
+) -> None:
+    product_id, _ = make_catalogue(committing)
+    client = new_client()
+    buyer = ready_shopper(client, committing, "+919876556001", product_id)
+    with committing.connect() as holder:
+        holder.execute(
+            select(User.id).where(User.id == buyer.me.user_id).with_for_update()
+        )  # another transaction holds the user's lock, which checkout takes first
+        waited = client.post("/orders", headers=buyer.headers)
+        holder.rollback()
+    # MariaDB's error 1205, not the read timeout's lost connection ("service_unavailable").
+    assert_error(waited, 503, "try_again")
+    assert waited.headers["Retry-After"] == "1"
+    with Session(committing) as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert client.post("/orders", headers=buyer.headers).status_code == 201
