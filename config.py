@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     COUNSELLOR_WORKING_DAYS: str = Field("mon,tue,wed,thu,fri,sat", pattern=WEEKDAY_LIST)
     SLOT_MINUTES: int = Field(30, ge=5, le=480)
     AVAILABILITY_MAX_DAYS: int = Field(14, ge=1, le=62)
+    # Confirmed sessions still to come one account may hold (one account took 30 of 32 slots).
+    MAX_UPCOMING_BOOKINGS: int = Field(2, ge=1, le=50)
 
     @model_validator(mode="before")
     @classmethod

@@ -27,6 +27,19 @@ class SlotUnavailable(ConflictError):
     message = "This slot is no longer available; please pick another."
 
 
+class BookingLimitReached(ConflictError):
+    code = "booking_limit_reached"
+    message = "You already have the most upcoming sessions allowed; cancel one to book another."
+
+
+class PatientEmailNotAllowed(UnprocessableError):
+    code = "patient_email_not_allowed"
+    message = (
+        "The Calendar invitation can go only to the email on your profile; leave patient_email "
+        "out, or set that address on your profile first."
+    )
+
+
 class InvalidSlot(UnprocessableError):
     code = "invalid_slot"
     message = "Pick one of the offered slots: a future slot inside the counsellor's working hours."

@@ -115,7 +115,16 @@ class BookingIn(BaseModel):
     end_time: AwareDatetime
     member_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
     patient_name: ShortText | None = None
-    patient_email: Email | None = None
+    patient_email: (
+        Annotated[
+            Email,
+            Field(
+                description="Only the email on my profile (it gets the Calendar invite); any "
+                "other address: 422 patient_email_not_allowed. Left out: the profile's email."
+            ),
+        ]
+        | None
+    ) = None
     patient_phone: PhoneNumber | None = None
     notes: Annotated[LongText, StringConstraints(max_length=2000)] | None = None
 

@@ -30,6 +30,7 @@ from gmeet_api import utils
 from gmeet_api.errors import (
     AvailabilityWindowTooLarge,
     BookingAlreadyCancelled,
+    BookingLimitReached,
     BookingNotCancellable,
     BookingNotFound,
     CodeExchangeFailed,
@@ -45,6 +46,7 @@ from gmeet_api.errors import (
     InvalidSlot,
     InvalidTimeWindow,
     InvalidWorkingHours,
+    PatientEmailNotAllowed,
     SlotUnavailable,
 )
 from gmeet_api.google_calendar_service import (
@@ -63,6 +65,7 @@ from gmeet_api.google_calendar_service import (
     session_event,
 )
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
+from Login_module.locks import lock_user
 from Login_module.models import User
 from Member_module.service import get_member
 
@@ -532,12 +535,38 @@ class BookingRequest:
 def _patient(
     db: Session, user: User, request: BookingRequest
 ) -> tuple[str, str | None, str | None]:
-    """Name, email, phone: as sent, else the member's, else the account holder's."""
+    """Name, email, phone: as sent, else the member's, else the account holder's.
+
+    The counsellor's Calendar invites the email, so it can only be the profile's own (members
+    hold no email): any other address would get an invitation from us it never asked for."""
     member = get_member(db, user.id, request.member_id) if request.member_id else None
     name = request.patient_name or (member.name if member else None) or user.name
     phone = request.patient_phone or (member.phone if member else None) or user.phone
-    email = request.patient_email or user.email
+    if request.patient_email and (
+        not user.email or request.patient_email.casefold() != user.email.casefold()
+    ):
+        raise PatientEmailNotAllowed()
+    email = user.email
     return (name or "Nucleotide customer"), email, phone
+
+
+def _check_booking_limit(db: Session, user_id: int) -> None:
+    """At most MAX_UPCOMING_BOOKINGS confirmed sessions to come per account. Counted under the
+    user's row lock with a locking read (the latest committed rows), so simultaneous bookings
+    by one account queue here and cannot pass the limit together."""
+    lock_user(db, user_id)
+    upcoming = db.scalars(
+        select(Booking.id)
+        .where(
+            Booking.user_id == user_id,
+            Booking.status == "confirmed",
+            Booking.start_time > utils.now(),
+        )
+        .with_for_update()
+    ).all()
+    limit = get_settings().MAX_UPCOMING_BOOKINGS
+    if len(upcoming) >= limit:
+        raise BookingLimitReached(details=[{"limit": limit, "upcoming": len(upcoming)}])
 
 
 def book_session(db: Session, user: User, request: BookingRequest) -> Booking:
@@ -548,6 +577,7 @@ def book_session(db: Session, user: User, request: BookingRequest) -> Booking:
     if not hours_of(counsellor).is_slot(start, end) or start <= utils.now():
         raise InvalidSlot()
     patient_name, patient_email, patient_phone = _patient(db, user, request)
+    _check_booking_limit(db, user.id)
     if _live_bookings(db, counsellor.counsellor_id, start, end):
         raise SlotUnavailable()
 

@@ -1,6 +1,7 @@
 """Booking a session: slot rules, the Calendar event exactly as Google saw it, token refresh,
 revoked grants, Google failures leaving nothing behind."""
 
+import json
 import time
 import uuid
 from datetime import datetime
@@ -13,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
+from config import Settings
 from database import utcnow
 from gmeet_api import service, utils
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
@@ -34,6 +36,12 @@ def slot(start: datetime, end: datetime, **extra: Any) -> dict[str, Any]:
         "end_time": end.isoformat(),
         **extra,
     }
+
+
+def set_profile_email(client: TestClient, user: LoggedIn, email: str) -> None:
+    """The only address a booking may invite is the profile's own."""
+    response = client.put("/profile", json={"email": email}, headers=user.headers)
+    assert response.status_code == 200, response.text
 
 
 def book(client: TestClient, user: LoggedIn, **body: Any) -> Any:
@@ -67,6 +75,7 @@ def user(client: TestClient) -> LoggedIn:
 def test_booking_creates_a_calendar_event_with_a_meet_link(
     client: TestClient, google: FakeGoogle, db: Session, counsellor: Counsellor, user: LoggedIn
 ) -> None:
+    set_profile_email(client, user, "ravi@example.com")
     response = book(
         client,
         user,
@@ -168,6 +177,61 @@ def test_the_patient_email_defaults_to_the_account_holders(
     assert response.json()["patient_name"] == "Ravi Kumar"
     assert response.json()["notifications_sent"] is True
     assert google.event_inserts()[0].json()["attendees"][0]["email"] == "ravi@example.com"
+
+
+def test_an_address_other_than_the_profile_email_gets_no_invite(
+    client: TestClient, google: FakeGoogle, db: Session, counsellor: Counsellor, user: LoggedIn
+) -> None:
+    # Without a profile email, and with another one on the profile: refused before Google.
+    refused = book(client, user, patient_email="stranger@example.org")
+    assert_error(refused, 422, "patient_email_not_allowed")
+    set_profile_email(client, user, "ravi@example.com")
+    refused = book(client, user, patient_email="stranger@example.org")
+    assert_error(refused, 422, "patient_email_not_allowed")
+    assert bookings(db) == []
+    assert google.requests == []
+
+    # The profile's own address, in any case, is invited as the profile holds it.
+    response = book(client, user, patient_email="Ravi@Example.com")
+    assert response.status_code == 201, response.text
+    (insert,) = google.event_inserts()
+    assert [a["email"] for a in insert.json()["attendees"]] == ["ravi@example.com"]
+    assert "stranger@example.org" not in json.dumps([r.json() for r in google.event_inserts()])
+
+
+def test_one_account_holds_at_most_max_upcoming_bookings(
+    client: TestClient,
+    google: FakeGoogle,
+    db: Session,
+    counsellor: Counsellor,
+    user: LoggedIn,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    assert settings.MAX_UPCOMING_BOOKINGS == 2
+    first = book(client, user)
+    second = book(client, user, **slot(TEN_THIRTY, ist(2031, 6, 2, 11)))
+    assert first.status_code == second.status_code == 201
+    third = book(client, user, **slot(ist(2031, 6, 2, 11), ist(2031, 6, 2, 11, 30)))
+    body = assert_error(third, 409, "booking_limit_reached")
+    assert body["details"] == [{"limit": 2, "upcoming": 2}]
+    assert len(bookings(db)) == 2 and len(google.event_inserts()) == 2
+
+    # Another account is not affected.
+    other = login(client, "+919876500009")
+    assert book(client, other, **slot(ist(2031, 6, 2, 12), ist(2031, 6, 2, 12, 30))).is_success
+
+    # A cancelled session frees a place; so does one that has started.
+    path = f"/gmeet/appointment/A3X9K2/{first.json()['booking_id']}"
+    assert client.delete(path, headers=user.headers).status_code == 200
+    assert book(client, user, **slot(ist(2031, 6, 2, 11), ist(2031, 6, 2, 11, 30))).is_success
+    assert_error(
+        book(client, user, **slot(ist(2031, 6, 2, 13), ist(2031, 6, 2, 13, 30))),
+        409,
+        "booking_limit_reached",
+    )
+    clock.set(ist(2031, 6, 2, 10, 45))  # the 10:30 session is under way
+    assert book(client, user, **slot(ist(2031, 6, 2, 13), ist(2031, 6, 2, 13, 30))).is_success
 
 
 def test_someone_elses_member_is_not_found(
@@ -440,6 +504,7 @@ def test_an_event_whose_booking_does_not_commit_is_deleted(
     def broken_audit(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("audit store down")
 
+    set_profile_email(client, user, "ravi@example.com")
     monkeypatch.setattr(service, "record_audit", broken_audit)
     response = book(client, user, patient_email="ravi@example.com")
     assert_error(response, 500, "internal_error")

@@ -38,6 +38,8 @@ def booked(client: TestClient, counsellor: Counsellor, user: LoggedIn) -> dict[s
         "end_time": TEN_THIRTY.isoformat(),
         "patient_email": "ravi@example.com",
     }
+    # The invitation may only go to the profile's own email.
+    client.put("/profile", json={"email": "ravi@example.com"}, headers=user.headers)
     response = client.post("/gmeet/book", json=body, headers=user.headers)
     assert response.status_code == 201, response.text
     return response.json()

@@ -88,3 +88,39 @@ def test_two_customers_booking_the_same_slot_get_one_booking_and_one_event(
     assert len(google.event_inserts()) == 1
     assert len(google.freebusy_requests()) == 1  # the loser stopped before reaching Google
     assert rows[0].google_event_id == next(iter(google.calendar(EMAIL).events))
+
+
+@pytest.mark.concurrency
+@requires_mariadb
+def test_one_account_booking_many_slots_at_once_stays_within_the_limit(
+    committed_counsellor: str, google: FakeGoogle
+) -> None:
+    """MAX_UPCOMING_BOOKINGS (2) holds when four bookings of one account race: the count is
+    taken under the user's row lock, so the later ones see the earlier ones' commits."""
+    attempts = 4
+    clients = [TestClient(app, raise_server_exceptions=False) for _ in range(attempts)]
+    user = login(clients[0], PHONES[0])
+    google.requests.clear()
+    barrier = threading.Barrier(attempts)
+
+    def attempt(index: int) -> tuple[int, dict]:
+        body = {
+            "counsellor_id": committed_counsellor,
+            "start_time": ist(2031, 6, 3, 10 + index).isoformat(),
+            "end_time": ist(2031, 6, 3, 10 + index, 30).isoformat(),
+        }
+        barrier.wait()
+        response = clients[index].post("/gmeet/book", json=body, headers=user.headers)
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(attempts) as pool:
+        outcomes = list(pool.map(attempt, range(attempts)))
+    for client in clients:
+        client.close()
+
+    assert sorted(status for status, _ in outcomes) == [201, 201, 409, 409], outcomes
+    assert {body["code"] for status, body in outcomes if status == 409} == {"booking_limit_reached"}
+    with Session(engine) as session:
+        rows = session.scalars(select(Booking).where(Booking.counsellor_id == CODE)).all()
+    assert len(rows) == 2 and {row.status for row in rows} == {"confirmed"}
+    assert len(google.event_inserts()) == 2

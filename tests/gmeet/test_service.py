@@ -26,6 +26,8 @@ def book(client: TestClient, user: LoggedIn, day: int, hour: int) -> dict[str, A
         "patient_phone": "+919812345678",
         "notes": "family history",
     }
+    # The invitation may only go to the profile's own email.
+    client.put("/profile", json={"email": "ravi@example.com"}, headers=user.headers)
     response = client.post("/gmeet/book", json=body, headers=user.headers)
     assert response.status_code == 201, response.text
     return response.json()
