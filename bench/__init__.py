@@ -1,0 +1,1 @@
+"""Load benchmark: `python -m bench` (see README, "Performance")."""

@@ -1,0 +1,287 @@
+"""`python -m bench`: CPU per request of the hot endpoints, against a bare FastAPI hello.
+
+Starts a fresh MariaDB-backed app (demo shop, N shoppers with two tests in their carts) and
+the hello yardstick, drives each endpoint with wrk, and prints requests/s, p50, p99, app and
+database CPU milliseconds per request (from /proc), SQL statements per request (MariaDB's
+per-user counters) and the CPU ratio to hello (hello ms / endpoint ms: 1.0 = as cheap as
+hello). `--scale` adds the pass that grows the orders table from 1k to 100k rows.
+Results go to bench/results/<time>.json.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.processes import Server, cpu_seconds, database_server_pid, require_wrk, start_uvicorn
+from bench.world import (
+    ADMIN_PHONE,
+    Database,
+    Fakes,
+    Shopper,
+    app_env,
+    flush_redis,
+    login,
+    make_shopper,
+    place_order,
+    seed_demo,
+    single_products,
+)
+from bench.wrk import Target, run_wrk
+from tests.fakes.razorpay import new_payment_id, sign_webhook, webhook_body
+
+RESULTS = Path(__file__).resolve().parent / "results"
+# The app as the dockerfile runs it; the yardstick on plain uvicorn (asyncio loop, h11).
+APP_ARGS = ["--no-proxy-headers"]
+HELLO_ARGS = ["--loop", "asyncio", "--http", "h11"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5, help="measured seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--shoppers", type=int, default=50)
+    parser.add_argument("--only", help="comma-separated substrings of endpoint names to run")
+    parser.add_argument("--scale", action="store_true", help="also run the 1k -> 100k pass")
+    parser.add_argument("--scale-orders", type=int, default=100_000)
+    parser.add_argument("--db-host", default=os.environ.get("BENCH_DB_HOST", "127.0.0.1"))
+    parser.add_argument("--db-port", type=int, default=int(os.environ.get("BENCH_DB_PORT", 3306)))
+    parser.add_argument("--db-root-user", default=os.environ.get("BENCH_DB_ROOT_USER", "root"))
+    parser.add_argument("--db-root-password", default=os.environ.get("BENCH_DB_ROOT_PASSWORD", ""))
+    parser.add_argument("--db-name", default="nucleotide_bench")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+    )
+    return parser.parse_args()
+
+
+def measure(
+    wrk: str,
+    server: Server,
+    target: Target,
+    seconds: float,
+    connections: int,
+    database: Database | None,
+    db_pid: int | None,
+) -> dict[str, Any]:
+    """Warm up for a second, then one measured wrk run with CPU and statements around it."""
+    conns = target.connections or connections
+    run_wrk(wrk, server.url, target, 1, conns)
+    app_cpu, db_cpu = server.cpu(), cpu_seconds(db_pid) if db_pid else 0.0
+    statements = database.statements() if database else 0
+    result = run_wrk(wrk, server.url, target, seconds, conns)
+    app_cpu, db_cpu = server.cpu() - app_cpu, (cpu_seconds(db_pid) - db_cpu if db_pid else 0.0)
+    statements = (database.statements() - statements - 1) if database else 0  # minus our read
+    requests = max(1, int(result["requests"]))
+    return {
+        "endpoint": target.name,
+        "requests": requests,
+        "non_2xx": int(result["bad"]) + int(result["socket_errors"]),
+        "rps": requests / (result["duration_us"] / 1e6),
+        "p50_ms": result["p50_us"] / 1000,
+        "p99_ms": result["p99_us"] / 1000,
+        "app_cpu_ms": app_cpu * 1000 / requests,
+        "db_cpu_ms": db_cpu * 1000 / requests,
+        "sql_per_request": statements / requests if database else 0.0,
+    }
+
+
+def rotate(shoppers: list[Shopper], method: str, path: Any, body: str = "") -> list:
+    """One request per shopper (`path` may be a function of the shopper)."""
+    return [
+        (
+            path(s) if callable(path) else path,
+            s.headers | {"Content-Type": "application/json"},
+            body,
+        )
+        for s in shoppers
+    ]
+
+
+def targets(
+    shoppers: list[Shopper], admin: dict[str, str], slug: str, webhook: tuple[bytes, str]
+) -> list[Target]:
+    public: dict[str, str] = {}
+    webhook_body, _ = webhook
+    return [
+        Target("GET /health", "GET", [("/health", public, "")]),
+        Target("GET /products?limit=20", "GET", [("/products?limit=20", public, "")]),
+        Target(
+            "GET /products?q=&sort=",
+            "GET",
+            [("/products?q=gene&sort=price_asc&limit=20", public, "")],
+        ),
+        Target("GET /products/{slug}", "GET", [(f"/products/{slug}", public, "")]),
+        Target("GET /categories", "GET", [("/categories", public, "")]),
+        Target("GET /consent/types", "GET", [("/consent/types", public, "")]),
+        Target(
+            "GET /address/serviceability",
+            "GET",
+            [("/address/serviceability?city=BANGALORE&pincode=560038", public, "")],
+        ),
+        Target("GET /gmeet/counsellors", "GET", [("/gmeet/counsellors", public, "")]),
+        Target("GET /auth/me", "GET", rotate(shoppers, "GET", "/auth/me")),
+        Target("GET /member", "GET", rotate(shoppers, "GET", "/member")),
+        Target("GET /address", "GET", rotate(shoppers, "GET", "/address")),
+        Target("GET /cart (2 items)", "GET", rotate(shoppers, "GET", "/cart")),
+        Target("GET /orders", "GET", rotate(shoppers, "GET", "/orders")),
+        Target(
+            "GET /orders/{id}",
+            "GET",
+            rotate(shoppers, "GET", lambda s: f"/orders/{s.order_ids[0]}"),
+        ),
+        Target("GET /orders/admin", "GET", [("/orders/admin?limit=20", admin, "")]),
+        Target(
+            "POST /orders/webhook/razorpay",
+            "POST",
+            [
+                (
+                    "/orders/webhook/razorpay",
+                    {
+                        "Content-Type": "application/json",
+                        "X-Razorpay-Signature": sign_webhook(webhook_body),
+                    },
+                    webhook_body.decode(),
+                )
+            ],
+            unique_header="X-Razorpay-Event-Id",
+        ),
+        Target("POST /orders (checkout)", "POST", rotate(shoppers, "POST", "/orders", "{}")),
+    ]
+
+
+def hello_target() -> Target:
+    return Target("hello (bare FastAPI)", "GET", [("/hello", {}, "")])
+
+
+def paid_webhook(http: httpx.Client, fakes: Fakes, shopper: Shopper) -> tuple[bytes, str]:
+    """A captured-payment event for an order it has already paid (the already-known path)."""
+    order_id = place_order(http, shopper)
+    order = http.get(f"/orders/{order_id}", headers=shopper.headers).json()
+    razorpay_order_id = order["razorpay_order_id"]
+    body = webhook_body(
+        "payment.captured",
+        payment={
+            "id": new_payment_id(),
+            "entity": "payment",
+            "order_id": razorpay_order_id,
+            "amount": order["total_paise"],
+            "currency": "INR",
+            "status": "captured",
+            "method": "upi",
+        },
+    )
+    paid = http.post(
+        "/orders/webhook/razorpay",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Razorpay-Signature": sign_webhook(body),
+            "X-Razorpay-Event-Id": "bench-first",
+        },
+    )
+    paid.raise_for_status()
+    return body, razorpay_order_id
+
+
+def concurrent_checkouts(server: Server, shoppers: list[Shopper]) -> dict[str, int]:
+    """Every shopper checks out at the same moment; how many answers were not 2xx."""
+
+    def one(shopper: Shopper) -> int:
+        headers = shopper.headers | {"Idempotency-Key": f"bench-{shopper.user_id}-{time.time()}"}
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            return http.post("/orders", headers=headers).status_code
+
+    with ThreadPoolExecutor(max_workers=len(shoppers)) as pool:
+        statuses = list(pool.map(one, shoppers))
+    return {"shoppers": len(shoppers), "non_2xx": sum(1 for s in statuses if s >= 300)}
+
+
+def table(rows: list[dict[str, Any]], hello_ms: float) -> str:
+    lines = [
+        "| endpoint | req/s | p50 ms | p99 ms | app CPU ms/req | DB CPU ms/req | SQL/req "
+        "| ratio to hello |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ratio = hello_ms / row["app_cpu_ms"] if row["app_cpu_ms"] else 0.0
+        row["ratio_to_hello"] = ratio
+        lines.append(
+            f"| {row['endpoint']} | {row['rps']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} "
+            f"| {row['app_cpu_ms']:.2f} | {row['db_cpu_ms']:.2f} | {row['sql_per_request']:.1f} "
+            f"| {ratio:.3f} |" + (f" ({row['non_2xx']} non-2xx)" if row["non_2xx"] else "")
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    args = parse_args()
+    wrk = require_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="nucleotide-bench-"))
+    database = Database(
+        args.db_host, args.db_port, args.db_root_user, args.db_root_password, args.db_name
+    )
+    database.recreate()
+    flush_redis(args.redis_url)
+    fakes = Fakes.start()
+    env = app_env(database, args.redis_url, fakes, workdir)
+    print("seeding the demo shop ...", flush=True)
+    seed_demo(env)
+    app = start_uvicorn("app", "main:app", APP_ARGS, env, workdir)
+    hello = start_uvicorn("hello", "bench.hello:app", HELLO_ARGS, env, workdir)
+    only = [part.strip() for part in args.only.split(",")] if args.only else None
+    report: dict[str, Any] = {"args": vars(args), "started_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    try:
+        app.wait_until_up("/health")
+        hello.wait_until_up("/hello")
+        with httpx.Client(base_url=app.url, timeout=60) as http:
+            print(f"setting up {args.shoppers} shoppers over HTTP ...", flush=True)
+            products = single_products(http, 2)
+            shoppers = [
+                make_shopper(http, fakes.sms, f"+91987{n:07d}", products)
+                for n in range(1, args.shoppers + 1)
+            ]
+            for shopper in shoppers:
+                place_order(http, shopper)
+            _, admin_token = login(http, fakes.sms, ADMIN_PHONE)
+            admin = {"Authorization": f"Bearer {admin_token}"}
+            slug = http.get("/products", params={"limit": 1}).json()["items"][0]["slug"]
+            payer = make_shopper(http, fakes.sms, "+919870000000", products)
+            webhook = paid_webhook(http, fakes, payer)
+        db_pid = database_server_pid()
+        hello_row = measure(wrk, hello, hello_target(), args.seconds, args.connections, None, None)
+        rows = [hello_row]
+        for target in targets(shoppers, admin, slug, webhook):
+            if only and not any(part in target.name for part in only):
+                continue
+            print(f"  {target.name} ...", flush=True)
+            rows.append(measure(wrk, app, target, args.seconds, args.connections, database, db_pid))
+        print(table(rows, hello_row["app_cpu_ms"]))
+        report["rows"] = rows
+        if not only or any("checkout" in part for part in only):
+            report["concurrent_checkouts"] = concurrent_checkouts(app, shoppers)
+            print(f"\nconcurrent checkouts: {report['concurrent_checkouts']}")
+        if args.scale:
+            from bench.scale import scale_pass
+
+            report["scale"] = scale_pass(wrk, app, database, db_pid, shoppers[0], admin, args)
+    finally:
+        app.stop()
+        hello.stop()
+        fakes.stop()
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nsaved {out.relative_to(Path.cwd()) if out.is_relative_to(Path.cwd()) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
