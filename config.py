@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     RAZORPAY_TIMEOUT_SECONDS: float = 10.0
     ORDER_PAYMENT_TIMEOUT_MINUTES: int = 30
     ORDER_EXPIRY_INTERVAL_MINUTES: float = 5
+    # How often refunds Razorpay never confirmed (its call failed or timed out) are asked again.
+    REFUND_RETRY_INTERVAL_MINUTES: float = 5
 
     IDEMPOTENCY_KEY_HOURS: int = 24
     MAX_ADDRESSES_PER_USER: int = 20

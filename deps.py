@@ -8,7 +8,7 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from core.errors import UnauthorizedError
+from core.errors import UnauthorizedError, is_connection_error
 from database import SessionLocal, run_rollback_actions
 from Login_module.dependencies import Auth, authenticate, require_admin
 from Login_module.models import User
@@ -27,9 +27,17 @@ def get_db() -> Iterator[Session]:
         db.rollback()
         try:
             run_rollback_actions(db)
-        except Exception:
+        except Exception as failure:
             db.rollback()
-            logger.exception("could not record the consequences of a refused request")
+            if is_connection_error(failure):
+                # The request's own answer already says the database is away; no trace needed.
+                logger.error(
+                    "could not record the consequences of a refused request: database "
+                    "unavailable (%s)",
+                    type(failure).__name__,
+                )
+            else:
+                logger.exception("could not record the consequences of a refused request")
         raise
     finally:
         db.close()

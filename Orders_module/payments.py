@@ -1,12 +1,15 @@
 """Payments: signed verification from the app, Razorpay webhooks, and paying an order once.
 
 Both paths lock the order row and record the payment under a unique Razorpay payment id, so
-when they race for the same payment exactly one of them moves the order to `paid`.
+when they race for the same payment exactly one of them moves the order to `paid`. A payment
+pays its order only with the order's amount and currency, and only once; any other captured
+payment is kept as a stray one and refunded on its own, the order left as it was.
 """
 
 import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -14,18 +17,43 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
+from database import utcnow
 from Orders_module.errors import PaymentSignatureInvalid, WebhookSignatureInvalid
-from Orders_module.models import Order, Payment, WebhookEvent
+from Orders_module.models import Order, Payment, Refund, WebhookEvent
 from Orders_module.razorpay_client import payment_signature_is_valid, webhook_signature_is_valid
 from Orders_module.service import (
+    captured_payment,
     complete_payment,
     get_order,
+    refund_idempotency_key,
+    request_refund,
     set_order_status,
     start_refund,
     with_details,
 )
 
 logger = logging.getLogger("nucleotide.payments")
+
+# Order statuses a full refund of the order's own payment may still move.
+REFUNDABLE_BY_RAZORPAY = {"paid", "sample_collection_scheduled", "cancelled", "refund_pending"}
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status: str
+    # The order the event touched, locked and loaded: the router sends its recorded refunds.
+    order: Order | None = None
+
+
+def stray_reason(order: Order, amount_paise: int, currency: str | None) -> str | None:
+    """Why a captured payment does not pay `order`, or None when it does."""
+    if currency != order.currency:
+        return "currency_mismatch"
+    if amount_paise != order.total_paise:
+        return "amount_mismatch"
+    if captured_payment(order) is not None:
+        return "already_paid"
+    return None
 
 
 def record_captured_payment(
@@ -34,21 +62,29 @@ def record_captured_payment(
     razorpay_payment_id: str,
     amount_paise: int,
     *,
+    currency: str | None,
     method: str | None,
     source: str,
     actor_user_id: int | None,
 ) -> bool:
-    """Record a captured payment on a locked order and pay the order; False if already known."""
+    """Record a captured payment on a locked order and pay the order; False if already known.
+
+    A payment that does not pay it (stray_reason) is recorded, audited and its refund recorded;
+    the order keeps its status (an underpaid order stays payable, a paid one stays paid).
+    """
     if db.scalar(select(Payment.id).where(Payment.razorpay_payment_id == razorpay_payment_id)):
         return False
+    reason = stray_reason(order, amount_paise, currency)
     payment = Payment(
         order_id=order.id,
         razorpay_payment_id=razorpay_payment_id,
         razorpay_order_id=order.razorpay_order_id,
         amount_paise=amount_paise,
+        currency=(currency or order.currency)[:3],
         status="captured",
         method=method,
         source=source,
+        stray_reason=reason,
     )
     try:
         with db.begin_nested():
@@ -65,10 +101,33 @@ def record_captured_payment(
         changes={
             "razorpay_payment_id": razorpay_payment_id,
             "amount_paise": amount_paise,
+            "currency": currency,
             "source": source,
         },
     )
-    if order.status == "pending_payment":
+    if reason is not None:
+        logger.warning(
+            "payment %s on order %s refused (%s): refunding it",
+            razorpay_payment_id,
+            order.id,
+            reason,
+        )
+        record_audit(
+            db,
+            action="payment.refused",
+            entity_type="order",
+            entity_id=order.id,
+            actor_user_id=actor_user_id,
+            changes={
+                "razorpay_payment_id": razorpay_payment_id,
+                "reason": reason,
+                "amount_paise": {"expected": order.total_paise, "received": amount_paise},
+                "currency": {"expected": order.currency, "received": currency},
+                "order_status": order.status,
+            },
+        )
+        request_refund(db, order, payment, actor_user_id, reason=reason)
+    elif order.status == "pending_payment":
         complete_payment(
             db, order, note=f"payment {razorpay_payment_id} ({source})", actor_user_id=actor_user_id
         )
@@ -102,11 +161,13 @@ def verify_payment(
             changes={"razorpay_payment_id": payment_id[:64]},
         )
         raise PaymentSignatureInvalid()
+    # Razorpay takes exactly the Razorpay order's amount, which was created from this order.
     record_captured_payment(
         db,
         order,
         payment_id,
         order.total_paise,
+        currency=order.currency,
         method=None,
         source="verify",
         actor_user_id=user_id,
@@ -129,31 +190,38 @@ def _locked_order(db: Session, razorpay_order_id: str | None) -> Order | None:
     ).first()
 
 
-def _on_paid(db: Session, event: dict[str, Any]) -> str:
+def _paise(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _on_paid(db: Session, event: dict[str, Any]) -> WebhookResult:
     payment = _entity(event, "payment")
-    order = _locked_order(db, payment.get("order_id") or _entity(event, "order").get("id"))
-    if order is None or not payment.get("id"):
-        return "ignored"
-    amount = int(payment.get("amount") or order.total_paise)
+    razorpay_order = _entity(event, "order")
+    order = _locked_order(db, payment.get("order_id") or razorpay_order.get("id"))
+    amount = _paise(payment.get("amount"))
+    if order is None or not payment.get("id") or amount is None:
+        return WebhookResult("ignored")
+    currency = payment.get("currency") or razorpay_order.get("currency")
     recorded = record_captured_payment(
         db,
         order,
         str(payment["id"]),
         amount,
+        currency=str(currency) if currency else None,
         method=payment.get("method"),
         source="webhook",
         actor_user_id=None,
     )
-    return "processed" if recorded else "already_known"
+    return WebhookResult("processed" if recorded else "already_known", order)
 
 
-def _on_failed(db: Session, event: dict[str, Any]) -> str:
+def _on_failed(db: Session, event: dict[str, Any]) -> WebhookResult:
     payment = _entity(event, "payment")
     order = _locked_order(db, payment.get("order_id"))
     if order is None or not payment.get("id"):
-        return "ignored"
+        return WebhookResult("ignored")
     if db.scalar(select(Payment.id).where(Payment.razorpay_payment_id == payment["id"])):
-        return "already_known"
+        return WebhookResult("already_known")
     db.add(
         Payment(
             order_id=order.id,
@@ -174,55 +242,107 @@ def _on_failed(db: Session, event: dict[str, Any]) -> str:
         entity_id=order.id,
         changes={"razorpay_payment_id": payment["id"], "error_code": payment.get("error_code")},
     )
-    return "processed"
+    return WebhookResult("processed")
 
 
-def _on_refund_processed(db: Session, event: dict[str, Any]) -> str:
-    refund_entity = _entity(event, "refund")
-    payment = db.scalar(
-        select(Payment).where(Payment.razorpay_payment_id == refund_entity.get("payment_id"))
+def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> WebhookResult:
+    """`refund.created` / `refund.processed` for a payment we know, whoever made the refund
+    (our request, or someone in the Razorpay Dashboard): the refund is recorded and, when it
+    gives back the order's own payment in full, the order follows whatever its state."""
+    entity = _entity(event, "refund")
+    known = db.scalar(
+        select(Payment).where(Payment.razorpay_payment_id == entity.get("payment_id"))
     )
-    if payment is None:
-        return "ignored"
-    order = get_order(db, payment.order_id, for_update=True)
+    if known is None or known.status != "captured":
+        return WebhookResult("ignored")
+    order = get_order(db, known.order_id, for_update=True)
+    payment = next(p for p in order.payments if p.id == known.id)
+    razorpay_refund_id = str(entity.get("id") or "")[:64] or None
+    amount = _paise(entity.get("amount")) or payment.amount_paise
     refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
-    if refund is not None:
-        refund.status = "processed"
-        refund.razorpay_refund_id = refund.razorpay_refund_id or refund_entity.get("id")
-    if order.status == "cancelled":
-        # The refund webhook overtook our own refund request's commit.
-        set_order_status(
-            db,
-            order,
-            "refund_pending",
-            note="refund reported by Razorpay",
-            actor_user_id=None,
-            items_from={"cancelled"},
+    changed = False
+    if refund is None:
+        refund = Refund(
+            order_id=order.id,
+            payment_id=payment.id,
+            razorpay_refund_id=razorpay_refund_id,
+            amount_paise=amount,
+            status="processed" if processed else "pending",
+            idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
         )
-    if order.status == "refund_pending":
-        set_order_status(
+        order.refunds.append(refund)
+        db.flush()
+        record_audit(
             db,
-            order,
-            "refunded",
-            note=f"refund {refund_entity.get('id')}",
-            actor_user_id=None,
-            items_from={"refund_pending"},
+            action="refund.recorded",
+            entity_type="order",
+            entity_id=order.id,
+            changes={
+                "razorpay_refund_id": razorpay_refund_id,
+                "razorpay_payment_id": payment.razorpay_payment_id,
+                "amount_paise": amount,
+                "made_outside_the_app": True,
+            },
         )
-        return "processed"
-    return "ignored"
+        changed = True
+    else:
+        if processed:
+            new_status = "processed"
+        else:
+            new_status = "pending" if refund.status == "requested" else refund.status
+        changed = new_status != refund.status
+        refund.status = new_status
+        refund.razorpay_refund_id = refund.razorpay_refund_id or razorpay_refund_id
+    if payment.stray_reason is None and refund.amount_paise >= payment.amount_paise:
+        changed = _follow_refund(db, order, razorpay_refund_id, processed=processed) or changed
+    return WebhookResult("processed" if changed else "already_known", order)
+
+
+def _follow_refund(
+    db: Session, order: Order, razorpay_refund_id: str | None, *, processed: bool
+) -> bool:
+    """Move the order to refund_pending / refunded for a full refund of its payment."""
+    target = "refunded" if processed else "refund_pending"
+    if order.status == target or order.status == "refunded":
+        return False
+    if order.status not in REFUNDABLE_BY_RAZORPAY:
+        # Refunded after the sample was collected: recorded, the fulfilment left to support.
+        logger.warning("refund %s on order %s in %s", razorpay_refund_id, order.id, order.status)
+        return False
+    if order.cancelled_at is None:
+        order.cancelled_at = utcnow()
+        order.cancel_reason = "refunded through Razorpay"
+        order.payment_due_at = None
+    set_order_status(
+        db,
+        order,
+        target,
+        note=f"refund {razorpay_refund_id} reported by Razorpay",
+        actor_user_id=None,
+    )
+    return True
+
+
+def _on_refund_created(db: Session, event: dict[str, Any]) -> WebhookResult:
+    return _on_refund(db, event, processed=False)
+
+
+def _on_refund_processed(db: Session, event: dict[str, Any]) -> WebhookResult:
+    return _on_refund(db, event, processed=True)
 
 
 HANDLERS = {
     "payment.captured": _on_paid,
     "order.paid": _on_paid,
     "payment.failed": _on_failed,
+    "refund.created": _on_refund_created,
     "refund.processed": _on_refund_processed,
 }
 
 
 def handle_webhook(
     db: Session, raw_body: bytes, signature: str | None, event_id: str | None
-) -> str:
+) -> WebhookResult:
     """Check the signature of the raw body, skip repeats, apply the event."""
     if not signature or not webhook_signature_is_valid(raw_body, signature):
         record_rejection(
@@ -241,15 +361,15 @@ def handle_webhook(
     event_type = str(event.get("event", ""))
     event_id = (event_id or hashlib.sha256(raw_body).hexdigest())[:64]
     if db.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event_id)):
-        return "duplicate"
+        return WebhookResult("duplicate")
     try:
         with db.begin_nested():
             db.add(WebhookEvent(event_id=event_id, event_type=event_type[:64]))
     except IntegrityError:
-        return "duplicate"
+        return WebhookResult("duplicate")
     handler = HANDLERS.get(event_type)
     if handler is None:
-        return "ignored"
-    outcome = handler(db, event)
-    logger.info("webhook %s (%s): %s", event_type, event_id, outcome)
-    return outcome
+        return WebhookResult("ignored")
+    result = handler(db, event)
+    logger.info("webhook %s (%s): %s", event_type, event_id, result.status)
+    return result

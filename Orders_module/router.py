@@ -1,3 +1,4 @@
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
@@ -8,6 +9,7 @@ from core.pagination import Page, PageParams, Pagination, paginate
 from deps import AdminUser, CurrentAuth, CurrentUser, DbSession
 from Orders_module import payments, service
 from Orders_module.consent_holds import order_withdrawn_consents
+from Orders_module.errors import PaymentProviderUnavailable
 from Orders_module.models import Order
 from Orders_module.schemas import (
     CancelIn,
@@ -25,6 +27,7 @@ from Orders_module.schemas import (
 from Orders_module.views import order_view, payment_request_view, summary_view, tracking_view
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+logger = logging.getLogger("nucleotide.orders")
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[
@@ -36,6 +39,26 @@ IdempotencyKey = Annotated[
 async def raw_body(request: Request) -> bytes:
     """The exact bytes Razorpay signed (read before any JSON parsing)."""
     return await request.body()
+
+
+def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait: bool) -> Order:
+    """Commit the refunds the request recorded, then ask Razorpay with no transaction open.
+
+    `wait`: Razorpay not answering is the request's 503 (the refund stays recorded and is sent
+    again by a retry or the refund job); otherwise it is logged and left to the job.
+    """
+    requests = service.refund_requests(order)
+    if not requests:
+        return order
+    db.commit()
+    try:
+        for request in requests:
+            service.send_refund(db, request, actor_user_id)
+    except PaymentProviderUnavailable:
+        if wait:
+            raise
+        logger.warning("refund of order %s left to the refund job", order.id)
+    return service.get_order(db, order.id)
 
 
 def _page_of_summaries(db: Session, statement: Select[tuple[Order]], page: PageParams) -> dict:
@@ -55,7 +78,13 @@ def checkout(
     result = service.create_order_from_cart(
         db, user, idempotency_key, body.model_dump() if body else None
     )
-    return {"order": order_view(result.order), "payment": payment_request_view(result.order)}
+    order = result.order
+    if result.needs_razorpay_order:
+        # The order and its coupon hold are committed before Razorpay is called, so no lock
+        # is held during the call; a failed call cancels the order again.
+        db.commit()
+        order = service.attach_razorpay_order(db, order)
+    return {"order": order_view(order), "payment": payment_request_view(order)}
 
 
 @router.get("", response_model=Page[OrderSummaryOut])
@@ -92,7 +121,12 @@ def razorpay_webhook(
     event_id: Annotated[str | None, Header(alias="X-Razorpay-Event-Id", max_length=128)] = None,
 ) -> dict:
     """Razorpay events, signed with RAZORPAY_WEBHOOK_SECRET (no login)."""
-    return {"status": payments.handle_webhook(db, body, signature, event_id)}
+    result = payments.handle_webhook(db, body, signature, event_id)
+    if result.order is not None:
+        # The event is recorded either way; a refund Razorpay does not take now is re-sent by
+        # the refund job, not by a redelivery (that would be a duplicate).
+        _send_refunds(db, result.order, None, wait=False)
+    return {"status": result.status}
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -121,7 +155,7 @@ def verify_payment(order_id: Id, body: VerifyPaymentIn, db: DbSession, user: Cur
         body.razorpay_payment_id,
         body.razorpay_signature,
     )
-    return order_view(order)
+    return order_view(_send_refunds(db, order, user.id, wait=False))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
@@ -129,14 +163,16 @@ def cancel(order_id: Id, db: DbSession, user: CurrentUser, body: CancelIn | None
     """Cancel before any sample is collected; a paid order is refunded."""
     order = service.get_order(db, order_id, user_id=user.id, for_update=True)
     reason = (body.reason if body else None) or "cancelled by customer"
-    return order_view(service.cancel_order(db, order, reason, user.id))
+    order = service.cancel_order(db, order, reason, user.id)
+    return order_view(_send_refunds(db, order, user.id, wait=True))
 
 
 @router.put("/{order_id}/status", response_model=OrderOut)
 def set_status(order_id: Id, body: OrderStatusIn, db: DbSession, admin: AdminUser) -> dict:
     """Move an order along its status path (admin)."""
     order = service.get_order(db, order_id, for_update=True)
-    return order_view(service.admin_set_order_status(db, order, body.status, body.note, admin.id))
+    order = service.admin_set_order_status(db, order, body.status, body.note, admin.id)
+    return order_view(_send_refunds(db, order, admin.id, wait=True))
 
 
 @router.put("/{order_id}/items/{item_id}/status", response_model=OrderOut)

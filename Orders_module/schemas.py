@@ -56,8 +56,12 @@ class PaymentOut(BaseModel):
 
     razorpay_payment_id: str
     amount_paise: int
+    currency: str
     status: str
     method: str | None
+    # Set when the payment did not pay the order (amount_mismatch, currency_mismatch,
+    # already_paid): it is refunded on its own.
+    stray_reason: str | None
     created_at: datetime
 
 
@@ -66,6 +70,7 @@ class RefundOut(BaseModel):
 
     razorpay_refund_id: str | None
     amount_paise: int
+    # requested (not yet confirmed by Razorpay; sent again), pending, processed
     status: str
     created_at: datetime
 

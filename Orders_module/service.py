@@ -1,4 +1,9 @@
-"""Checkout, order reading, cancellation, admin status changes, and the unpaid-order expiry."""
+"""Checkout, order reading, cancellation and refunds, admin status changes, and the jobs.
+
+Razorpay is never called inside a transaction: checkout and refunds record their intent (the
+pending order with its coupon hold; the refund as `requested`), the router commits it, then the
+provider is called with no lock held and its answer recorded in a fresh transaction.
+"""
 
 import hashlib
 import json
@@ -64,6 +69,33 @@ class CheckoutResult:
     order: Order
     created: bool
 
+    @property
+    def needs_razorpay_order(self) -> bool:
+        return needs_razorpay_order(self.order)
+
+
+def needs_razorpay_order(order: Order) -> bool:
+    """Placed and committed, but its Razorpay order was never attached (the call failed or the
+    request died during it): attach_razorpay_order completes it."""
+    return (
+        order.status == "pending_payment"
+        and order.razorpay_order_id is None
+        and order.total_paise > 0
+    )
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """A recorded refund Razorpay has not confirmed, with what the call needs (read while the
+    rows are at hand, so the call itself touches no session)."""
+
+    refund_id: int
+    order_id: int
+    order_number: str
+    razorpay_payment_id: str
+    amount_paise: int
+    idempotency_key: str
+
 
 def new_order_number() -> str:
     """`NUC-261125-7K3M9Q`: readable on the phone, unique, well under Razorpay's 40-char receipt."""
@@ -97,7 +129,9 @@ def get_order(
     """An order with everything loaded; another user's is OrderNotFound."""
     statement = with_details(orders_query(user_id).where(Order.id == order_id))
     if for_update:
-        statement = statement.with_for_update(of=Order)
+        # Locked reads refresh what this session already holds: another transaction may have
+        # changed the order since (e.g. a refund webhook between a commit and the next step).
+        statement = statement.with_for_update(of=Order).execution_options(populate_existing=True)
     order = db.scalars(statement).first()
     if order is None:
         raise OrderNotFound()
@@ -235,7 +269,11 @@ def _check_cart(db: Session, user_id: int, cart: Cart) -> tuple[dict, dict]:
 
 
 def _existing_for_key(db: Session, user_id: int, key: str, fingerprint: str) -> Order | None:
-    order = db.scalar(select(Order).where(Order.user_id == user_id, Order.idempotency_key == key))
+    order = db.scalar(
+        select(Order)
+        .where(Order.user_id == user_id, Order.idempotency_key == key)
+        .execution_options(populate_existing=True)
+    )
     if order is None:
         return None
     window = timedelta(hours=get_settings().IDEMPOTENCY_KEY_HOURS)
@@ -262,17 +300,38 @@ def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> 
 def create_order_from_cart(
     db: Session, user: User, idempotency_key: str | None, body: dict[str, Any] | None = None
 ) -> CheckoutResult:
-    """Snapshot the cart into a pending order with a Razorpay order (or paid, if free)."""
+    """Checkout's first step: snapshot the cart into a pending order holding its coupon (or a
+    paid one, if free). When `needs_razorpay_order`, the caller commits it and then calls
+    attach_razorpay_order; the Idempotency-Key stays claimed until that is done too."""
     fingerprint = request_fingerprint(body)
-    if idempotency_key:
-        existing = _existing_for_key(db, user.id, idempotency_key, fingerprint)
-        if existing is not None:
-            return CheckoutResult(get_order(db, existing.id), created=False)
-        if not idempotency.claim(user.id, idempotency_key):
-            raise RequestInProgress()
-        on_commit(db, lambda: idempotency.release(user.id, idempotency_key))
-        on_rollback(db, lambda _db: idempotency.release(user.id, idempotency_key))
+    if not idempotency_key:
+        return _place_order(db, user, None, fingerprint)
+    existing = _existing_for_key(db, user.id, idempotency_key, fingerprint)
+    if existing is not None and not needs_razorpay_order(existing):
+        return CheckoutResult(get_order(db, existing.id), created=False)
+    if not idempotency.claim(user.id, idempotency_key):
+        raise RequestInProgress()
 
+    def release() -> None:
+        idempotency.release(user.id, idempotency_key)
+
+    # Rollback actions belong to the request, so this one also covers a failure after the
+    # first commit (in the Razorpay call or when attaching its answer).
+    on_rollback(db, lambda _db: release())
+    # Again under the claim: a copy holding it may have finished in the meantime.
+    existing = _existing_for_key(db, user.id, idempotency_key, fingerprint)
+    if existing is not None:
+        result = CheckoutResult(get_order(db, existing.id), created=False)
+    else:
+        result = _place_order(db, user, idempotency_key, fingerprint)
+    if not result.needs_razorpay_order:
+        on_commit(db, release)
+    return result
+
+
+def _place_order(
+    db: Session, user: User, idempotency_key: str | None, fingerprint: str
+) -> CheckoutResult:
     # User row first, then the cart: the lock order every cart write and erasure uses.
     lock_user(db, user.id)
     cart = load_cart(db, user.id, for_update=True)
@@ -358,15 +417,43 @@ def create_order_from_cart(
     )
     if order.total_paise == 0:
         complete_payment(db, order, note="nothing to pay", actor_user_id=user.id)
-    else:
-        razorpay_order = create_razorpay_order(
-            order.total_paise,
-            order.order_number,
-            {"order_id": str(order.id), "order_number": order.order_number},
-        )
-        order.razorpay_order_id = razorpay_order["id"]
     db.flush()
     return CheckoutResult(get_order(db, order.id), created=True)
+
+
+def attach_razorpay_order(db: Session, order: Order) -> Order:
+    """Checkout's second step, once the pending order is committed: create its Razorpay order
+    (no transaction is open during the call, so no coupon or order row stays locked), then
+    store the id in a fresh transaction.
+
+    If the request fails from here on (PaymentProviderUnavailable, or the database), the order
+    is cancelled after the rollback, its coupon hold released and its Idempotency-Key freed, so
+    a retry starts afresh.
+    """
+    order_id, total_paise, order_number = order.id, order.total_paise, order.order_number
+    on_rollback(db, lambda session: cancel_unfinished_checkout(session, order_id))
+    razorpay_order = create_razorpay_order(
+        total_paise, order_number, {"order_id": str(order_id), "order_number": order_number}
+    )
+    order = get_order(db, order_id, for_update=True)
+    if order.razorpay_order_id is None:
+        order.razorpay_order_id = razorpay_order["id"]
+    if order.idempotency_key:
+        user_id, key = order.user_id, order.idempotency_key
+        on_commit(db, lambda: idempotency.release(user_id, key))
+    db.flush()
+    return order
+
+
+def cancel_unfinished_checkout(db: Session, order_id: int) -> None:
+    """The checkout failed before its Razorpay order was attached: nobody can pay this order."""
+    order = db.scalars(
+        with_details(select(Order).where(Order.id == order_id)).with_for_update(of=Order)
+    ).first()
+    if order is None or not needs_razorpay_order(order):
+        return
+    order.idempotency_key = None  # the retry with the same key places a new order
+    cancel_unpaid(db, order, "payment provider unavailable", order.user_id)
 
 
 def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int | None) -> None:
@@ -391,7 +478,10 @@ def cancel_unpaid(db: Session, order: Order, reason: str, actor_user_id: int | N
 
 
 def captured_payment(order: Order) -> Payment | None:
-    return next((p for p in order.payments if p.status == "captured"), None)
+    """The payment that paid the order (not a stray one that is refunded on its own)."""
+    return next(
+        (p for p in order.payments if p.status == "captured" and p.stray_reason is None), None
+    )
 
 
 def refund_idempotency_key(razorpay_payment_id: str) -> str:
@@ -404,37 +494,23 @@ def refund_idempotency_key(razorpay_payment_id: str) -> str:
     return "refund-" + hashlib.sha256(razorpay_payment_id.encode()).hexdigest()[:57]
 
 
-def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund | None:
-    """cancelled -> refund_pending, with a Razorpay refund of the captured payment."""
-    payment = captured_payment(order)
-    if payment is None:
-        return None
+def request_refund(
+    db: Session, order: Order, payment: Payment, actor_user_id: int | None, *, reason: str
+) -> Refund:
+    """Record the refund of one payment as `requested` (one refund per payment); send_refund
+    asks Razorpay once this is committed, and the refund job asks again until it answers."""
     refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
-    if refund is None:
-        refund = Refund(
-            order_id=order.id,
-            payment_id=payment.id,
-            amount_paise=payment.amount_paise,
-            status="pending",
-            idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
-        )
-        order.refunds.append(refund)
-        db.flush()
-    response = refund_payment(
-        payment.razorpay_payment_id,
-        refund.amount_paise,
-        refund.idempotency_key,
-        {"order_number": order.order_number},
+    if refund is not None:
+        return refund
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount_paise=payment.amount_paise,
+        status="requested",
+        idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
     )
-    refund.razorpay_refund_id = response.get("id")
-    set_order_status(
-        db,
-        order,
-        "refund_pending",
-        note="refund requested",
-        actor_user_id=actor_user_id,
-        items_from={"cancelled"},
-    )
+    order.refunds.append(refund)
+    db.flush()
     record_audit(
         db,
         action="refund.requested",
@@ -443,14 +519,112 @@ def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund
         actor_user_id=actor_user_id,
         changes={
             "amount_paise": refund.amount_paise,
-            "razorpay_refund_id": refund.razorpay_refund_id,
+            "razorpay_payment_id": payment.razorpay_payment_id,
+            "reason": reason,
         },
     )
     return refund
 
 
+def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund | None:
+    """cancelled -> refund_pending, with the refund of the order's payment recorded."""
+    payment = captured_payment(order)
+    if payment is None:
+        return None
+    refund = request_refund(db, order, payment, actor_user_id, reason="order cancelled")
+    if order.status == "cancelled":
+        set_order_status(
+            db,
+            order,
+            "refund_pending",
+            note="refund requested",
+            actor_user_id=actor_user_id,
+            items_from={"cancelled"},
+        )
+    return refund
+
+
+def refund_requests(order: Order) -> list[RefundRequest]:
+    """The order's refunds that Razorpay has not confirmed yet."""
+    payments = {payment.id: payment for payment in order.payments}
+    return [
+        RefundRequest(
+            refund_id=refund.id,
+            order_id=order.id,
+            order_number=order.order_number,
+            razorpay_payment_id=payments[refund.payment_id].razorpay_payment_id,
+            amount_paise=refund.amount_paise,
+            idempotency_key=refund.idempotency_key,
+        )
+        for refund in order.refunds
+        if refund.status == "requested"
+    ]
+
+
+def unsent_refunds(db: Session, limit: int = 100) -> list[RefundRequest]:
+    """Refunds recorded but never confirmed by Razorpay (its call failed, or the process died
+    during it), oldest first."""
+    rows = db.execute(
+        select(Refund, Payment.razorpay_payment_id, Order.order_number)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Order, Order.id == Refund.order_id)
+        .where(Refund.status == "requested")
+        .order_by(Refund.id)
+        .limit(limit)
+    )
+    return [
+        RefundRequest(
+            refund_id=refund.id,
+            order_id=refund.order_id,
+            order_number=order_number,
+            razorpay_payment_id=razorpay_payment_id,
+            amount_paise=refund.amount_paise,
+            idempotency_key=refund.idempotency_key,
+        )
+        for refund, razorpay_payment_id, order_number in rows
+    ]
+
+
+def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) -> None:
+    """Ask Razorpay for a recorded refund, then record its answer (requested -> pending).
+
+    Call it with no transaction open (after the commit that recorded the refund). Every call
+    sends the same X-Refund-Idempotency key, so asking again returns the same refund.
+    PaymentProviderUnavailable if Razorpay does not answer; the refund stays `requested`.
+    """
+    response = refund_payment(
+        request.razorpay_payment_id,
+        request.amount_paise,
+        request.idempotency_key,
+        {"order_number": request.order_number},
+    )
+    order = get_order(db, request.order_id, for_update=True)
+    refund = next((r for r in order.refunds if r.id == request.refund_id), None)
+    if refund is None or refund.status != "requested":
+        return  # a refund webhook got here first
+    refund.status = "pending"
+    refund.razorpay_refund_id = refund.razorpay_refund_id or response.get("id")
+    record_audit(
+        db,
+        action="refund.sent",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=actor_user_id,
+        changes={
+            "amount_paise": refund.amount_paise,
+            "razorpay_refund_id": refund.razorpay_refund_id,
+        },
+    )
+    db.flush()
+
+
 def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> Order:
-    """Before any sample is collected; a paid order is refunded through Razorpay."""
+    """Before any sample is collected; a paid order's refund is recorded (see send_refund).
+
+    Cancelling again while that refund is unconfirmed is allowed: the caller sends it again.
+    """
+    if order.status in {"cancelled", "refund_pending"} and refund_requests(order):
+        return order
     usual = order.status in CANCELLABLE and all(
         fulfilment_rank(item.status) <= fulfilment_rank("sample_collection_scheduled")
         for item in order.items

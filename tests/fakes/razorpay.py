@@ -9,7 +9,9 @@ import hmac
 import json
 import secrets
 import string
+import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.server import FakeResponse, FakeServer, RecordedRequest
@@ -18,6 +20,8 @@ KEY_ID = "rzp_test_fake"
 KEY_SECRET = "fake-razorpay-key-secret"
 WEBHOOK_SECRET = "fake-razorpay-webhook-secret"
 ALPHABET = string.ascii_letters + string.digits
+# A held order-create answers anyway after this, so a broken test cannot hang the suite.
+GATE_LIMIT_SECONDS = 30.0
 
 
 def _id(prefix: str) -> str:
@@ -57,11 +61,35 @@ def error(status: int, code: str, description: str) -> FakeResponse:
     return FakeResponse(status, {"error": {"code": code, "description": description}})
 
 
+@dataclass
+class Gate:
+    """Holds one order-create call inside the fake: `entered` is set when the call arrives, and
+    it answers once `release` is set."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
 class FakeRazorpay(FakeServer):
     def __init__(self) -> None:
         super().__init__()
         self.orders: dict[str, dict[str, Any]] = {}
         self.refunds_by_key: dict[str, dict[str, Any]] = {}
+        self.order_gates: list[Gate] = []
+
+    def hold_next_order(self) -> Gate:
+        """The next order-create waits in the fake until the test releases it."""
+        gate = Gate()
+        with self.lock:
+            self.order_gates.append(gate)
+        return gate
+
+    def reset(self) -> None:
+        with self.lock:
+            gates, self.order_gates = self.order_gates, []
+        for gate in gates:
+            gate.release.set()
+        super().reset()
 
     def _authorised(self, request: RecordedRequest) -> bool:
         expected = base64.b64encode(f"{KEY_ID}:{KEY_SECRET}".encode()).decode()
@@ -71,6 +99,11 @@ class FakeRazorpay(FakeServer):
         if not self._authorised(request):
             return error(401, "BAD_REQUEST_ERROR", "The api key provided is invalid")
         if request.method == "POST" and request.path == "/v1/orders":
+            with self.lock:
+                gate = self.order_gates.pop(0) if self.order_gates else None
+            if gate is not None:
+                gate.entered.set()
+                gate.release.wait(GATE_LIMIT_SECONDS)
             return self._create_order(request.json())
         parts = request.path.strip("/").split("/")
         if request.method == "POST" and parts[:2] == ["v1", "payments"] and parts[-1] == "refund":

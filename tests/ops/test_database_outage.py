@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.orm import Session
 
 from core.health import DATABASE_PROBE_SECONDS
-from Orders_module.models import Order, OrderItem, OrderStatusHistory, Payment, WebhookEvent
+from Orders_module.models import Order, OrderStatusHistory, Payment, WebhookEvent
 from tests.conftest import IS_MARIADB
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
 from tests.fakes.sms import FakeSmsGateway
@@ -42,6 +42,7 @@ pytestmark = pytest.mark.skipif(
 POOL_TIMEOUT = 2
 CONNECT_TIMEOUT = 2
 READ_TIMEOUT = 2
+LOCK_WAIT_TIMEOUT = 1  # below READ_TIMEOUT, as the settings require
 MARGIN = 1.5  # seconds of slack on top of DB_POOL_TIMEOUT for a refused request
 
 
@@ -111,6 +112,7 @@ def test_database_outage_is_a_quick_503_then_recovers_without_half_written_order
                 DB_POOL_TIMEOUT=str(POOL_TIMEOUT),
                 DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
                 DB_READ_TIMEOUT=str(READ_TIMEOUT),
+                DB_LOCK_WAIT_TIMEOUT=str(LOCK_WAIT_TIMEOUT),
                 **sms_env(sms_gateway.webhook_url),
                 **razorpay_env(razorpay_server.url),
             ),
@@ -158,14 +160,20 @@ def _scenario(
     proxy.restore()
     recovery = _recover(http, buyer)
 
-    # 4. Nothing of the interrupted checkout was written; the cart is intact.
-    assert [_rows(engine, m, user_id) for m in (Order, OrderItem, OrderStatusHistory)] == [0, 0, 0]
+    # 4. The interrupted checkout's order was committed before Razorpay was called, but its
+    # Razorpay order never attached: nobody can pay it. The cart is intact, and the next checkout
+    # replaces that order (releasing whatever it held).
+    with Session(engine) as session:
+        [interrupted] = session.scalars(select(Order).where(Order.user_id == user_id)).all()
+        assert (interrupted.status, interrupted.razorpay_order_id) == ("pending_payment", None)
     cart = http.get("/cart", headers=buyer.headers).json()
     assert len(cart["items"]) == 1
     placed = http.post("/orders", headers=buyer.headers)
     assert placed.status_code == 201, placed.text
     placed_body = placed.json()
     assert len(placed_body["order"]["items"]) == 1
+    with Session(engine) as session:
+        assert session.get(Order, interrupted.id).status == "cancelled"
 
     # 5. Paying while the database is away: both the app's verify and Razorpay's webhook get a
     # 503 (Razorpay redelivers); after the return, the redelivery and the retry pay once.
@@ -221,6 +229,7 @@ def test_database_partition_is_a_bounded_503_and_health_stays_quick(
                 DB_POOL_TIMEOUT=str(POOL_TIMEOUT),
                 DB_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
                 DB_READ_TIMEOUT=str(READ_TIMEOUT),
+                DB_LOCK_WAIT_TIMEOUT=str(LOCK_WAIT_TIMEOUT),
                 **sms_env(sms_gateway.webhook_url),
             ),
             tmp_path,

@@ -50,17 +50,22 @@ def test_fractional_interval_settings_schedule_the_jobs_in_seconds(
 ) -> None:
     monkeypatch.setattr(settings, "SESSION_CLEANUP_INTERVAL_MINUTES", 0.05)
     monkeypatch.setattr(settings, "ORDER_EXPIRY_INTERVAL_MINUTES", 0.5)
+    monkeypatch.setattr(settings, "REFUND_RETRY_INTERVAL_MINUTES", 0.25)
     session_jobs.register_session_jobs()
     order_jobs.register_order_jobs()
+    job_ids = (session_jobs.JOB_ID, order_jobs.JOB_ID, order_jobs.REFUND_JOB_ID)
     try:
         intervals = {
-            job_id: scheduler.get_job(job_id).trigger.interval.total_seconds()
-            for job_id in (session_jobs.JOB_ID, order_jobs.JOB_ID)
+            job_id: scheduler.get_job(job_id).trigger.interval.total_seconds() for job_id in job_ids
         }
     finally:
-        scheduler.remove_job(session_jobs.JOB_ID)
-        scheduler.remove_job(order_jobs.JOB_ID)
-    assert intervals == {session_jobs.JOB_ID: 3, order_jobs.JOB_ID: 30}
+        for job_id in job_ids:
+            scheduler.remove_job(job_id)
+    assert intervals == {
+        session_jobs.JOB_ID: 3,
+        order_jobs.JOB_ID: 30,
+        order_jobs.REFUND_JOB_ID: 15,
+    }
 
 
 def test_a_tick_without_redis_is_skipped_not_run_and_not_raised(

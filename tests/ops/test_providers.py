@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
+from Orders_module.jobs import resend_refunds_job
 from Orders_module.models import Order, Payment, Refund, WebhookEvent
 from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id
 from tests.fakes.server import FakeResponse, RecordedRequest
@@ -73,7 +74,7 @@ def count(db: Session, model: Any, *where: Any) -> int:
     return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
-def test_refund_timing_out_leaves_the_order_paid_and_the_retry_gets_the_same_refund(
+def test_refund_timing_out_keeps_the_refund_recorded_and_the_retry_gets_the_same_refund(
     client: TestClient,
     db: Session,
     razorpay: FakeRazorpay,
@@ -93,10 +94,16 @@ def test_refund_timing_out_leaves_the_order_paid_and_the_retry_gets_the_same_ref
     assert_error(response, 503, "payment_provider_unavailable")
     assert "Timeout" not in response.text and "Traceback" not in response.text
     assert elapsed < TIMEOUT + MARGIN
+    # The cancellation and the refund were committed before the call: nothing is lost.
     order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
-    assert order["status"] == "paid" and order["refunds"] == []
-    assert order["status_history"] == history
-    assert count(db, Refund, Refund.order_id == order_id) == 0
+    assert order["status"] == "refund_pending"
+    assert [(r["status"], r["razorpay_refund_id"]) for r in order["refunds"]] == [
+        ("requested", None)
+    ]
+    assert [h["status"] for h in order["status_history"][len(history) :]] == [
+        "cancelled",
+        "refund_pending",
+    ]
     # Razorpay did refund; we never heard.
     [made_by_razorpay] = refunds_made(razorpay, payment_id)
 
@@ -121,18 +128,19 @@ def test_checkout_retried_with_its_key_after_a_razorpay_timeout_makes_one_order(
     response, elapsed = timed(lambda: checkout(client, buyer, key="tap-once-0001"))
     assert_error(response, 503, "payment_provider_unavailable")
     assert elapsed < TIMEOUT + MARGIN
-    assert count(db, Order, Order.user_id == buyer.me.user_id) == 0
+    pending = (Order.user_id == buyer.me.user_id, Order.status == "pending_payment")
+    assert count(db, Order, *pending) == 0  # placed, then cancelled when the call failed
 
     first = checkout(client, buyer, key="tap-once-0001")
     again = checkout(client, buyer, key="tap-once-0001")
     assert first.status_code == again.status_code == 201, first.text
     assert first.json()["order"]["id"] == again.json()["order"]["id"]
-    assert count(db, Order, Order.user_id == buyer.me.user_id) == 1
+    assert count(db, Order, *pending) == 1
     cart = client.get("/cart", headers=buyer.headers).json()
     assert len(cart["items"]) == 1  # kept until the order is paid
 
 
-def test_late_payment_whose_refund_fails_is_refused_whole_and_its_redelivery_refunds_once(
+def test_late_payment_whose_refund_fails_is_kept_and_the_refund_job_refunds_it_once(
     client: TestClient, db: Session, razorpay: FakeRazorpay
 ) -> None:
     buyer = shopper(client, db, "+919876596003", make_shop(db).single)
@@ -145,18 +153,19 @@ def test_late_payment_whose_refund_fails_is_refused_whole_and_its_redelivery_ref
     )
 
     razorpay.fail_next.append(error(502, "GATEWAY_ERROR", "upstream down"))
-    refused = deliver_webhook(client, event, "evt_late_refund")
-    # Not 2xx, so Razorpay delivers it again later; nothing of it was kept.
-    assert_error(refused, 503, "payment_provider_unavailable")
-    assert count(db, Payment, Payment.order_id == order_id) == 0
-    assert count(db, WebhookEvent, WebhookEvent.event_id == "evt_late_refund") == 0
-    assert client.get(f"/orders/{order_id}", headers=buyer.headers).json()["status"] == "cancelled"
-
-    redelivered = deliver_webhook(client, event, "evt_late_refund")
-    assert redelivered.json() == {"status": "processed"}
-    assert deliver_webhook(client, event, "evt_late_refund").json() == {"status": "duplicate"}
+    delivered = deliver_webhook(client, event, "evt_late_refund")
+    # The payment and its refund were committed before Razorpay was asked: the event is done.
+    assert delivered.json() == {"status": "processed"}
+    assert count(db, Payment, Payment.order_id == order_id) == 1
+    assert count(db, WebhookEvent, WebhookEvent.event_id == "evt_late_refund") == 1
     order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
     assert order["status"] == "refund_pending"
+    assert [r["status"] for r in order["refunds"]] == ["requested"]
+    assert deliver_webhook(client, event, "evt_late_refund").json() == {"status": "duplicate"}
+
+    assert resend_refunds_job() == 1
+    order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert [r["status"] for r in order["refunds"]] == ["pending"]
     assert count(db, Payment, Payment.order_id == order_id) == 1
     assert count(db, Refund, Refund.order_id == order_id) == 1
     keys = {r.headers["x-refund-idempotency"] for r in razorpay.refund_requests()}

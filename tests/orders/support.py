@@ -118,7 +118,9 @@ def deliver_webhook(
     )
 
 
-def captured_event(razorpay_order_id: str, payment_id: str, amount: int) -> bytes:
+def captured_event(
+    razorpay_order_id: str, payment_id: str, amount: int, currency: str = "INR"
+) -> bytes:
     return webhook_body(
         "payment.captured",
         payment={
@@ -126,7 +128,7 @@ def captured_event(razorpay_order_id: str, payment_id: str, amount: int) -> byte
             "entity": "payment",
             "order_id": razorpay_order_id,
             "amount": amount,
-            "currency": "INR",
+            "currency": currency,
             "status": "captured",
             "method": "upi",
         },

@@ -22,6 +22,14 @@ def count_orders(db: Session) -> int:
     return db.scalar(select(func.count()).select_from(Order)) or 0
 
 
+def payable_orders(db: Session) -> int:
+    db.expire_all()
+    return (
+        db.scalar(select(func.count()).select_from(Order).where(Order.status == "pending_payment"))
+        or 0
+    )
+
+
 def test_happy_path_from_login_to_paid(
     client: TestClient, db: Session, razorpay: FakeRazorpay
 ) -> None:
@@ -183,23 +191,32 @@ def test_zero_total_is_paid_without_razorpay(
     assert client.get("/cart", headers=buyer.headers).json()["items"] == []
 
 
-def test_razorpay_down_fails_cleanly_and_keeps_the_cart(
+def test_razorpay_down_cancels_the_order_releases_its_coupon_and_keeps_the_cart(
     client: TestClient, db: Session, razorpay: FakeRazorpay
 ) -> None:
     shop = make_shop(db)
-    make_coupon(db, code="HELD10")
+    make_coupon(db, code="HELD10", usage_limit_total=1)
     buyer = shopper(client, db, "+919876500009", shop.single)
     client.post("/cart/coupon", json={"code": "HELD10"}, headers=buyer.headers)
     razorpay.fail_next.append(error(500, "SERVER_ERROR", "Something went wrong"))
-    response = checkout(client, buyer)
+    response = checkout(client, buyer, key="tap-0009")
     assert_error(response, 503, "payment_provider_unavailable")
     assert "SERVER_ERROR" not in response.text
-    assert count_orders(db) == 0
-    assert db.scalar(select(func.count()).select_from(CouponRedemption)) == 0
+    # The order was committed before Razorpay was called; the failure cancelled it again.
+    assert payable_orders(db) == 0
+    [failed] = db.scalars(select(Order)).all()
+    assert failed.status == "cancelled" and failed.razorpay_order_id is None
+    assert failed.cancel_reason == "payment provider unavailable"
+    assert db.scalar(select(CouponRedemption.status)) == "released"
     cart = client.get("/cart", headers=buyer.headers).json()
     assert len(cart["items"]) == 1 and cart["coupon"]["code"] == "HELD10"
-    # Retrying once Razorpay is back works.
-    assert checkout(client, buyer).status_code == 201
+    # Retrying once Razorpay is back works, with the same key, and the single-use coupon.
+    retried = checkout(client, buyer, key="tap-0009")
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["order"]["id"] != failed.id
+    assert retried.json()["order"]["coupon_code"] == "HELD10"
+    assert retried.json()["payment"]["razorpay_order_id"]
+    assert checkout(client, buyer, key="tap-0009").json()["order"] == retried.json()["order"]
 
 
 def test_razorpay_timeout_is_bounded(
@@ -210,7 +227,7 @@ def test_razorpay_timeout_is_bounded(
     buyer = shopper(client, db, "+919876500010", shop.single)
     razorpay.fail_next.append(FakeResponse(200, {}, delay_seconds=1.5))
     assert_error(checkout(client, buyer), 503, "payment_provider_unavailable")
-    assert count_orders(db) == 0
+    assert payable_orders(db) == 0
 
 
 def test_razorpay_unreachable_is_a_503(
@@ -220,7 +237,7 @@ def test_razorpay_unreachable_is_a_503(
     shop = make_shop(db)
     buyer = shopper(client, db, "+919876500011", shop.single)
     assert_error(checkout(client, buyer), 503, "payment_provider_unavailable")
-    assert count_orders(db) == 0
+    assert payable_orders(db) == 0
 
 
 def test_same_idempotency_key_returns_the_same_order(

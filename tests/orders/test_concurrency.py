@@ -1,5 +1,5 @@
 """Races with real threads and real commits on MariaDB: coupon limits, idempotency, paid once,
-lock waits answered as a retryable 503."""
+no lock held while Razorpay is called, lock waits answered as a retryable 503."""
 
 import threading
 from collections.abc import Callable, Iterator
@@ -22,7 +22,7 @@ from tests.addresses.factories import make_address
 from tests.cart.factories import add_to_cart, make_coupon
 from tests.catalogue.factories import make_category, make_product
 from tests.consent.factories import grant_all_required, link_consent, make_consent_type
-from tests.fakes.razorpay import FakeRazorpay, new_payment_id
+from tests.fakes.razorpay import GATE_LIMIT_SECONDS, FakeRazorpay, new_payment_id
 from tests.helpers import LoggedIn, assert_error, login
 from tests.members.factories import make_member
 from tests.orders.support import Shopper, captured_event, deliver_webhook, pay
@@ -214,3 +214,65 @@ def test_a_row_lock_wait_that_runs_out_is_a_retryable_503_try_again(
     with Session(committing) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 0
     assert client.post("/orders", headers=buyer.headers).status_code == 201
+
+
+def test_a_checkout_waiting_for_razorpay_holds_no_lock_on_its_coupon(
+    committing: Engine,
+    razorpay: FakeRazorpay,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    short_lock_waits: None,
+) -> None:
+    monkeypatch.setattr(settings, "RAZORPAY_TIMEOUT_SECONDS", GATE_LIMIT_SECONDS + 5)
+    product_id, coupon_id = make_catalogue(committing, usage_limit_total=100)
+    client = new_client()
+    first, second, third = (
+        ready_shopper(client, committing, f"+91987655700{i}", product_id) for i in range(3)
+    )
+    for buyer in (first, second, third):
+        applied = client.post("/cart/coupon", json={"code": "race5"}, headers=buyer.headers)
+        assert applied.status_code == 200, applied.text
+    awaiting = client.post("/orders", headers=third.headers).json()  # the same coupon, unpaid
+    paid_event = captured_event(
+        awaiting["payment"]["razorpay_order_id"], new_payment_id(), awaiting["order"]["total_paise"]
+    )
+    first_headers = {**first.headers, "Idempotency-Key": "slow-provider-1"}
+
+    gate = razorpay.hold_next_order()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        in_call = pool.submit(new_client().post, "/orders", headers=first_headers)
+        assert gate.entered.wait(10), "the first checkout never reached Razorpay"
+        try:
+            # While the first checkout is inside Razorpay's order call (held by the gate):
+            other = client.post("/orders", headers=second.headers)
+            webhook = deliver_webhook(client, paid_event, "evt_during_slow_checkout")
+            copy = client.post("/orders", headers=first_headers)
+            finished_while_held = not in_call.done()
+        finally:
+            gate.release.set()
+        held = in_call.result()
+
+    assert finished_while_held
+    assert other.status_code == 201, other.text
+    assert webhook.status_code == 200 and webhook.json() == {"status": "processed"}, webhook.text
+    # The Idempotency-Key stays claimed until the whole checkout is done, Razorpay included.
+    assert_error(copy, 409, "request_in_progress")
+    assert held.status_code == 201, held.text
+    assert held.json()["payment"]["razorpay_order_id"]
+    assert held.json()["order"]["coupon_code"] == "RACE5"
+    assert len(razorpay.order_requests()) == 3
+    with Session(committing) as session:
+        redemptions = dict(
+            session.execute(
+                select(CouponRedemption.order_id, CouponRedemption.status).where(
+                    CouponRedemption.coupon_id == coupon_id
+                )
+            ).all()
+        )
+    assert redemptions == {
+        held.json()["order"]["id"]: "held",
+        other.json()["order"]["id"]: "held",
+        awaiting["order"]["id"]: "used",
+    }
+    again = client.post("/orders", headers=first_headers)
+    assert again.json()["order"] == held.json()["order"]

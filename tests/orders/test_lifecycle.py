@@ -7,14 +7,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from Audit_module.models import AuditLog
 from Cart_module.models import CouponRedemption
 from database import utcnow
-from Orders_module.jobs import expire_unpaid_orders_job
-from Orders_module.models import Order
+from Orders_module.jobs import expire_unpaid_orders_job, resend_refunds_job
+from Orders_module.models import Order, Refund
 from tests.cart.factories import make_coupon
 from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id, webhook_body
 from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.orders.support import checkout, deliver_webhook, make_shop, pay, shopper
+from tests.orders.support import (
+    captured_event,
+    checkout,
+    deliver_webhook,
+    make_shop,
+    pay,
+    shopper,
+)
 
 
 @pytest.fixture
@@ -32,15 +40,17 @@ def paid_order(client: TestClient, db: Session, phone: str, members: int = 1) ->
     return buyer, placed, payment_id
 
 
-def refund_event(payment_id: str, amount: int) -> bytes:
+def refund_event(
+    payment_id: str, amount: int, event: str = "refund.processed", refund_id: str = "rfnd_fake123"
+) -> bytes:
     return webhook_body(
-        "refund.processed",
+        event,
         refund={
-            "id": "rfnd_fake123",
+            "id": refund_id,
             "entity": "refund",
             "payment_id": payment_id,
             "amount": amount,
-            "status": "processed",
+            "status": "processed" if event == "refund.processed" else "pending",
         },
     )
 
@@ -97,7 +107,7 @@ def test_cancelling_a_paid_order_refunds_it(
     ]
 
 
-def test_refund_provider_down_leaves_the_order_paid_and_retry_is_idempotent(
+def test_refund_provider_down_keeps_the_refund_recorded_and_the_retry_sends_the_same_one(
     client: TestClient, db: Session, razorpay: FakeRazorpay
 ) -> None:
     buyer, placed, _ = paid_order(client, db, "+919876520003")
@@ -108,10 +118,163 @@ def test_refund_provider_down_leaves_the_order_paid_and_retry_is_idempotent(
         503,
         "payment_provider_unavailable",
     )
-    assert client.get(f"/orders/{order_id}", headers=buyer.headers).json()["status"] == "paid"
-    assert client.post(f"/orders/{order_id}/cancel", headers=buyer.headers).status_code == 200
+    # The intent was committed before Razorpay was called.
+    order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert order["status"] == "refund_pending"
+    assert [(r["status"], r["razorpay_refund_id"]) for r in order["refunds"]] == [
+        ("requested", None)
+    ]
+    retried = client.post(f"/orders/{order_id}/cancel", headers=buyer.headers)
+    assert retried.status_code == 200, retried.text
+    assert [r["status"] for r in retried.json()["refunds"]] == ["pending"]
     keys = [r.headers["x-refund-idempotency"] for r in razorpay.refund_requests()]
     assert len(keys) == 2 and keys[0] == keys[1]
+    assert resend_refunds_job() == 0
+    assert_error(
+        client.post(f"/orders/{order_id}/cancel", headers=buyer.headers),
+        409,
+        "order_not_cancellable",
+    )
+
+
+def test_refund_job_finishes_a_refund_whose_call_failed(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, payment_id = paid_order(client, db, "+919876520015")
+    order_id = placed["order"]["id"]
+    razorpay.fail_next.append(error(500, "SERVER_ERROR", "Something went wrong"))
+    assert_error(
+        client.post(f"/orders/{order_id}/cancel", headers=buyer.headers),
+        503,
+        "payment_provider_unavailable",
+    )
+    db.expire_all()
+    [refund] = db.scalars(select(Refund).where(Refund.order_id == order_id)).all()
+    assert (refund.status, refund.razorpay_refund_id) == ("requested", None)
+    assert db.get(Order, order_id).status == "refund_pending"
+
+    razorpay.fail_next.append(error(502, "GATEWAY_ERROR", "still down"))
+    assert resend_refunds_job() == 0  # still failing: left as it was
+    assert resend_refunds_job() == 1
+    db.expire_all()
+    refund = db.get(Refund, refund.id)
+    assert refund.status == "pending" and refund.razorpay_refund_id
+    assert resend_refunds_job() == 0
+    requests = razorpay.refund_requests()
+    assert [r.path for r in requests] == [f"/v1/payments/{payment_id}/refund"] * 3
+    assert len({r.headers["x-refund-idempotency"] for r in requests}) == 1
+
+    done = deliver_webhook(
+        client,
+        refund_event(
+            payment_id, placed["order"]["total_paise"], refund_id=refund.razorpay_refund_id
+        ),
+        "evt_refund_job",
+    )
+    assert done.json() == {"status": "processed"}
+    order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert order["status"] == "refunded"
+    assert [r["status"] for r in order["refunds"]] == ["processed"]
+
+
+def test_refund_webhook_completes_a_refund_whose_answer_was_lost(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    """Razorpay refunded, our call never heard back (a crash or timeout): its webhook settles it."""
+    buyer, placed, payment_id = paid_order(client, db, "+919876520016")
+    order_id = placed["order"]["id"]
+    razorpay.fail_next.append(error(502, "GATEWAY_ERROR", "upstream down"))
+    client.post(f"/orders/{order_id}/cancel", headers=buyer.headers)
+    created = deliver_webhook(
+        client,
+        refund_event(payment_id, placed["order"]["total_paise"], "refund.created", "rfnd_lost1"),
+        "evt_created_lost",
+    )
+    assert created.json() == {"status": "processed"}
+    order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert order["status"] == "refund_pending"
+    assert [(r["status"], r["razorpay_refund_id"]) for r in order["refunds"]] == [
+        ("pending", "rfnd_lost1")
+    ]
+    assert resend_refunds_job() == 0  # no longer waiting for Razorpay's answer
+    processed = deliver_webhook(
+        client,
+        refund_event(payment_id, placed["order"]["total_paise"], refund_id="rfnd_lost1"),
+        "evt_processed_lost",
+    )
+    assert processed.json() == {"status": "processed"}
+    assert client.get(f"/orders/{order_id}", headers=buyer.headers).json()["status"] == "refunded"
+
+
+def test_refund_made_in_the_dashboard_moves_a_paid_order_to_refunded(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, payment_id = paid_order(client, db, "+919876520017")
+    order_id = placed["order"]["id"]
+    total = placed["order"]["total_paise"]
+    done = deliver_webhook(
+        client, refund_event(payment_id, total, refund_id="rfnd_dashboard1"), "evt_dash"
+    )
+    assert done.json() == {"status": "processed"}
+    order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
+    assert order["status"] == "refunded"
+    assert {item["status"] for item in order["items"]} == {"refunded"}
+    assert [
+        (r["razorpay_refund_id"], r["amount_paise"], r["status"]) for r in order["refunds"]
+    ] == [("rfnd_dashboard1", total, "processed")]
+    assert order["cancel_reason"] == "refunded through Razorpay"
+    assert razorpay.refund_requests() == []
+    db.expire_all()
+    assert db.scalar(select(AuditLog).where(AuditLog.action == "refund.recorded"))
+    # refund.created arriving late, and redeliveries, change nothing.
+    late = deliver_webhook(
+        client,
+        refund_event(payment_id, total, "refund.created", "rfnd_dashboard1"),
+        "evt_dash_created",
+    )
+    assert late.json() == {"status": "already_known"}
+    assert client.get(f"/orders/{order_id}", headers=buyer.headers).json()["status"] == "refunded"
+
+
+def test_dashboard_refund_started_on_a_paid_order_makes_it_refund_pending(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, payment_id = paid_order(client, db, "+919876520018")
+    total = placed["order"]["total_paise"]
+    created = deliver_webhook(
+        client, refund_event(payment_id, total, "refund.created", "rfnd_dash2"), "evt_dash2"
+    )
+    assert created.json() == {"status": "processed"}
+    order = client.get(f"/orders/{placed['order']['id']}", headers=buyer.headers).json()
+    assert order["status"] == "refund_pending"
+    assert [r["status"] for r in order["refunds"]] == ["pending"]
+    assert_error(
+        client.post(f"/orders/{placed['order']['id']}/cancel", headers=buyer.headers),
+        409,
+        "order_not_cancellable",
+    )
+
+
+def test_refund_of_a_stray_payment_leaves_the_order_paid(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed, _ = paid_order(client, db, "+919876520019")
+    stray_id = new_payment_id()
+    total = placed["order"]["total_paise"]
+    body = captured_event(placed["payment"]["razorpay_order_id"], stray_id, total)
+    assert deliver_webhook(client, body, "evt_stray").json() == {"status": "processed"}
+    done = deliver_webhook(client, refund_event(stray_id, total, refund_id="rfnd_stray1"), "evt_sr")
+    assert done.json() == {"status": "processed"}
+    order = client.get(f"/orders/{placed['order']['id']}", headers=buyer.headers).json()
+    assert order["status"] == "paid"
+    assert [r["status"] for r in order["refunds"]] == ["processed"]
+
+
+def test_refund_event_for_an_unknown_payment_is_ignored(
+    client: TestClient, razorpay: FakeRazorpay
+) -> None:
+    body = refund_event("pay_unknown000001", 100)
+    assert deliver_webhook(client, body, "evt_refund_unknown").json() == {"status": "ignored"}
 
 
 def test_no_cancelling_after_the_sample_is_collected(

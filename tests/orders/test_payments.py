@@ -205,6 +205,7 @@ def test_order_paid_event_pays_the_order(
             "order_id": rzp,
             "status": "captured",
             "amount": placed["order"]["total_paise"],
+            "currency": "INR",
             "method": "card",
         },
     )
@@ -264,3 +265,110 @@ def test_payment_arriving_after_expiry_is_refunded(
     [refund] = razorpay.refund_requests()
     assert refund.path == f"/v1/payments/{payment_id}/refund"
     assert refund.json()["amount"] == placed["order"]["total_paise"]
+
+
+def audited(db: Session, action: str) -> list[AuditLog]:
+    db.expire_all()
+    return list(db.scalars(select(AuditLog).where(AuditLog.action == action)))
+
+
+def test_underpaying_capture_is_refunded_and_the_order_stays_payable(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510015")
+    stray_id = new_payment_id()
+    body = captured_event(placed["payment"]["razorpay_order_id"], stray_id, 100)
+    assert deliver_webhook(client, body, "evt_under").json() == {"status": "processed"}
+    order = order_of(client, buyer, placed)
+    assert order["status"] == "pending_payment" and paid_transitions(order) == 0
+    [stray] = order["payments"]
+    assert (stray["amount_paise"], stray["stray_reason"]) == (100, "amount_mismatch")
+    [refund] = razorpay.refund_requests()
+    assert refund.path == f"/v1/payments/{stray_id}/refund"
+    assert refund.json()["amount"] == 100
+    assert [(r["amount_paise"], r["status"]) for r in order["refunds"]] == [(100, "pending")]
+    [entry] = audited(db, "payment.refused")
+    assert entry.changes["reason"] == "amount_mismatch"
+    assert entry.changes["amount_paise"] == {
+        "expected": placed["order"]["total_paise"],
+        "received": 100,
+    }
+    # Still payable, by the right payment, and the cart is kept until then.
+    assert client.get("/cart", headers=buyer.headers).json()["items"]
+    paid = pay(client, buyer, placed)
+    assert paid.status_code == 200 and paid.json()["status"] == "paid"
+    assert len(razorpay.refund_requests()) == 1
+
+
+def test_capture_in_another_currency_is_refunded(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510016")
+    stray_id = new_payment_id()
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], stray_id, placed["order"]["total_paise"], "USD"
+    )
+    assert deliver_webhook(client, body, "evt_usd").json() == {"status": "processed"}
+    order = order_of(client, buyer, placed)
+    assert order["status"] == "pending_payment"
+    assert [(p["currency"], p["stray_reason"]) for p in order["payments"]] == [
+        ("USD", "currency_mismatch")
+    ]
+    assert [r.path for r in razorpay.refund_requests()] == [f"/v1/payments/{stray_id}/refund"]
+
+
+def test_second_capture_of_a_paid_order_is_refunded_and_the_order_stays_paid(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510017")
+    first_id, second_id = new_payment_id(), new_payment_id()
+    assert pay(client, buyer, placed, first_id).status_code == 200
+    body = captured_event(
+        placed["payment"]["razorpay_order_id"], second_id, placed["order"]["total_paise"]
+    )
+    assert deliver_webhook(client, body, "evt_twice").json() == {"status": "processed"}
+    order = order_of(client, buyer, placed)
+    assert order["status"] == "paid" and paid_transitions(order) == 1
+    assert [p["stray_reason"] for p in order["payments"]] == [None, "already_paid"]
+    assert [r.path for r in razorpay.refund_requests()] == [f"/v1/payments/{second_id}/refund"]
+    assert [h["status"] for h in order["status_history"]] == ["pending_payment", "paid"]
+    assert [e.changes["reason"] for e in audited(db, "payment.refused")] == ["already_paid"]
+
+    # Cancelling the order later refunds the payment that paid it, not the stray one again.
+    cancelled = client.post(f"/orders/{placed['order']['id']}/cancel", headers=buyer.headers)
+    assert cancelled.json()["status"] == "refund_pending"
+    assert [r.path for r in razorpay.refund_requests()] == [
+        f"/v1/payments/{second_id}/refund",
+        f"/v1/payments/{first_id}/refund",
+    ]
+    assert len(cancelled.json()["refunds"]) == 2
+
+
+def test_second_capture_through_verify_is_refunded_too(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510018")
+    assert pay(client, buyer, placed).status_code == 200
+    second_id = new_payment_id()
+    again = pay(client, buyer, placed, second_id)
+    assert again.status_code == 200 and again.json()["status"] == "paid"
+    assert [p["stray_reason"] for p in again.json()["payments"]] == [None, "already_paid"]
+    assert [r["status"] for r in again.json()["refunds"]] == ["pending"]
+    assert [r.path for r in razorpay.refund_requests()] == [f"/v1/payments/{second_id}/refund"]
+
+
+def test_capture_without_an_amount_is_not_taken_as_payment(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    buyer, placed = placed_order(client, db, "+919876510019")
+    body = webhook_body(
+        "payment.captured",
+        payment={
+            "id": new_payment_id(),
+            "order_id": placed["payment"]["razorpay_order_id"],
+            "currency": "INR",
+            "status": "captured",
+        },
+    )
+    assert deliver_webhook(client, body, "evt_no_amount").json() == {"status": "ignored"}
+    assert order_of(client, buyer, placed)["status"] == "pending_payment"
