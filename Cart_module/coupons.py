@@ -57,6 +57,7 @@ COUPON_FIELDS = (
     "product_ids",
     "category_ids",
     "active",
+    "public",
 )
 
 
@@ -309,12 +310,14 @@ def release_coupon_hold(db: Session, order_id: int) -> bool:
 def usable_coupons(
     db: Session, user_id: int, lines: Sequence[CouponLine], now: datetime
 ) -> list[dict[str, Any]]:
-    """Coupons this user can use now (active, in their window, not exhausted for them), each
-    with `eligible`/`discount_paise` evaluated on `lines`; best discount first."""
+    """Public coupons this user can use now (active, in their window, not exhausted for them),
+    each with `eligible`/`discount_paise` evaluated on `lines`; best discount first. Private
+    codes are never listed: they apply only when typed."""
     coupons = db.scalars(
         select(Coupon)
         .where(
             Coupon.active.is_(True),
+            Coupon.public.is_(True),
             (Coupon.valid_from.is_(None)) | (Coupon.valid_from <= now),
             (Coupon.valid_to.is_(None)) | (Coupon.valid_to >= now),
         )
@@ -502,6 +505,7 @@ def create_coupon(db: Session, admin_id: int | None, data: dict[str, Any]) -> Co
         "product_ids": [],
         "category_ids": [],
         "active": True,
+        "public": False,
         **_normalize(data),
     }
     validate_coupon(db, fields)

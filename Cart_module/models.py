@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database import Base, TimestampMixin
@@ -75,6 +75,8 @@ class Coupon(TimestampMixin, Base):
     product_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     category_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # Listed by GET /cart/coupons for every shopper; a private code still applies when typed.
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CouponRedemption(TimestampMixin, Base):

@@ -165,10 +165,13 @@ class CouponCreateIn(BaseModel):
     product_ids: RestrictionIds = []
     category_ids: RestrictionIds = []
     active: bool = True
+    public: bool = Field(
+        False, description="Listed by GET /cart/coupons; a private code applies only when typed."
+    )
 
 
 NOT_NULLABLE = frozenset(
-    {"code", "discount_type", "min_order_paise", "product_ids", "category_ids", "active"}
+    {"code", "discount_type", "min_order_paise", "product_ids", "category_ids", "active", "public"}
 )
 
 
@@ -191,6 +194,7 @@ class CouponUpdateIn(BaseModel):
     product_ids: RestrictionIds | None = None
     category_ids: RestrictionIds | None = None
     active: bool | None = None
+    public: bool | None = None
 
     @model_validator(mode="after")
     def required_fields_not_null(self) -> "CouponUpdateIn":
@@ -219,6 +223,7 @@ class CouponAdminOut(BaseModel):
     product_ids: list[int]
     category_ids: list[int]
     active: bool
+    public: bool
     used_count: int
     held_count: int
     created_at: datetime

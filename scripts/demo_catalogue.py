@@ -47,6 +47,8 @@ WELCOME_COUPON: dict[str, Any] = {
     "max_discount_paise": 1_000_00,
     "min_order_paise": 1_000_00,
     "usage_limit_per_user": 1,
+    # Advertised to every shopper in GET /cart/coupons.
+    "public": True,
 }
 
 PLATFORM = "platform_data_processing"

@@ -16,7 +16,8 @@ Members = Iterable[tuple[int, int] | dict[str, int]]
 
 
 def make_coupon(db: Session, **overrides: Any) -> Coupon:
-    """An active, unrestricted, unlimited 10 % coupon with a unique code; flushed."""
+    """An active, public (listed), unrestricted, unlimited 10 % coupon with a unique code;
+    flushed."""
     n = next(_sequence)
     values: dict[str, Any] = {
         "code": f"SAVE{n}",
@@ -27,6 +28,7 @@ def make_coupon(db: Session, **overrides: Any) -> Coupon:
         "product_ids": [],
         "category_ids": [],
         "active": True,
+        "public": True,
         **overrides,
     }
     if values["discount_type"] == "flat" and "percent_off" not in overrides:
