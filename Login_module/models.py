@@ -27,7 +27,11 @@ class User(TimestampMixin, Base):
 
 class DeviceSession(Base):
     __tablename__ = "device_sessions"
-    __table_args__ = (Index("ix_device_sessions_user_active", "user_id", "revoked_at"),)
+    __table_args__ = (
+        Index("ix_device_sessions_user_active", "user_id", "revoked_at"),
+        # The revocation sync reads the recent revocations every few seconds.
+        Index("ix_device_sessions_revoked_at", "revoked_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
