@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     # client address is the entry that many places from the right (the left ones are the client's).
     TRUSTED_PROXY_HOPS: int = Field(1, ge=1, le=10)
     MAX_JSON_BODY_BYTES: int = 1_048_576
+    # Addresses or networks (CIDR) allowed to read GET /metrics.
+    METRICS_ALLOWED_IPS: str = "127.0.0.1,::1"
 
     # Tokens and sessions
     SECRET_KEY: SecretStr = SecretStr(DEV_SECRET_KEY)

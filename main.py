@@ -19,9 +19,12 @@ from Consent_module.router import router as consent_router
 from core.errors import install_error_handlers
 from core.health import router as health_router
 from core.logging import configure_logging
+from core.metrics import router as metrics_router
+from core.metrics import track_pool
 from core.middleware import RequestContextMiddleware
 from core.openapi import ERROR_RESPONSES
 from core.scheduler import scheduler
+from database import engine
 from gmeet_api.router import router as gmeet_router
 from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
@@ -36,6 +39,7 @@ logger = logging.getLogger("nucleotide")
 
 ROUTERS = [
     health_router,
+    metrics_router,
     auth_router,
     sessions_router,
     profile_router,
@@ -83,6 +87,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    track_pool(lambda: engine.pool.checkedout() if hasattr(engine.pool, "checkedout") else 0)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.context import RequestContext, reset_request_context, set_request_context
 from core.errors import error_body
+from core.metrics import observe_request
 
 access_log = logging.getLogger("nucleotide.access")
 error_log = logging.getLogger("nucleotide.errors")
@@ -170,5 +171,8 @@ class RequestContextMiddleware:
 
     @staticmethod
     def _log(scope: Scope, status: int, started: float) -> None:
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed_ms)
+        elapsed = time.perf_counter() - started
+        access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+        # The router leaves the matched route in the scope: metrics by template, not by path.
+        route = scope.get("route")
+        observe_request(scope["method"], getattr(route, "path", None), status, elapsed)

@@ -9,6 +9,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from redis.exceptions import RedisError
 
+from core.metrics import JOB_RUNS
 from core.redis import get_redis
 
 logger = logging.getLogger("nucleotide.scheduler")
@@ -43,8 +44,10 @@ def run_once_per_tick(job_id: str, interval_seconds: int, func: Callable[[], obj
     try:
         result = func()
     except Exception:
+        JOB_RUNS.labels(job_id, "failed").inc()
         logger.exception("job %s failed (tick %s)", job_id, tick)
         return True
+    JOB_RUNS.labels(job_id, "ok").inc()
     logger.info("job %s ran (tick %s): %s", job_id, tick, result)
     try:
         client.incr(job_run_key(job_id))

@@ -21,11 +21,13 @@ from tests.members.factories import make_member
 from tests.orders.support import checkout, make_shop, shopper
 
 PUBLIC, USER, OWNED, ADMIN = "public", "user", "owned", "admin"
+INTERNAL = "internal"  # no token; only from the monitoring network (METRICS_ALLOWED_IPS)
 
 # OWNED: a logged-in user's route about one of *their* things; someone else's answers 404.
 ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/health"): PUBLIC,
     ("GET", "/health/ready"): PUBLIC,
+    ("GET", "/metrics"): INTERNAL,
     ("GET", "/"): PUBLIC,
     ("POST", "/auth/send-otp"): PUBLIC,
     ("POST", "/auth/verify-otp"): PUBLIC,
@@ -159,6 +161,8 @@ def test_anonymous_callers(client: TestClient, method: str, path: str) -> None:
     assert response.status_code != 500, response.text
     if ACCESS[(method, path)] == PUBLIC:
         assert response.status_code not in (401, 403), response.text
+    elif ACCESS[(method, path)] == INTERNAL:
+        assert response.status_code == 403, response.text  # the test client is no monitor
     else:
         assert response.status_code == 401, response.text
         assert response.json()["code"] == "not_authenticated"
