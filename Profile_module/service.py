@@ -9,7 +9,13 @@ from config import get_settings
 from database import on_commit, on_rollback
 from Login_module.models import User
 from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
-from Profile_module.photos import delete_photo, detect_image_type, photo_url, save_photo
+from Profile_module.photos import (
+    delete_photo,
+    detect_image_type,
+    photo_url,
+    reencode_without_metadata,
+    save_photo,
+)
 
 EDITABLE_FIELDS = ("name", "email", "date_of_birth", "gender")
 
@@ -48,8 +54,10 @@ def replace_photo(db: Session, user: User, content: bytes) -> User:
     if len(content) > get_settings().MAX_PHOTO_BYTES:
         raise PhotoTooLarge()
     extension = detect_image_type(content)
-    if extension is None:
+    cleaned = reencode_without_metadata(content, extension) if extension else None
+    if extension is None or cleaned is None:
         raise UnsupportedImage()
+    content = cleaned
     old_path = user.photo_path
     new_path = save_photo(user.id, content, extension)
     user.photo_path = new_path

@@ -1,7 +1,6 @@
 """Data-principal rights (DPDP Act 2023): GET /profile/export and DELETE /profile."""
 
 import json
-import struct
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,14 +36,14 @@ from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import LoggedIn, assert_error, login, request_code
 from tests.members.factories import make_member
 from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
+from tests.profile.images import PNG
 
 PHONE = "+919876571001"
 OTHER_PHONE = "+919876571002"
 SPOUSE_PHONE = "+919812300011"
 ADDRESS_PHONE = "+919812300022"
 OLD_ADDRESS_PHONE = "+919812300033"
-PATIENT_EMAIL = "arjun.s@example.com"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + struct.pack(">II", 1, 1) + b"\x08\x06\x00"
+PATIENT_EMAIL = "priya.sharma@example.com"  # invites go only to the profile's own email
 
 # Everything personal the account below holds; none of it may survive the erasure.
 PERSONAL = [
@@ -67,7 +66,6 @@ PERSONAL = [
     "560034",
     OLD_ADDRESS_PHONE,
     "House 21, Tulip Lane",
-    PATIENT_EMAIL,
     "Asks about BRCA1 in the family",
     "Priya's Pixel 8",
     "Priya's iPad",

@@ -1,6 +1,5 @@
 """GET/PUT /profile and the profile photo through HTTP."""
 
-import struct
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,18 +15,9 @@ from Audit_module.models import AuditLog
 from config import Settings
 from Login_module.models import User
 from tests.helpers import LoggedIn, assert_error, login
+from tests.profile.images import GPS, JPEG, PNG, WEBP, camera_exif, described, exif_of, image_bytes
 
 PHONE = "+919876500041"
-
-PNG = (
-    b"\x89PNG\r\n\x1a\n"
-    + b"\x00\x00\x00\rIHDR"
-    + struct.pack(">II", 1, 1)
-    + b"\x08\x06\x00\x00\x00"
-)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\xff\xd9"
-WEBP_BODY = b"WEBPVP8 " + struct.pack("<I", 10) + b"\x00" * 10
-WEBP = b"RIFF" + struct.pack("<I", len(WEBP_BODY)) + WEBP_BODY
 
 
 @pytest.fixture
@@ -238,15 +228,48 @@ def test_photo_upload_is_stored_and_served(
     assert url.startswith(f"/media/profile/{user.user_id}/")
     assert url.endswith(f".{extension}")
     path = stored_file(settings, url)
-    assert path.read_bytes() == content
+    assert described(path.read_bytes()) == described(content)
     assert Path(settings.MEDIA_ROOT).resolve() in path.resolve().parents
     served = client.get(url)
     assert served.status_code == 200
-    assert served.content == content
+    assert served.content == path.read_bytes()
     assert client.get("/profile", headers=user.headers).json()["photo_url"] == url
     [row] = audit_rows(db, "profile.photo_updated")
     # The photo's (public) path is personal: the entry says a photo was set, not where.
     assert row.changes == {"photo_path": {"old": None, "new": "[redacted]"}}
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_photo_metadata_is_not_served(
+    client: TestClient, user: LoggedIn, settings: Settings, fmt: str
+) -> None:
+    """A phone photo's EXIF (GPS position, camera serial) is gone from the served file; the
+    orientation it asked for is applied to the pixels instead."""
+    content = image_bytes(fmt, size=(6, 4), exif=camera_exif(orientation=6))
+    assert exif_of(content)["gps"] == GPS
+    response = upload(client, user, content, name="IMG_0001.bin")
+    assert response.status_code == 200, response.text
+    served = client.get(response.json()["photo_url"])
+    assert served.status_code == 200
+    assert exif_of(served.content) == {}
+    assert b"SN-4711-0815" not in served.content and b"Nucleotide Test Camera" not in served.content
+    assert described(served.content) == (fmt, (4, 6))  # rotated a quarter turn, as shown
+
+
+def test_a_photo_that_is_only_a_header_is_refused(
+    client: TestClient, user: LoggedIn, settings: Settings
+) -> None:
+    before = media_files(settings)
+    assert_error(upload(client, user, JPEG[:40], name="cut.jpg"), 415, "unsupported_image_type")
+    assert_error(upload(client, user, PNG[:30]), 415, "unsupported_image_type")
+    assert media_files(settings) == before
+
+
+def test_a_photo_of_too_many_pixels_is_refused(client: TestClient, user: LoggedIn) -> None:
+    # 80 megapixels of one colour compress to a few kilobytes.
+    bomb = image_bytes("PNG", size=(10_000, 8_000))
+    assert len(bomb) < 1_000_000
+    assert_error(upload(client, user, bomb), 415, "unsupported_image_type")
 
 
 def test_photo_type_comes_from_the_bytes_not_the_name(
@@ -282,7 +305,7 @@ def test_a_hostile_filename_cannot_choose_the_path(
     assert response.status_code == 200
     url = response.json()["photo_url"]
     assert "passwd" not in url and ".." not in url
-    assert stored_file(settings, url).read_bytes() == PNG
+    assert described(stored_file(settings, url).read_bytes()) == described(PNG)
 
 
 def test_photo_over_5_mb_is_413(client: TestClient, user: LoggedIn, settings: Settings) -> None:
@@ -321,9 +344,9 @@ def test_replacing_the_photo_deletes_the_old_file(
     second = upload(client, user, JPEG, name="b.jpg", ctype="image/jpeg").json()["photo_url"]
     assert first != second
     assert not stored_file(settings, first).exists()
-    assert stored_file(settings, second).read_bytes() == JPEG
+    assert described(stored_file(settings, second).read_bytes()) == described(JPEG)
     assert client.get(first).status_code == 404
-    assert client.get(second).content == JPEG
+    assert client.get(second).content == stored_file(settings, second).read_bytes()
     rows = audit_rows(db, "profile.photo_updated")
     assert rows[1].changes == {"photo_path": {"old": "[redacted]", "new": "[redacted]"}}
 
@@ -377,4 +400,4 @@ def test_a_failed_upload_leaves_no_file_behind(
     assert "audit table" not in response.text
     assert media_files(settings) == before
     assert client.get("/profile", headers=user.headers).json()["photo_url"] == old_url
-    assert client.get(old_url).content == PNG
+    assert described(client.get(old_url).content) == described(PNG)
