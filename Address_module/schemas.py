@@ -5,11 +5,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, m
 
 from Address_module.locations import city_key
 from core.pincodes import IndianState, Pincode
-from core.validation import PhoneNumber, ShortText
+from core.validation import PhoneNumber, ShortText, SingleLine
 
 Label = Literal["home", "work", "other"]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-City = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+City = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
+]
 
 
 def location_city(value: str) -> str:
@@ -20,7 +24,9 @@ def location_city(value: str) -> str:
 
 
 LocationCity = Annotated[City, AfterValidator(location_city)]
-Zone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Zone = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), SingleLine
+]
 OPTIONAL_FIELDS = {"line2", "landmark", "locality"}
 
 

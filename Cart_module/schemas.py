@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from Cart_module.coupons import CODE_PATTERN, normalize_code
 from core.errors import CODED_VALIDATION_TYPES
+from core.validation import SingleLine
 from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
 
 CODED_VALIDATION_TYPES.add("invalid_member_count")
@@ -81,7 +82,9 @@ class CartItemUpdateIn(BaseModel):
 class CouponApplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    code: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), SingleLine
+    ]
 
 
 class CartProductOut(BaseModel):
@@ -144,7 +147,7 @@ def _coupon_code(value: str) -> str:
 
 
 CouponCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_coupon_code)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), SingleLine]
 RestrictionIds = Annotated[list[RowId], Field(max_length=MAX_RESTRICTION_IDS)]
 
 

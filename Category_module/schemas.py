@@ -4,11 +4,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from Category_module.slugs import Slug
+from core.validation import MultiLine, SingleLine
 
 CategoryName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
 ]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), MultiLine]
 SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 

@@ -3,9 +3,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.validation import MultiLine, SingleLine
+
 ConsentCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+Body = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MultiLine
+]
 
 
 class ConsentTypeOut(BaseModel):

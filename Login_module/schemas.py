@@ -2,10 +2,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from core.validation import PhoneNumber
+from core.validation import PhoneNumber, SingleLine
 
 OtpCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-DeviceText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+DeviceText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), SingleLine]
 
 
 class SendOtpIn(BaseModel):
@@ -25,12 +25,12 @@ class VerifyOtpIn(BaseModel):
 
     phone: PhoneNumber
     otp: OtpCode
-    device_id: Annotated[str, StringConstraints(strip_whitespace=True, max_length=128)] | None = (
-        None
-    )
+    device_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=128), SingleLine] | None
+    ) = None
     device_name: DeviceText | None = None
     device_platform: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), SingleLine] | None
     ) = None
 
 

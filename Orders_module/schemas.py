@@ -3,11 +3,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from core.validation import PhoneNumber
+from core.validation import MultiLine, PhoneNumber, ShortText
 from Orders_module.models import ORDER_STATUSES
 
 OrderStatus = Literal[ORDER_STATUSES]  # type: ignore[valid-type]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MultiLine]
 RazorpayId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -157,10 +157,7 @@ class ItemStatusIn(BaseModel):
 
     status: OrderStatus
     scheduled_date: date | None = None
-    technician_name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-        | None
-    ) = None
+    technician_name: ShortText | None = None
     technician_phone: PhoneNumber | None = None
     note: Note | None = None
 

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from Category_module.slugs import Slug
 from Consent_module.schemas import RequiredConsentOut
 from core.errors import CODED_VALIDATION_TYPES
+from core.validation import MultiLine, SingleLine
 from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
 
 CODED_VALIDATION_TYPES.update({"invalid_price", "invalid_plan_members"})
@@ -54,14 +55,20 @@ MemberCount = Annotated[
         )
     ),
 ]
-ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
-Description = Annotated[str, StringConstraints(max_length=20_000)]
+ProductName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), SingleLine
+]
+ShortDescription = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=300), MultiLine
+]
+Description = Annotated[str, StringConstraints(max_length=20_000), MultiLine]
 ImageUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^(https?://|/)\S+$"),
 ]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SingleLine
+]
 CategoryId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
 TurnaroundDays = Annotated[int, Field(ge=1, le=365)]
 SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]

@@ -4,8 +4,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from core.validation import SingleLine
+
 Gender = Literal["male", "female", "other", "prefer_not_to_say"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
+]
 INDIA = ZoneInfo("Asia/Kolkata")
 
 

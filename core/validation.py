@@ -1,5 +1,7 @@
-"""Shared input types: phones (E.164 via `phonenumbers`), bounded strings."""
+"""Shared input types: phones (E.164 via `phonenumbers`), bounded strings without control
+characters."""
 
+import re
 from typing import Annotated
 
 import phonenumbers
@@ -55,6 +57,34 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
+# Characters that are not text: C0 controls (NUL, ESC of ANSI escapes, ...), DEL and C1 controls,
+# and the bidi embeddings, overrides and isolates that make text display other than it reads
+# (U+202E turns `exe.gpj` into `jpg.exe`). Multi-line text keeps tab and newline (CRLF -> LF).
+_BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
+_NOT_SINGLE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+_NOT_MULTI_LINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+CONTROL_CHARACTERS_MESSAGE = "Remove control characters (and text-direction overrides)."
+
+
+def _single_line(value: str) -> str:
+    if _NOT_SINGLE_LINE.search(value):
+        raise PydanticCustomError("control_characters", CONTROL_CHARACTERS_MESSAGE)
+    return value
+
+
+def _multi_line(value: str) -> str:
+    value = value.replace("\r\n", "\n")
+    if _NOT_MULTI_LINE.search(value):
+        raise PydanticCustomError("control_characters", CONTROL_CHARACTERS_MESSAGE)
+    return value
+
+
+# Add to any free-text type: `Annotated[str, StringConstraints(...), SingleLine]`.
+SingleLine = AfterValidator(_single_line)
+MultiLine = AfterValidator(_multi_line)
+
 PhoneNumber = Annotated[str, StringConstraints(max_length=32), AfterValidator(_validate_phone)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
+]
+LongText = Annotated[str, StringConstraints(max_length=5000), MultiLine]

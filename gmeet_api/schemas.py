@@ -13,13 +13,13 @@ from pydantic import (
     model_validator,
 )
 
-from core.validation import LongText, PhoneNumber, ShortText
+from core.validation import LongText, MultiLine, PhoneNumber, ShortText, SingleLine
 from gmeet_api.utils import WEEKDAYS, parse_hhmm, to_ist
 
 # Times leave the API in Indian time (+05:30); they are stored in UTC.
 IstDatetime = Annotated[datetime, AfterValidator(to_ist)]
 CounsellorCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16), SingleLine
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -71,9 +71,11 @@ class CounsellorUpdateIn(BaseModel):
 
     is_active: bool | None = None
     specialization: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=120), SingleLine] | None
     ) = None
-    bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    bio: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), MultiLine] | None
+    ) = None
     working_days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
     workday_start: HourMinute | None = None
     workday_end: HourMinute | None = None

@@ -153,3 +153,93 @@ def test_a_script_named_png_is_refused(client: TestClient) -> None:
 @pytest.mark.parametrize("ref", ["6²", "٣", "9" * 30])
 def test_product_refs_that_only_look_numeric_are_not_found(client: TestClient, ref: str) -> None:
     assert_error(client.get(f"/products/{ref}"), 404, "product_not_found")
+
+
+# --- control characters ------------------------------------------------------------------------
+
+CONTROL_CHARACTERS = [
+    "Asha\x00Rao",  # NUL
+    "Asha \u202eoaR",  # right-to-left override: shows as "Asha Rao" reversed
+    "Asha \u2066Rao\u2069",  # isolates
+    "\x1b[31mAsha\x1b[0m",  # ANSI colour escape
+    "Asha\x07",  # bell
+    "Asha\x85Rao",  # C1 next-line
+    "Asha\x7f",  # DEL
+]
+
+
+@pytest.mark.parametrize("value", CONTROL_CHARACTERS)
+def test_control_characters_are_refused_in_names(client: TestClient, value: str) -> None:
+    me = login(client, "+919876562011")
+    member = {"relation": "child", "date_of_birth": "2015-01-01", "gender": "female"}
+    assert_error(
+        client.post("/member", headers=me.headers, json={**member, "name": value}),
+        422,
+        "validation_error",
+    )
+    body = assert_error(
+        client.put("/profile", headers=me.headers, json={"name": value}), 422, "validation_error"
+    )
+    assert body["details"][0]["type"] == "control_characters"
+    assert client.get("/member", headers=me.headers).json()["total"] == 0
+    assert client.get("/profile", headers=me.headers).json()["name"] is None
+
+
+@pytest.mark.parametrize("value", [*CONTROL_CHARACTERS, "line one\rline two", "tab\tin a name"])
+def test_control_characters_are_refused_in_every_kind_of_free_text(
+    client: TestClient, value: str
+) -> None:
+    me = login(client, "+919876562012")
+    admin = login(client, ADMIN_PHONE)
+    address = {
+        "contact_name": "Ravi",
+        "contact_phone": "+919876543210",
+        "line1": "12, 4th Cross",
+        "city": "Bangalore",
+        "state": "Karnataka",
+        "pincode": "560038",
+    }
+    attempts = [
+        (me, "POST", "/address", {**address, "line1": value}),
+        (me, "POST", "/address", {**address, "landmark": value}),
+        (me, "POST", "/cart/coupon", {"code": value}),
+        (me, "POST", "/orders/1/cancel", {"reason": value.replace("\t", "\x0b")}),
+        (admin, "POST", "/categories", {"name": value}),
+        (admin, "PUT", "/orders/1/items/1/status", {"status": "in_lab", "technician_name": value}),
+        (admin, "POST", "/consent/types", {"code": "odd_text", "title": value, "body": "Text"}),
+        (
+            admin,
+            "POST",
+            "/cart/admin/coupons",
+            {"code": "ODD1", "discount_type": "percent", "percent_off": 5, "description": value},
+        ),
+    ]
+    for who, method, path, body in attempts:
+        response = client.request(method, path, headers=who.headers, json=body)
+        assert_error(response, 422, "validation_error")
+    assert client.get("/address", headers=me.headers).json()["total"] == 0
+    assert client.get("/categories").json() == []
+
+
+def test_multi_line_text_keeps_newlines_and_tabs(client: TestClient) -> None:
+    admin = login(client, ADMIN_PHONE)
+    description = "First line\n\tindented second line\r\nthird line"
+    created = client.post(
+        "/categories", headers=admin.headers, json={"name": "Multi", "description": description}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["description"] == "First line\n\tindented second line\nthird line"
+    refused = client.post(
+        "/categories",
+        headers=admin.headers,
+        json={"name": "Multi 2", "description": "bad \x1b[2J escape\n"},
+    )
+    assert_error(refused, 422, "validation_error")
+
+
+def test_joiners_that_indic_scripts_need_are_not_control_characters(client: TestClient) -> None:
+    me = login(client, "+919876562013")
+    name = "क्\u200dष \u0c30\u0c3e\u0c2e\u200c\u0c41"  # zero-width joiner and non-joiner
+    response = client.put("/profile", headers=me.headers, json={"name": name})
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == name
