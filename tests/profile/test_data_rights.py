@@ -20,6 +20,7 @@ from Consent_module.models import ConsentGrant
 from database import utcnow
 from gmeet_api.models import Booking
 from Login_module.models import DeviceSession, User
+from Login_module.OTP.store import phone_key
 from Member_module.models import Member
 from Orders_module.models import Order, OrderItem, OrderStatusHistory, Payment, Refund
 from Profile_module.export import build_export
@@ -786,7 +787,7 @@ def test_an_expired_or_never_sent_code_is_refused(
 ) -> None:
     assert_error(erase(client, erasable.headers, "123456"), 400, "otp_expired")
     code = request_code(client, PHONE)
-    redis_client.delete(f"otp:{PHONE}")  # its time ran out
+    redis_client.delete(f"otp:{phone_key(PHONE)}")  # its time ran out
     assert_error(erase(client, erasable.headers, code), 400, "otp_expired")
     assert_untouched(client, db, erasable)
 
