@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from config import APP_NAME, APP_VERSION
+from core.errors import ServiceUnavailableError
+from core.openapi import RETRY_AFTER
 from core.redis import get_redis
 from database import engine
 
@@ -76,12 +78,20 @@ def health() -> dict:
 @router.get(
     "/health/ready",
     response_model=HealthOut,
-    responses={503: {"model": HealthOut, "description": "The database or Redis is down."}},
+    responses={
+        503: {
+            "model": HealthOut,
+            "description": "The database or Redis is down.",
+            "headers": RETRY_AFTER,
+        }
+    },
 )
 def ready() -> JSONResponse:
     """Readiness: 503 while the database or Redis is down."""
     body = _checks()
-    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+    if body["status"] == "ok":
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers=ServiceUnavailableError.headers)
 
 
 @router.get("/")

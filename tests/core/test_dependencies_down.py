@@ -41,7 +41,9 @@ def test_health_reports_degraded_and_not_ready_without_redis(
     assert health.status_code == 200
     assert health.json()["status"] == "degraded"
     assert health.json()["checks"] == {"database": "ok", "redis": "unavailable"}
-    assert client.get("/health/ready").status_code == 503
+    ready = client.get("/health/ready")
+    assert ready.status_code == 503
+    assert int(ready.headers["retry-after"]) >= 1
 
 
 def test_health_is_ok_and_ready_with_everything_up(client: TestClient) -> None:
