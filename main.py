@@ -23,6 +23,7 @@ from core.metrics import router as metrics_router
 from core.metrics import track_pool
 from core.middleware import RequestContextMiddleware
 from core.openapi import ERROR_RESPONSES
+from core.response_cache import CatalogueCacheMiddleware, watch_tables
 from core.scheduler import scheduler
 from database import engine
 from gmeet_api.router import router as gmeet_router
@@ -77,6 +78,21 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         logger.info("stopped")
 
 
+# Tables whose rows the public catalogue answers show: a committed write to any of them makes
+# every replica drop its cached answers (core/response_cache.py).
+CATALOGUE_TABLES = (
+    "categories",
+    "products",
+    "consent_types",
+    "consent_type_versions",
+    "product_consents",
+    "serviceable_locations",
+    "counsellor_gmeet_list",
+    "counsellor_gmeet_tokens",
+)
+watch_tables(CATALOGUE_TABLES)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.LOG_LEVEL)
@@ -87,6 +103,9 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    # Innermost first: the catalogue cache sits inside CORS, which sits inside the
+    # request-context middleware (request id, security headers, access log, metrics, body cap).
+    app.add_middleware(CatalogueCacheMiddleware, routes=app.router.routes)
     track_pool(lambda: engine.pool.checkedout() if hasattr(engine.pool, "checkedout") else 0)
     app.add_middleware(
         CORSMiddleware,

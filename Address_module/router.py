@@ -24,6 +24,7 @@ from Address_module.service import (
 )
 from core.pagination import Page, Pagination, paginate
 from core.pincodes import Pincode
+from core.response_cache import public_cache
 from deps import AdminUser, CurrentUser, DbSession
 
 router = APIRouter(prefix="/address", tags=["addresses"])
@@ -33,6 +34,7 @@ RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 # Fixed paths are declared before `/{address_id}` so they are not read as an id.
 @router.get("/serviceability", response_model=ServiceabilityOut)
+@public_cache
 def check_serviceability(
     db: DbSession,
     city: Annotated[str, Query(min_length=1, max_length=120)],

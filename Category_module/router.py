@@ -17,6 +17,7 @@ from Category_module.service import (
     list_active_categories,
     update_category,
 )
+from core.response_cache import public_cache
 from deps import AdminUser, DbSession
 
 router = APIRouter(prefix="/categories", tags=["catalogue"])
@@ -25,6 +26,7 @@ CategoryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("", response_model=list[CategoryOut])
+@public_cache
 def list_categories(db: DbSession) -> list[dict]:
     """Active categories in display order, each with its number of active products."""
     return list_active_categories(db)

@@ -18,6 +18,7 @@ from Consent_module.schemas import (
     RequiredConsentOut,
 )
 from core.pagination import Page, Pagination, paginate
+from core.response_cache import public_cache
 from deps import AdminUser, CurrentUser, DbSession
 from Product_module.service import get_product_for_sale
 
@@ -47,12 +48,14 @@ def grant_view(grant: ConsentGrant, current_versions: dict[int, int]) -> dict:
 
 
 @router.get("/types", response_model=list[ConsentTypeOut])
+@public_cache
 def list_consent_types(db: DbSession) -> list:
     """The consents in use, each at its current version."""
     return service.list_types(db)
 
 
 @router.get("/types/{code}", response_model=ConsentTypeDetailOut)
+@public_cache
 def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
     """One consent with the text of every version ever published."""
     consent_type = service.get_type(db, code)
@@ -63,6 +66,7 @@ def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
 
 
 @router.get("/products/{product_id}", response_model=list[RequiredConsentOut])
+@public_cache
 def product_consents(product_id: Id, db: DbSession) -> list:
     """The consents a product requires from each member it is bought for."""
     product = get_product_for_sale(db, product_id)

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from core.pagination import Page, Pagination, paginate
+from core.response_cache import public_cache
 from deps import AdminUser, DbSession
 from Product_module.models import DB_INT_MAX
 from Product_module.schemas import (
@@ -34,6 +35,7 @@ PriceFilter = Annotated[int | None, Query(ge=0, le=MAX_PAISE)]
 
 
 @router.get("", response_model=Page[ProductOut])
+@public_cache
 def list_products(
     db: DbSession,
     page: Pagination,
@@ -59,6 +61,7 @@ def list_products(
 
 
 @router.get("/{product_ref}", response_model=ProductDetailOut)
+@public_cache
 def get_product_detail(
     product_ref: Annotated[str, Path(max_length=140, description="product id or slug")],
     db: DbSession,

@@ -5,6 +5,7 @@ from fastapi.responses import RedirectResponse
 
 from config import get_settings
 from core.pagination import Page, Pagination, paginate
+from core.response_cache import public_cache
 from deps import AdminUser, CurrentUser, DbSession
 from gmeet_api.deps import Availability, BookingCaller, BookingIdPath, CounsellorIdPath
 from gmeet_api.errors import ConnectError
@@ -85,6 +86,7 @@ def oauth_callback(
 
 
 @router.get("/counsellors", response_model=Page[CounsellorOut])
+@public_cache
 def list_counsellors(db: DbSession, page: Pagination) -> dict:
     """Counsellors taking bookings."""
     return paginate(db, public_counsellors_query(), page)

@@ -32,12 +32,13 @@ import fakeredis  # noqa: E402
 import redis  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import Engine, create_engine, inspect, make_url, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import models_registry  # noqa: E402, F401
 from config import Settings, get_settings  # noqa: E402
 from core.redis import set_redis  # noqa: E402
+from core.response_cache import catalogue_cache  # noqa: E402
 from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from main import app  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
@@ -130,6 +131,7 @@ def redis_client() -> Iterator[redis.Redis]:
     else:
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
     set_redis(client)
+    catalogue_cache.reset()  # this test's Redis, and no answers cached by an earlier test
     yield client
     set_redis(None)
     if TEST_REDIS_URL:
@@ -144,6 +146,9 @@ def db(migrated_database: Engine) -> Iterator[Session]:
     transaction = connection.begin()
     SessionLocal.configure(bind=connection, join_transaction_mode="create_savepoint")
     session = SessionLocal()
+    # Rows a test writes through this session are seen by its requests but never committed, so
+    # the catalogue cache would not hear of them: every flush here counts as a catalogue change.
+    event.listen(session, "after_flush", lambda _session, _flush: catalogue_cache.bump())
     try:
         yield session
     finally:
