@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from Login_module.Device.service import check_session_active, touch_session
+from Login_module.Device.service import check_session_active
 from Login_module.errors import AdminRequired, TokenInvalid
 from Login_module.models import User
 from Login_module.roles import role_for_phone
@@ -29,7 +29,6 @@ def authenticate(db: Session, token: str) -> Auth:
     user = db.get(User, claims.user_id)
     if user is None or not user.is_active or user.deleted_at is not None:
         raise TokenInvalid()
-    touch_session(db, claims.session_id)
     # The role is re-derived on every request so removing an admin phone takes effect at once.
     return Auth(user=user, session_id=claims.session_id, role=role_for_phone(user.phone))
 

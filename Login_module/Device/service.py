@@ -63,17 +63,27 @@ def _cache_key(session_id: int) -> str:
     return f"sess:{session_id}"
 
 
-def _cache_get(db: Session, session_id: int) -> str | None:
+def _touch_key(session_id: int) -> str:
+    return f"sess:touch:{session_id}"
+
+
+def _cache_read(db: Session, session_id: int) -> tuple[str | None, bool]:
+    """The session's cache entry, and whether its activity is due to be recorded (claimed at
+    most once a TOUCH_INTERVAL_SECONDS), in one round trip; (None, True) without Redis."""
     client = _cache_client()
     if client is None:
-        return None
+        return None, True
     try:
         if _redis_missed.is_set():
             _resync_revocations(db, client)
-        return client.get(_cache_key(session_id))
+        pipe = client.pipeline(transaction=False)
+        pipe.get(_cache_key(session_id))
+        pipe.set(_touch_key(session_id), "1", nx=True, ex=TOUCH_INTERVAL_SECONDS)
+        cached, touch_due = pipe.execute()
+        return cached, bool(touch_due)
     except redis.exceptions.RedisError:
         _missed(client)
-        return None
+        return None, True
 
 
 def _revoked_recently() -> ColumnElement[bool]:
@@ -231,34 +241,28 @@ def start_session(
 
 
 def check_session_active(db: Session, session_id: int, user_id: int) -> None:
-    """Refuse a token whose session is revoked, expired or not the token's user's."""
-    cached = _cache_get(db, session_id)
+    """Refuse a token whose session is revoked, expired or not the token's user's; record the
+    session's activity at most once a minute."""
+    cached, touch_due = _cache_read(db, session_id)
     if cached == REVOKED:
         raise SessionRevoked()
-    if cached == _active_value(user_id):
-        return
-    # Anything else (nothing cached, another user's session, an entry of an older format) is
-    # decided by the database.
-    session = db.get(DeviceSession, session_id)
-    if (
-        session is None
-        or session.user_id != user_id
-        or session.revoked_at is not None
-        or session.expires_at <= utcnow()
-    ):
-        raise SessionRevoked()
-    _cache_set_active(session_id, user_id)
+    if cached != _active_value(user_id):
+        # Anything else (nothing cached, another user's session, an entry of an older format)
+        # is decided by the database.
+        session = db.get(DeviceSession, session_id)
+        if (
+            session is None
+            or session.user_id != user_id
+            or session.revoked_at is not None
+            or session.expires_at <= utcnow()
+        ):
+            raise SessionRevoked()
+        _cache_set_active(session_id, user_id)
+    if touch_due:
+        _record_activity(db, session_id)
 
 
-def touch_session(db: Session, session_id: int) -> None:
-    """Record activity at most once a minute per session."""
-    client = _cache_client()
-    if client is not None:
-        try:
-            if not client.set(f"sess:touch:{session_id}", "1", nx=True, ex=TOUCH_INTERVAL_SECONDS):
-                return
-        except redis.exceptions.RedisError:
-            _missed(client)
+def _record_activity(db: Session, session_id: int) -> None:
     now = utcnow()
     db.execute(
         update(DeviceSession)

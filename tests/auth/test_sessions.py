@@ -21,6 +21,7 @@ from Login_module.Device.service import active_sessions_query, start_session
 from Login_module.models import DeviceSession, User
 from Login_module.tokens import encode_token
 from tests.auth.support import audit_rows, claims_of
+from tests.catalogue.sql_counter import counting_statements
 from tests.conftest import requires_mariadb
 from tests.helpers import LoggedIn, assert_error, login
 
@@ -421,3 +422,18 @@ def test_session_cap_holds_under_concurrent_logins(committed_user: int) -> None:
     with Session(engine) as session:
         active = session.scalars(active_sessions_query(committed_user)).all()
     assert len(active) == 4
+
+
+def test_an_authenticated_request_reads_one_row_and_writes_none(client: TestClient) -> None:
+    """With the session cached and its activity recorded this minute, authenticating is one
+    indexed read (the user by primary key), whatever the route."""
+    user = login(client, PHONE)
+    assert me_status(client, user) == 200  # caches the session, records its activity
+    with counting_statements() as statements:
+        assert me_status(client, user) == 200
+        assert client.get("/member", headers=user.headers).status_code == 200
+    data = [s for s in statements if s.split()[0].upper() in {"SELECT", "UPDATE", "DELETE"}]
+    me_reads, member_reads = data[:1], data[1:]
+    assert len(me_reads) == 1 and "FROM users" in me_reads[0]
+    assert not any(s.split()[0].upper() != "SELECT" for s in data)
+    assert sum("FROM users" in s for s in member_reads) == 1
