@@ -102,6 +102,10 @@ def build_engine(url: str, *, for_migrations: bool = False) -> Engine:
         pool_timeout=settings.DB_POOL_TIMEOUT,
         pool_recycle=settings.DB_POOL_RECYCLE,
         pool_pre_ping=True,
+        # Every user of a connection ends its own transaction (the request's commit or
+        # rollback; closing a Connection or Session rolls back an open one), so the pool's own
+        # ROLLBACK on check-in would be a second, empty round trip on every request.
+        pool_reset_on_return=None,
         connect_args=connect_args,
     )
     if not for_migrations:
