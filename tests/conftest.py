@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 import models_registry  # noqa: E402, F401
 from config import Settings, get_settings  # noqa: E402
+from core.health import forget_checks  # noqa: E402
 from core.redis import set_redis  # noqa: E402
 from core.response_cache import catalogue_cache  # noqa: E402
 from database import Base, SessionLocal, build_engine, engine  # noqa: E402
@@ -132,6 +133,7 @@ def redis_client() -> Iterator[redis.Redis]:
         client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
     set_redis(client)
     catalogue_cache.reset()  # this test's Redis, and no answers cached by an earlier test
+    forget_checks()  # /health checks this test's dependencies, not an earlier test's
     yield client
     set_redis(None)
     if TEST_REDIS_URL:
