@@ -28,6 +28,8 @@ class Order(TimestampMixin, Base):
         UniqueConstraint("user_id", "idempotency_key"),
         Index("ix_orders_user_status", "user_id", "status"),
         Index("ix_orders_status_due", "status", "payment_due_at"),
+        # The admin list, newest first: read in index order, however many orders there are.
+        Index("ix_orders_created", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -128,7 +128,7 @@ def scans(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
         p
         for p in plans
         if p["table"] in BIG_TABLES
-        and (p["type"] == "ALL" or "filesort" in str(p["extra"] or "").lower())
+        and (p["type"] in ("ALL", "index") or "filesort" in str(p["extra"] or "").lower())
         and int(p["rows"] or 0) > 1000
     ]
 
