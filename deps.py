@@ -1,10 +1,11 @@
 """Request dependencies shared by every router: the DB session and the authenticated caller."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -16,14 +17,18 @@ from Login_module.models import User
 logger = logging.getLogger("nucleotide.db")
 
 
-def get_db() -> Iterator[Session]:
-    """One session per request: committed after the handler returns, before the response is
-    sent; rolled back on any error (then the refusal's own after-rollback actions commit)."""
-    db = SessionLocal()
+def _commit(db: Session) -> None:
     try:
-        yield db
         db.commit()
     except Exception:
+        _roll_back(db)  # a failed commit is an error answer, with the refusal's actions kept
+        raise
+    db.close()
+
+
+def _roll_back(db: Session) -> None:
+    """Roll back; then the refusal's own after-rollback actions commit."""
+    try:
         db.rollback()
         try:
             run_rollback_actions(db)
@@ -38,9 +43,26 @@ def get_db() -> Iterator[Session]:
                 )
             else:
                 logger.exception("could not record the consequences of a refused request")
-        raise
     finally:
         db.close()
+
+
+async def get_db() -> AsyncIterator[Session]:
+    """One session per request: committed after the handler returns, before the response is
+    sent; rolled back on any error.
+
+    Opening a session does no I/O, so this runs on the event loop; the commit (or rollback)
+    and close run in one threadpool call, as the handler's database work does."""
+    db = SessionLocal()
+    try:
+        yield db
+    except Exception:
+        await run_in_threadpool(_roll_back, db)
+        raise
+    except BaseException:
+        db.close()  # cancelled (the client went away): hand the connection back right here
+        raise
+    await run_in_threadpool(_commit, db)
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

@@ -16,7 +16,8 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def page_params(
+# `async`: no I/O here, so no threadpool hop for it on every list request.
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> PageParams:
