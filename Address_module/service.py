@@ -1,5 +1,6 @@
 """Addresses (one default per user, soft delete, audited) and serviceable locations."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -40,6 +41,24 @@ def serviceability_for(db: Session, city: str) -> ServiceableLocation | None:
             ServiceableLocation.city_key == key, ServiceableLocation.is_active.is_(True)
         )
     )
+
+
+def serviceability_by_city(db: Session, cities: Iterable[str]) -> dict[str, ServiceableLocation]:
+    """`serviceability_for` for many typed cities in one query: {typed city: location}, the
+    cities served by no active location left out."""
+    keys = {city: city_key(city) for city in cities}
+    wanted = {key for key in keys.values() if key}
+    if not wanted:
+        return {}
+    found = {
+        location.city_key: location
+        for location in db.scalars(
+            select(ServiceableLocation).where(
+                ServiceableLocation.city_key.in_(wanted), ServiceableLocation.is_active.is_(True)
+            )
+        )
+    }
+    return {city: found[key] for city, key in keys.items() if key in found}
 
 
 def require_serviceable(db: Session, city: str) -> ServiceableLocation:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from Address_module.models import ADDRESS_FIELDS, Address
-from Address_module.service import serviceability_for
+from Address_module.service import serviceability_by_city
 from Audit_module.service import personal_changes, record_audit
 from Cart_module.coupons import (
     coupon_discount,
@@ -246,11 +246,12 @@ def _check_cart(db: Session, user_id: int, cart: Cart) -> tuple[dict, dict]:
     }
     if set(members) != member_ids:
         raise ProductUnavailable("Some members in your cart no longer exist; review your cart.")
+    locations = serviceability_by_city(db, {a.city for a in addresses.values()})
     unserviceable = []
     for item in cart.items:
         for link in item.members:
             address = addresses.get(link.address_id)
-            location = serviceability_for(db, address.city) if address else None
+            location = locations.get(address.city) if address else None
             if location is None or not (location.home_collection or location.sample_pickup):
                 unserviceable.append({"member_id": link.member_id, "address_id": link.address_id})
     if unserviceable:

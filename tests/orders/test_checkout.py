@@ -1,5 +1,6 @@
 """POST /orders: checks, snapshots, Razorpay order, idempotency, provider failures."""
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,10 +11,16 @@ from Cart_module.models import CouponRedemption
 from Consent_module.models import ConsentGrant
 from Orders_module.idempotency import claim
 from Orders_module.models import Order, OrderItem
-from tests.cart.factories import make_coupon
+from tests.addresses.factories import make_address
+from tests.cart.factories import add_to_cart, make_coupon
+from tests.catalogue.factories import make_product
+from tests.catalogue.sql_counter import counting_statements
+from tests.conftest import IS_MARIADB
+from tests.consent.factories import grant_all_required, link_consent
 from tests.fakes.razorpay import FakeRazorpay, error
 from tests.fakes.server import FakeResponse
 from tests.helpers import assert_error, login
+from tests.members.factories import make_member
 from tests.orders.support import checkout, make_shop, pay, shopper
 
 
@@ -319,3 +326,31 @@ def test_items_reference_members_for_in_use_checks(
     member_id = buyer.members[0].id
     assert db.scalar(select(OrderItem.member_id)) == member_id
     assert_error(client.delete(f"/member/{member_id}", headers=buyer.headers), 409, "member_in_use")
+
+
+@pytest.mark.skipif(
+    not IS_MARIADB,
+    reason="SQLite's driver inserts the order's items one by one; MySQL batches them, and its "
+    "count is the one that matters",
+)
+def test_checkout_statements_do_not_grow_with_the_cart(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    """Members, addresses, their cities, consents and the new rows are read and written per
+    checkout, not per item."""
+
+    def statements_for(phone: str, extra_items: int) -> int:
+        shop = make_shop(db)
+        who = shopper(client, db, phone, shop.single)
+        for n in range(extra_items):
+            product = make_product(db, shop.category, name=f"Extra test {phone} {n}")
+            link_consent(db, product, shop.consent)
+            member = make_member(db, who.me.user_id, name=f"Relative {n}", relation="sibling")
+            address = make_address(db, who.me.user_id, city="MUMBAI" if n % 2 else "BANGALORE")
+            grant_all_required(db, who.me.user_id, member, product)
+            add_to_cart(client, who.headers, product.id, [(member.id, address.id)])
+        with counting_statements() as statements:
+            assert checkout(client, who).status_code == 201
+        return len([s for s in statements if not s.split()[0].upper().endswith("SAVEPOINT")])
+
+    assert statements_for("+919876571001", 0) == statements_for("+919876571002", 3)
