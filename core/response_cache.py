@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from fastapi.routing import iter_route_contexts
-from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from starlette.routing import compile_path
@@ -102,7 +101,9 @@ class CatalogueCache:
         """Read the stamp from Redis (a background thread does this every poll interval)."""
         try:
             value = get_redis().get(VERSION_KEY)
-        except RedisError:
+        except Exception as exc:  # any failure (not only RedisError) means "version unknown"
+            if self._version is not None:
+                logger.warning("catalogue cache off: version unreadable (%s)", type(exc).__name__)
             self._adopt(None)
             return
         self._adopt(str(value) if value is not None else "0")
@@ -113,7 +114,7 @@ class CatalogueCache:
         self._entries = {}
         try:
             self._adopt(str(get_redis().incr(VERSION_KEY)))
-        except RedisError:
+        except Exception:
             logger.warning("catalogue changed but Redis is unreachable; cache off until it is")
             self._adopt(None)
 
@@ -126,6 +127,8 @@ class CatalogueCache:
         self._poller.start()
 
     def _poll(self) -> None:
+        # `refresh` catches every failure, so this thread lives as long as the process: a dead
+        # poller would leave this replica serving answers from a version it can't see change.
         while not self._stop.wait(VERSION_POLL_SECONDS):
             self.refresh()
 

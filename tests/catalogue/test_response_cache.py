@@ -164,3 +164,30 @@ def test_without_redis_answers_come_from_the_database(
 
 def _entry(body: bytes) -> Entry:
     return Entry(body=body, content_type=b"application/json", etag=strong_etag(body))
+
+
+class Broken:
+    """A client whose every call fails with something other than a RedisError (a closed
+    socket, a bug): the version becomes unknown, nothing is raised."""
+
+    def get(self, _key: str) -> str:
+        raise OSError(9, "Bad file descriptor")
+
+    def incr(self, _key: str) -> int:
+        raise OSError(9, "Bad file descriptor")
+
+
+def test_a_version_read_that_fails_in_any_way_turns_the_cache_off_without_raising() -> None:
+    cache = CatalogueCache()
+    alive = get_redis()
+    set_redis(Broken())  # type: ignore[arg-type]
+    try:
+        cache.refresh()
+        assert cache.version is None
+        cache.bump()
+        assert cache.version is None
+    finally:
+        cache.stop()
+        set_redis(alive)
+    cache.refresh()
+    assert cache.version is not None
