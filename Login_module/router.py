@@ -55,6 +55,6 @@ def log_out(db: DbSession, auth: CurrentAuth) -> Response:
 
 
 @router.get("/me", response_model=UserOut)
-def me(auth: CurrentAuth) -> dict:
-    """The logged-in user."""
+async def me(auth: CurrentAuth) -> dict:
+    """The logged-in user (no I/O: the row is already loaded, so it stays on the event loop)."""
     return {**UserOut.model_validate(auth.user).model_dump(), "role": auth.role}

@@ -1,5 +1,6 @@
 """JWT access and refresh tokens bound to a device session."""
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,13 +50,36 @@ def encode_token(
     return jwt.encode(payload, settings.SECRET_KEY.get_secret_value(), algorithm=settings.ALGORITHM)
 
 
+# Verified access tokens, so a client's repeated requests skip the signature check: the key
+# holds the secret and the whole token (signature included), the value the claims and expiry,
+# which is checked on every use. Bounded by dropping everything when full.
+_VERIFIED_MAX = 4096
+_verified: dict[tuple[str, str], tuple[TokenClaims, float]] = {}
+
+
 def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
     """Verify signature, algorithm, expiry and type; anything off -> 401."""
+    secret = get_settings().SECRET_KEY.get_secret_value()
+    if expected_type == "access":
+        known = _verified.get((secret, token))
+        if known is not None:
+            if known[1] <= time.time():
+                raise TokenExpired()
+            return known[0]
+    claims, expires_at = _verify(token, secret, expected_type)
+    if expected_type == "access":
+        if len(_verified) >= _VERIFIED_MAX:
+            _verified.clear()
+        _verified[(secret, token)] = (claims, expires_at)
+    return claims
+
+
+def _verify(token: str, secret: str, expected_type: TokenType) -> tuple[TokenClaims, float]:
     settings = get_settings()
     try:
         payload = jwt.decode(
             token,
-            settings.SECRET_KEY.get_secret_value(),
+            secret,
             algorithms=[settings.ALGORITHM],
             options={"require": ["sub", "sid", "type", "exp", "iat", "jti"]},
         )
@@ -66,12 +90,13 @@ def decode_token(token: str, expected_type: TokenType) -> TokenClaims:
     if payload.get("type") != expected_type:
         raise TokenInvalid()
     try:
-        return TokenClaims(
+        claims = TokenClaims(
             user_id=int(payload["sub"]),
             session_id=int(payload["sid"]),
             role=str(payload.get("role", "user")),
             type=expected_type,
             jti=str(payload["jti"]),
         )
+        return claims, float(payload["exp"])
     except (TypeError, ValueError) as exc:
         raise TokenInvalid() from exc

@@ -134,6 +134,25 @@ def test_token_expired_by_the_clock_is_401(client: TestClient) -> None:
     assert_error(me(client, forge(claims)), 401, "token_expired")
 
 
+def test_a_token_already_verified_still_expires_on_time(client: TestClient) -> None:
+    user = login(client, PHONE)
+    now = int(time.time())
+    token = forge({**claims_of(user.access_token), "iat": now - 100, "exp": now + 2})
+    assert me(client, token).status_code == 200  # verified once, then remembered
+    time.sleep(2.1)
+    assert_error(me(client, token), 401, "token_expired")
+
+
+def test_a_remembered_token_is_refused_once_the_signing_key_changes(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = login(client, PHONE)
+    assert me(client, user.access_token).status_code == 200
+    another_key = type(settings.SECRET_KEY)("another-key-" + "x" * 40)
+    monkeypatch.setattr(settings, "SECRET_KEY", another_key)
+    assert_error(me(client, user.access_token), 401, "token_invalid")
+
+
 def test_refresh_token_used_as_access_token_is_401(client: TestClient) -> None:
     user = login(client, PHONE)
     assert_error(me(client, user.refresh_token), 401, "token_invalid")
