@@ -13,11 +13,12 @@ from Address_module.errors import (
     LocationNotFound,
     LocationNotServiceable,
 )
-from Address_module.locations import city_key
+from Address_module.locations import LocationRow, city_key
 from Address_module.models import ADDRESS_FIELDS, Address, ServiceableLocation
 from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from core.pincodes import check_pincode_state
+from core.response_cache import catalogue_cache
 from database import utcnow
 from Login_module.locks import lock_user
 
@@ -43,22 +44,24 @@ def serviceability_for(db: Session, city: str) -> ServiceableLocation | None:
     )
 
 
-def serviceability_by_city(db: Session, cities: Iterable[str]) -> dict[str, ServiceableLocation]:
-    """`serviceability_for` for many typed cities in one query: {typed city: location}, the
-    cities served by no active location left out."""
+def serviceability_by_city(db: Session, cities: Iterable[str]) -> dict[str, LocationRow]:
+    """`serviceability_for` for many typed cities: {typed city: location}, the cities served
+    by no active location left out. Read from this process's copy of the active locations,
+    kept per catalogue version (every location write bumps it), so usually no query."""
+    active = catalogue_cache.remembered(db, "serviceable_locations", lambda: _active_locations(db))
     keys = {city: city_key(city) for city in cities}
-    wanted = {key for key in keys.values() if key}
-    if not wanted:
-        return {}
-    found = {
-        location.city_key: location
+    return {city: active[key] for city, key in keys.items() if key in active}
+
+
+def _active_locations(db: Session) -> dict[str, LocationRow]:
+    return {
+        location.city_key: LocationRow(
+            location.city, location.zone, location.home_collection, location.sample_pickup
+        )
         for location in db.scalars(
-            select(ServiceableLocation).where(
-                ServiceableLocation.city_key.in_(wanted), ServiceableLocation.is_active.is_(True)
-            )
+            select(ServiceableLocation).where(ServiceableLocation.is_active.is_(True))
         )
     }
-    return {city: found[key] for city, key in keys.items() if key in found}
 
 
 def require_serviceable(db: Session, city: str) -> ServiceableLocation:

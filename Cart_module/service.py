@@ -1,7 +1,7 @@
 """The cart: items (a product for a group of members), re-priced on every read, and its coupon.
 
-Checkout uses: `load_cart`, `price_cart`, `empty_cart`, and from Cart_module.coupons (re-exported
-here) `coupon_discount`, `hold_coupon`, `mark_coupon_used`, `release_coupon_hold`.
+Checkout uses: `load_cart`, `price_locked_cart`, `empty_cart`, and from Cart_module.coupons
+(re-exported here) `coupon_discount`, `hold_coupon`, `mark_coupon_used`, `release_coupon_hold`.
 """
 
 from collections.abc import Sequence
@@ -60,6 +60,7 @@ __all__ = [
     "mark_coupon_used",
     "member_in_cart",
     "price_cart",
+    "price_locked_cart",
     "release_coupon_hold",
     "remove_coupon",
     "remove_item",
@@ -120,6 +121,10 @@ class CartView:
     discount_paise: int = 0
     total_paise: int = 0
     notices: list[str] = field(default_factory=list)
+    # Why the cart's coupon stopped applying, when it did (its notice is in `notices`).
+    coupon_refusal: CouponError | None = None
+    # The rows of the members named in the cart, deleted ones included.
+    members: dict[int, Member] = field(default_factory=dict)
 
     @property
     def coupon_code(self) -> str | None:
@@ -186,9 +191,10 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
         select(Cart)
         .where(Cart.user_id == user_id)
         .options(
+            # Items with their product, category and members in one query (a handful of rows).
             selectinload(Cart.items).options(
                 joinedload(CartItem.product).joinedload(Product.category),
-                selectinload(CartItem.members),
+                joinedload(CartItem.members),
             ),
             selectinload(Cart.coupon),
         )
@@ -199,23 +205,20 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
     return db.scalar(statement)
 
 
-def _member_names(db: Session, carts_members: Sequence[int]) -> dict[int, tuple[str, bool]]:
-    """{member_id: (name, is_deleted)} in one query."""
+def _members(db: Session, carts_members: Sequence[int]) -> dict[int, Member]:
+    """{member_id: Member} in one query (checkout snapshots the same rows)."""
     if not carts_members:
         return {}
-    rows = db.execute(
-        select(Member.id, Member.name, Member.is_deleted).where(Member.id.in_(carts_members))
-    ).all()
-    return {member_id: (name, is_deleted) for member_id, name, is_deleted in rows}
+    return {m.id: m for m in db.scalars(select(Member).where(Member.id.in_(carts_members)))}
 
 
-def _drop_reason(item: CartItem, names: dict[int, tuple[str, bool]]) -> tuple[str, str] | None:
+def _drop_reason(item: CartItem, members: dict[int, Member]) -> tuple[str, str] | None:
     """Why an item can no longer be bought (an audit reason and the user's notice), or None."""
     product = item.product
     deleted = [
-        names.get(m.member_id, ("a member", True))[0]
+        members[m.member_id].name if m.member_id in members else "a member"
         for m in item.members
-        if names.get(m.member_id, ("a member", True))[1]
+        if m.member_id not in members or members[m.member_id].is_deleted
     ]
     if not product.is_active:
         return (
@@ -240,11 +243,11 @@ def _drop_reason(item: CartItem, names: dict[int, tuple[str, bool]]) -> tuple[st
 def _compute(db: Session, cart: Cart, user_id: int, *, apply_drops: bool) -> tuple[CartView, bool]:
     """Price `cart`; returns the view and whether anything had to be dropped. Drops are only
     written (deleted, audited, noticed) with `apply_drops`."""
-    names = _member_names(db, [m.member_id for item in cart.items for m in item.members])
-    view = CartView(cart=cart)
+    members = _members(db, [m.member_id for item in cart.items for m in item.members])
+    view = CartView(cart=cart, members=members)
     dropped = False
     for item in list(cart.items):
-        reason = _drop_reason(item, names)
+        reason = _drop_reason(item, members)
         if reason is not None:
             dropped = True
             if apply_drops:
@@ -265,7 +268,7 @@ def _compute(db: Session, cart: Cart, user_id: int, *, apply_drops: bool) -> tup
                 item=item,
                 product=product,
                 members=[
-                    LineMember(m.member_id, names[m.member_id][0], m.address_id)
+                    LineMember(m.member_id, members[m.member_id].name, m.address_id)
                     for m in item.members
                 ],
                 quantity=item.quantity,
@@ -281,6 +284,7 @@ def _compute(db: Session, cart: Cart, user_id: int, *, apply_drops: bool) -> tup
             view.coupon = coupon
         except CouponError as refusal:
             dropped = True
+            view.coupon_refusal = refusal
             if apply_drops:
                 cart.coupon = None
                 record_audit(
@@ -321,6 +325,16 @@ def price_cart(db: Session, user_id: int) -> CartView:
         return CartView(cart=None)
     view, _ = _compute(db, cart, user_id, apply_drops=True)
     db.flush()
+    return view
+
+
+def price_locked_cart(db: Session, cart: Cart, user_id: int) -> CartView:
+    """`price_cart` for a cart the caller already holds locked (checkout: `load_cart(...,
+    for_update=True)`): priced once, from the rows already loaded, and what must drop is
+    dropped at once."""
+    view, dropped = _compute(db, cart, user_id, apply_drops=True)
+    if dropped:
+        db.flush()
     return view
 
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,6 @@ from Consent_module.errors import (
     ConsentVersionOutdated,
 )
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
-from Consent_module.queries import required_types
 from core.context import current_request
 from database import utcnow
 from Member_module.errors import MemberNotFound
@@ -296,20 +295,32 @@ def missing_consents(
     """Every `{member_id, product_id, code}` lacking a live grant of the current version, in
     cart order, each once; two queries whatever the number of lines and members."""
     lines = list(lines)
-    required = required_types(db, {line.product_id for line in lines})
+    product_ids = {line.product_id for line in lines}
     member_ids = {member_id for line in lines for member_id in line.member_ids}
+    required: dict[int, list[ConsentType]] = {product_id: [] for product_id in product_ids}
     granted: set[tuple[int, int, int]] = set()
-    if member_ids:
-        rows = db.execute(
-            select(
-                ConsentGrant.member_id, ConsentGrant.consent_type_id, ConsentGrant.version
-            ).where(
-                ConsentGrant.user_id == user_id,
-                ConsentGrant.member_id.in_(member_ids),
-                ConsentGrant.withdrawn_at.is_(None),
-            )
-        )
-        granted = {(member_id, type_id, version) for member_id, type_id, version in rows}
+    if not product_ids:
+        return []
+    # The required types with this user's live grants of their current version, in one query.
+    grant = and_(
+        ConsentGrant.consent_type_id == ConsentType.id,
+        ConsentGrant.version == ConsentType.version,
+        ConsentGrant.user_id == user_id,
+        ConsentGrant.member_id.in_(member_ids),
+        ConsentGrant.withdrawn_at.is_(None),
+    )
+    rows = db.execute(
+        select(ProductConsent.product_id, ConsentType, ConsentGrant.member_id)
+        .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
+        .outerjoin(ConsentGrant, grant)
+        .where(ProductConsent.product_id.in_(product_ids), ConsentType.active.is_(True))
+        .order_by(ConsentType.code)
+    )
+    for product_id, consent_type, member_id in rows:
+        if consent_type not in required[product_id]:
+            required[product_id].append(consent_type)
+        if member_id is not None:
+            granted.add((member_id, consent_type.id, consent_type.version))
     missing: list[dict[str, Any]] = []
     seen: set[tuple[int, int, int]] = set()
     for line in lines:

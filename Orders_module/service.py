@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from Address_module.models import ADDRESS_FIELDS, Address
 from Address_module.service import serviceability_by_city
 from Audit_module.service import personal_changes, record_audit
 from Cart_module.coupons import (
-    coupon_discount,
     hold_coupon,
     mark_coupon_used,
     release_coupon_hold,
 )
 from Cart_module.models import Cart, Coupon
-from Cart_module.service import empty_cart, load_cart, price_cart
+from Cart_module.service import CartView, empty_cart, load_cart, price_locked_cart
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
@@ -216,7 +216,7 @@ def _snapshot_address(address: Address) -> dict[str, Any]:
     return {"id": address.id, **{field: getattr(address, field) for field in ADDRESS_FIELDS}}
 
 
-def _check_cart(db: Session, user_id: int, cart: Cart) -> tuple[dict, dict]:
+def _check_cart(db: Session, user_id: int, cart: Cart, view: CartView) -> tuple[dict, dict]:
     """Consents, members and serviceable addresses, all at once; returns members and addresses."""
     if any(not item.product.is_active for item in cart.items):
         raise ProductUnavailable(
@@ -228,11 +228,8 @@ def _check_cart(db: Session, user_id: int, cart: Cart) -> tuple[dict, dict]:
     address_ids = {m.address_id for item in cart.items for m in item.members}
     members = {
         m.id: m
-        for m in db.scalars(
-            select(Member).where(
-                Member.id.in_(member_ids), Member.user_id == user_id, Member.is_deleted.is_(False)
-            )
-        )
+        for m in view.members.values()
+        if m.id in member_ids and m.user_id == user_id and not m.is_deleted
     }
     addresses = {
         a.id: a
@@ -339,14 +336,13 @@ def _place_order(
     if cart is None or not cart.items:
         raise CartEmpty()
     _supersede_pending_orders(db, user.id, user.id)
-    applied_coupon = cart.coupon
-    view = price_cart(db, user.id)
-    if applied_coupon is not None and view.coupon is None:
+    view = price_locked_cart(db, cart, user.id)
+    if view.coupon_refusal is not None:
         # The coupon stopped applying since it was added: refuse with its own reason.
-        coupon_discount(db, applied_coupon, user.id, view.lines, utcnow())
+        raise view.coupon_refusal
     if view.notices:
         raise CartChanged(details=[{"notice": notice} for notice in view.notices])
-    members, addresses = _check_cart(db, user.id, cart)
+    members, addresses = _check_cart(db, user.id, cart, view)
     if view.coupon is not None:
         # Take the coupon row's lock before inserting rows that reference it: the order's
         # foreign key would take a shared lock first, and two checkouts upgrading it deadlock.
@@ -419,7 +415,8 @@ def _place_order(
     if order.total_paise == 0:
         complete_payment(db, order, note="nothing to pay", actor_user_id=user.id)
     db.flush()
-    return CheckoutResult(get_order(db, order.id), created=True)
+    # Everything the answer shows is in memory (collections set at creation, history appended).
+    return CheckoutResult(order, created=True)
 
 
 def attach_razorpay_order(db: Session, order: Order) -> Order:
@@ -436,9 +433,26 @@ def attach_razorpay_order(db: Session, order: Order) -> Order:
     razorpay_order = create_razorpay_order(
         total_paise, order_number, {"order_id": str(order_id), "order_number": order_number}
     )
-    order = get_order(db, order_id, for_update=True)
-    if order.razorpay_order_id is None:
-        order.razorpay_order_id = razorpay_order["id"]
+    now = utcnow()
+    attached = db.execute(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            Order.status == order.status,
+            Order.razorpay_order_id.is_(None),
+        )
+        .values(razorpay_order_id=razorpay_order["id"], updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if attached.rowcount == 1:
+        # Unchanged since the first step: the loaded order is current, with its new id.
+        set_committed_value(order, "razorpay_order_id", razorpay_order["id"])
+        set_committed_value(order, "updated_at", now)
+    else:
+        # Moved meanwhile (superseded, expired, cancelled): answer with what it is now.
+        order = get_order(db, order_id, for_update=True)
+        if order.razorpay_order_id is None:
+            order.razorpay_order_id = razorpay_order["id"]
     if order.idempotency_key:
         user_id, key = order.user_id, order.idempotency_key
         on_commit(db, lambda: idempotency.release(user_id, key))

@@ -38,6 +38,7 @@ MAX_ENTRIES = 2048  # distinct (path, query) answers kept; beyond it the cache s
 PENDING_KEY = "catalogue_bump_pending"
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def public_cache(endpoint: F) -> F:
@@ -70,6 +71,7 @@ class CatalogueCache:
 
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
+        self._values: dict[str, tuple[str, Any]] = {}
         self._version: str | None = None
         self._poller: threading.Thread | None = None
         self._stop = threading.Event()
@@ -92,9 +94,24 @@ class CatalogueCache:
             self._entries = {}
         self._entries[key] = entry
 
+    def remembered(self, db: Session, key: str, load: Callable[[], T]) -> T:
+        """A value derived from watched tables (e.g. the serviceable cities), kept until the
+        catalogue version changes. Loaded afresh, and not kept, while the version is unknown
+        or when `db` itself has catalogue writes not yet committed. Keep plain values (no ORM
+        objects: they belong to one session)."""
+        version = self.version
+        known = self._values.get(key)
+        if version is not None and known is not None and known[0] == version:
+            return known[1]
+        value = load()
+        if version is not None and self._version == version and not db.info.get(PENDING_KEY):
+            self._values[key] = (version, value)
+        return value
+
     def _adopt(self, version: str | None) -> None:
         if version != self._version:
             self._entries = {}
+            self._values = {}
             self._version = version
 
     def refresh(self) -> None:
@@ -112,6 +129,7 @@ class CatalogueCache:
         """After a committed catalogue write: a new version for every replica, and this one's
         entries dropped at once."""
         self._entries = {}
+        self._values = {}
         try:
             self._adopt(str(get_redis().incr(VERSION_KEY)))
         except Exception:
@@ -139,6 +157,7 @@ class CatalogueCache:
     def reset(self) -> None:
         """Forget everything and read the stamp again (tests, after swapping Redis)."""
         self._entries = {}
+        self._values = {}
         self.refresh()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from core.redis import build_redis, get_redis, set_redis
 from core.response_cache import (
+    PENDING_KEY,
     VERSION_KEY,
     VERSION_POLL_SECONDS,
     CatalogueCache,
@@ -191,3 +192,21 @@ def test_a_version_read_that_fails_in_any_way_turns_the_cache_off_without_raisin
         set_redis(alive)
     cache.refresh()
     assert cache.version is not None
+
+
+def test_a_remembered_value_lasts_one_catalogue_version_and_never_holds_uncommitted_rows() -> None:
+    loads: list[int] = []
+
+    def load() -> int:
+        loads.append(len(loads) + 1)
+        return loads[-1]
+
+    clean, writing = Session(), Session()
+    writing.info[PENDING_KEY] = True  # what watch_tables marks after flushing a catalogue row
+    assert catalogue_cache.version is not None
+    assert catalogue_cache.remembered(clean, "numbers", load) == 1
+    assert catalogue_cache.remembered(clean, "numbers", load) == 1  # kept: no second load
+    catalogue_cache.bump()
+    assert catalogue_cache.remembered(writing, "numbers", load) == 2  # read afresh, not kept
+    assert catalogue_cache.remembered(clean, "numbers", load) == 3
+    assert catalogue_cache.remembered(clean, "numbers", load) == 3

@@ -242,4 +242,4 @@ def test_sql_statements_do_not_grow_with_lines_or_members(db, user_id, category,
 
     assert len(small_result) == 1 * 2 * 2
     assert len(large_result) == 6 * 2 * 2
-    assert len(many_lines) == len(one_line) <= 2
+    assert len(many_lines) == len(one_line) <= 1

@@ -19,9 +19,9 @@ from tests.conftest import IS_MARIADB
 from tests.consent.factories import grant_all_required, link_consent
 from tests.fakes.razorpay import FakeRazorpay, error
 from tests.fakes.server import FakeResponse
-from tests.helpers import assert_error, login
+from tests.helpers import ADMIN_PHONE, assert_error, login
 from tests.members.factories import make_member
-from tests.orders.support import checkout, make_shop, pay, shopper
+from tests.orders.support import Shopper, checkout, make_shop, pay, shopper
 
 
 def count_orders(db: Session) -> int:
@@ -134,6 +134,26 @@ def test_missing_consents_are_listed(
     ]
     assert count_orders(db) == 0
     assert razorpay.order_requests() == []
+
+
+def test_a_location_an_admin_turns_off_is_refused_by_the_next_checkout(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    """Checkout reads the serviceable cities from memory (per catalogue version); the admin's
+    change is seen by the very next checkout."""
+    shop = make_shop(db)
+    first = shopper(client, db, "+919876500041", shop.single)
+    second = shopper(client, db, "+919876500042", shop.single)
+    assert checkout(client, first).status_code == 201
+    location = db.scalar(
+        select(ServiceableLocation).where(ServiceableLocation.city == second.address.city)
+    )
+    admin = login(client, ADMIN_PHONE)
+    turned_off = client.put(
+        f"/address/admin/locations/{location.id}", json={"is_active": False}, headers=admin.headers
+    )
+    assert turned_off.status_code == 200, turned_off.text
+    assert_error(checkout(client, second), 422, "location_not_serviceable")
 
 
 def test_address_no_longer_serviceable_is_refused(
@@ -351,6 +371,42 @@ def test_checkout_statements_do_not_grow_with_the_cart(
             add_to_cart(client, who.headers, product.id, [(member.id, address.id)])
         with counting_statements() as statements:
             assert checkout(client, who).status_code == 201
-        return len([s for s in statements if not s.split()[0].upper().endswith("SAVEPOINT")])
+        kept = [s for s in statements if not s.split()[0].upper().endswith("SAVEPOINT")]
+        import os
+
+        if os.environ.get("XDUMP"):
+            print("\n".join(k[:230].replace("\n", " ") for k in kept))
+        return len(kept)
 
     assert statements_for("+919876571001", 0) == statements_for("+919876571002", 3)
+
+
+@pytest.mark.skipif(
+    not IS_MARIADB,
+    reason="SQLite's driver inserts the order's items one by one; MySQL batches them",
+)
+def test_a_two_item_checkout_runs_at_most_15_statements(
+    client: TestClient, db: Session, razorpay: FakeRazorpay
+) -> None:
+    """Authenticate, lock, read the cart once, price it once, check it, write the order, commit,
+    attach the Razorpay order, commit. Each test's commit is a savepoint release here; it
+    counts as the COMMIT it stands for."""
+    shop = make_shop(db)
+
+    def two_item_shopper(phone: str) -> Shopper:
+        who = shopper(client, db, phone, shop.single)
+        product = make_product(db, shop.category, name=f"Second test {phone}")
+        link_consent(db, product, shop.consent)
+        grant_all_required(db, who.me.user_id, who.members[0], product)
+        add_to_cart(client, who.headers, product.id, [(who.members[0].id, who.address.id)])
+        return who
+
+    first, second = two_item_shopper("+919876571011"), two_item_shopper("+919876571012")
+    assert checkout(client, first).status_code == 201  # the first one reads the locations
+    with counting_statements() as statements:
+        placed = checkout(client, second)
+    assert placed.status_code == 201, placed.text
+    assert len(placed.json()["order"]["items"]) == 2
+    sent = [s for s in statements if not s.upper().startswith("SAVEPOINT")]
+    assert len(sent) <= 15, "\n".join(s.split(" FROM ")[0][:80] for s in sent)
+    assert not any("serviceable_locations" in s for s in sent)
