@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     REFUND_RETRY_INTERVAL_MINUTES: float = 5
 
     IDEMPOTENCY_KEY_HOURS: int = 24
+    # How old the `total` of a list over a whole table (admin orders, audit search) may be.
+    ADMIN_LIST_TOTAL_SECONDS: float = 5
     MAX_ADDRESSES_PER_USER: int = 20
 
     # Google Meet counselling

@@ -5,6 +5,7 @@ from pydantic import AwareDatetime
 
 from Audit_module.schemas import AuditEntryOut
 from Audit_module.service import audit_query
+from config import get_settings
 from core.pagination import Page, Pagination, paginate
 from deps import AdminUser, CurrentUser, DbSession
 
@@ -32,7 +33,7 @@ def list_audit(
         created_from=from_,
         created_to=to,
     )
-    return paginate(db, statement, page)
+    return paginate(db, statement, page, total_max_age=get_settings().ADMIN_LIST_TOTAL_SECONDS)
 
 
 @router.get("/me", response_model=Page[AuditEntryOut])

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from config import get_settings
 from core.pagination import Page, PageParams, Pagination, paginate
 from deps import AdminUser, CurrentAuth, CurrentUser, DbSession
 from Orders_module import payments, service
@@ -61,8 +62,10 @@ def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait:
     return service.get_order(db, order.id)
 
 
-def _page_of_summaries(db: Session, statement: Select[tuple[Order]], page: PageParams) -> dict:
-    result = paginate(db, statement, page)
+def _page_of_summaries(
+    db: Session, statement: Select[tuple[Order]], page: PageParams, total_max_age: float = 0
+) -> dict:
+    result = paginate(db, statement, page, total_max_age=total_max_age)
     counts = service.item_counts(db, [order.id for order in result["items"]])
     return {**result, "items": [summary_view(o, counts.get(o.id, 0)) for o in result["items"]]}
 
@@ -110,7 +113,7 @@ def all_orders(
     statement = service.orders_query(user_id)
     if status:
         statement = statement.where(Order.status == status)
-    return _page_of_summaries(db, statement, page)
+    return _page_of_summaries(db, statement, page, get_settings().ADMIN_LIST_TOTAL_SECONDS)
 
 
 @router.post("/webhook/razorpay", response_model=WebhookAckOut)

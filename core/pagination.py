@@ -1,11 +1,17 @@
 """`?limit=&offset=` parameters and the `{items, total, limit, offset}` page shape."""
 
+import hashlib
+import logging
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
+
+from core.redis import get_redis
+
+logger = logging.getLogger("nucleotide.pagination")
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -37,8 +43,41 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-def paginate(db: Session, statement: Select[Any], params: PageParams) -> dict[str, Any]:
-    """Run `statement` for one page plus its total; returns the Page fields (ORM items)."""
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+def paginate(
+    db: Session, statement: Select[Any], params: PageParams, *, total_max_age: float = 0
+) -> dict[str, Any]:
+    """Run `statement` for one page plus its total; returns the Page fields (ORM items).
+
+    `total_max_age` > 0 lets the total be that many seconds old (shared by every replica in
+    Redis): for lists over whole tables (the admin's orders, the audit trail), whose exact
+    count costs a scan growing with the table. The items are always read afresh."""
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = _recent_total(db, count, total_max_age) if total_max_age > 0 else None
+    if total is None:
+        total = db.scalar(count) or 0
+        if total_max_age > 0:
+            _keep_total(db, count, total, total_max_age)
     items = db.scalars(statement.limit(params.limit).offset(params.offset)).all()
     return {"items": list(items), "total": total, "limit": params.limit, "offset": params.offset}
+
+
+def _total_key(db: Session, count: Select[Any]) -> str:
+    compiled = count.compile(dialect=db.get_bind().dialect)
+    text = f"{compiled}|{sorted(compiled.params.items())!r}"
+    return "page:total:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _recent_total(db: Session, count: Select[Any], max_age: float) -> int | None:
+    try:
+        value = get_redis().get(_total_key(db, count))
+    except Exception as exc:  # no Redis: count exactly
+        logger.warning("list total not cached: %s", type(exc).__name__)
+        return None
+    return int(value) if value is not None else None
+
+
+def _keep_total(db: Session, count: Select[Any], total: int, max_age: float) -> None:
+    try:
+        get_redis().set(_total_key(db, count), total, px=max(1, int(max_age * 1000)))
+    except Exception as exc:
+        logger.warning("list total not cached: %s", type(exc).__name__)

@@ -24,6 +24,8 @@ os.environ.update(
         "OTP_TEST_NUMBERS": "+919999900001:123456",
         "ALLOWED_ORIGINS": "https://app.nucleotide.example",
         "LOG_LEVEL": "WARNING",
+        # Exact list totals in tests; test_admin_list_totals.py checks the cached ones.
+        "ADMIN_LIST_TOTAL_SECONDS": "0",
     }
 )
 os.environ.pop("REDIS_URL", None)
