@@ -33,7 +33,14 @@ def list_audit(
         created_from=from_,
         created_to=to,
     )
-    return paginate(db, statement, page, total_max_age=get_settings().ADMIN_LIST_TOTAL_SECONDS)
+    filters = (entity_type, entity_id, actor_user_id, action, from_, to)
+    return paginate(
+        db,
+        statement,
+        page,
+        total_key=f"audit:{filters!r}",
+        total_max_age=get_settings().ADMIN_LIST_TOTAL_SECONDS,
+    )
 
 
 @router.get("/me", response_model=Page[AuditEntryOut])

@@ -63,9 +63,15 @@ def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait:
 
 
 def _page_of_summaries(
-    db: Session, statement: Select[tuple[Order]], page: PageParams, total_max_age: float = 0
+    db: Session, statement: Select[tuple[Order]], page: PageParams, total_key: str | None = None
 ) -> dict:
-    result = paginate(db, statement, page, total_max_age=total_max_age)
+    result = paginate(
+        db,
+        statement,
+        page,
+        total_key=total_key,
+        total_max_age=get_settings().ADMIN_LIST_TOTAL_SECONDS,
+    )
     counts = service.item_counts(db, [order.id for order in result["items"]])
     return {**result, "items": [summary_view(o, counts.get(o.id, 0)) for o in result["items"]]}
 
@@ -113,7 +119,7 @@ def all_orders(
     statement = service.orders_query(user_id)
     if status:
         statement = statement.where(Order.status == status)
-    return _page_of_summaries(db, statement, page, get_settings().ADMIN_LIST_TOTAL_SECONDS)
+    return _page_of_summaries(db, statement, page, f"admin_orders:{status}:{user_id}")
 
 
 @router.post("/webhook/razorpay", response_model=WebhookAckOut)

@@ -1,6 +1,5 @@
 """`?limit=&offset=` parameters and the `{items, total, limit, offset}` page shape."""
 
-import hashlib
 import logging
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -44,40 +43,41 @@ class Page(BaseModel, Generic[T]):
 
 
 def paginate(
-    db: Session, statement: Select[Any], params: PageParams, *, total_max_age: float = 0
+    db: Session,
+    statement: Select[Any],
+    params: PageParams,
+    *,
+    total_key: str | None = None,
+    total_max_age: float = 0,
 ) -> dict[str, Any]:
     """Run `statement` for one page plus its total; returns the Page fields (ORM items).
 
-    `total_max_age` > 0 lets the total be that many seconds old (shared by every replica in
-    Redis): for lists over whole tables (the admin's orders, the audit trail), whose exact
-    count costs a scan growing with the table. The items are always read afresh."""
+    With `total_key` (naming the list and every filter) and `total_max_age` > 0, the total may
+    be that many seconds old, shared by every replica in Redis: for lists over whole tables
+    (the admin's orders, the audit trail), whose exact count costs a scan growing with the
+    table. The items are always read afresh."""
     count = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = _recent_total(db, count, total_max_age) if total_max_age > 0 else None
+    key = f"page:total:{total_key}" if total_key and total_max_age > 0 else None
+    total = _recent_total(key) if key else None
     if total is None:
         total = db.scalar(count) or 0
-        if total_max_age > 0:
-            _keep_total(db, count, total, total_max_age)
+        if key:
+            _keep_total(key, total, total_max_age)
     items = db.scalars(statement.limit(params.limit).offset(params.offset)).all()
     return {"items": list(items), "total": total, "limit": params.limit, "offset": params.offset}
 
 
-def _total_key(db: Session, count: Select[Any]) -> str:
-    compiled = count.compile(dialect=db.get_bind().dialect)
-    text = f"{compiled}|{sorted(compiled.params.items())!r}"
-    return "page:total:" + hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def _recent_total(db: Session, count: Select[Any], max_age: float) -> int | None:
+def _recent_total(key: str) -> int | None:
     try:
-        value = get_redis().get(_total_key(db, count))
+        value = get_redis().get(key)
     except Exception as exc:  # no Redis: count exactly
         logger.warning("list total not cached: %s", type(exc).__name__)
         return None
     return int(value) if value is not None else None
 
 
-def _keep_total(db: Session, count: Select[Any], total: int, max_age: float) -> None:
+def _keep_total(key: str, total: int, max_age: float) -> None:
     try:
-        get_redis().set(_total_key(db, count), total, px=max(1, int(max_age * 1000)))
+        get_redis().set(key, total, px=max(1, int(max_age * 1000)))
     except Exception as exc:
         logger.warning("list total not cached: %s", type(exc).__name__)
