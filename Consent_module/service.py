@@ -293,7 +293,7 @@ def missing_consents(
     db: Session, user_id: int, lines: Iterable[CheckoutLine]
 ) -> list[dict[str, Any]]:
     """Every `{member_id, product_id, code}` lacking a live grant of the current version, in
-    cart order, each once; two queries whatever the number of lines and members."""
+    cart order, each once; one query whatever the number of lines and members."""
     lines = list(lines)
     product_ids = {line.product_id for line in lines}
     member_ids = {member_id for line in lines for member_id in line.member_ids}

@@ -276,3 +276,41 @@ def test_a_checkout_waiting_for_razorpay_holds_no_lock_on_its_coupon(
     }
     again = client.post("/orders", headers=first_headers)
     assert again.json()["order"] == held.json()["order"]
+
+
+def test_a_checkout_superseded_while_in_razorpay_answers_with_the_order_as_it_now_is(
+    committing: Engine,
+    razorpay: FakeRazorpay,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The Razorpay id is attached only to an order still as the first step left it; one that
+    moved meanwhile (here: the same user checked out again) is re-read and answered as it is."""
+    monkeypatch.setattr(settings, "RAZORPAY_TIMEOUT_SECONDS", GATE_LIMIT_SECONDS + 5)
+    product_id, _ = make_catalogue(committing)
+    client = new_client()
+    buyer = ready_shopper(client, committing, "+919876557101", product_id)
+    gate = razorpay.hold_next_order()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        in_call = pool.submit(new_client().post, "/orders", headers=buyer.headers)
+        assert gate.entered.wait(10), "the first checkout never reached Razorpay"
+        try:
+            newer = client.post("/orders", headers=buyer.headers)
+        finally:
+            gate.release.set()
+        held = in_call.result()
+
+    assert newer.status_code == 201, newer.text
+    assert held.status_code == 201, held.text
+    assert held.json()["order"]["status"] == "cancelled"
+    assert held.json()["payment"] is None
+    with Session(committing) as session:
+        statuses = dict(
+            session.execute(
+                select(Order.id, Order.status).where(Order.user_id == buyer.me.user_id)
+            ).all()
+        )
+    assert statuses == {
+        held.json()["order"]["id"]: "cancelled",
+        newer.json()["order"]["id"]: "pending_payment",
+    }
