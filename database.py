@@ -1,6 +1,7 @@
 """Engine, session factory and the declarative base shared by every module."""
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -8,6 +9,7 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -101,16 +103,45 @@ def build_engine(url: str, *, for_migrations: bool = False) -> Engine:
         max_overflow=settings.DB_MAX_OVERFLOW,
         pool_timeout=settings.DB_POOL_TIMEOUT,
         pool_recycle=settings.DB_POOL_RECYCLE,
-        pool_pre_ping=True,
         # Every user of a connection ends its own transaction (the request's commit or
         # rollback; closing a Connection or Session rolls back an open one), so the pool's own
         # ROLLBACK on check-in would be a second, empty round trip on every request.
         pool_reset_on_return=None,
         connect_args=connect_args,
     )
+    _ping_after_idle(engine)
     if not for_migrations:
         _limit_lock_waits(engine)
     return engine
+
+
+# A connection back from the pool after this long unused is pinged first.
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """`pool_pre_ping`, only for connections that sat unused in the pool for a while.
+
+    A connection that served a request a moment ago is as alive as a ping would say; under load
+    that is every checkout, and a ping on each one was a round trip per request. After a pause
+    (when a database restart or failover may have gone unnoticed) it is pinged, and a dead one
+    is replaced before the request uses it: raising DisconnectionError from `checkout` makes
+    the pool discard it and connect afresh. A connection that dies while in use fails its
+    request (a 503), and SQLAlchemy then invalidates every connection pooled before it."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_connection.ping(reconnect=False)
+        except Exception as dead:
+            raise DisconnectionError(str(dead)) from dead
 
 
 def _limit_lock_waits(engine: Engine) -> None:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import UnauthorizedError, is_connection_error
 from database import SessionLocal, run_rollback_actions
-from Login_module.dependencies import Auth, authenticate, require_admin
+from Login_module.dependencies import Auth, authenticate, live_user, require_admin
 from Login_module.models import User
+from Login_module.snapshot import UserSnapshot
 
 logger = logging.getLogger("nucleotide.db")
 
@@ -62,7 +63,10 @@ async def get_db() -> AsyncIterator[Session]:
     except BaseException:
         db.close()  # cancelled (the client went away): hand the connection back right here
         raise
-    await run_in_threadpool(_commit, db)
+    if db.in_transaction() or db.new or db.dirty or db.deleted or db.info:
+        await run_in_threadpool(_commit, db)
+    else:
+        db.close()  # it never touched the database (e.g. /auth/me answered from Redis)
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
@@ -83,14 +87,20 @@ CurrentAuth = Annotated[Auth, Depends(get_auth)]
 
 
 # No I/O in these two: `async` keeps them on the event loop instead of a threadpool hop each.
-async def get_current_user(auth: CurrentAuth) -> User:
+async def get_current_user(auth: CurrentAuth) -> UserSnapshot:
     return auth.user
 
 
-async def get_admin_user(auth: CurrentAuth) -> User:
+async def get_admin_user(auth: CurrentAuth) -> UserSnapshot:
     require_admin(auth)
     return auth.user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
-AdminUser = Annotated[User, Depends(get_admin_user)]
+def get_current_user_row(db: DbSession, auth: CurrentAuth) -> User:
+    """The caller's user row itself, for the handlers that change it."""
+    return live_user(db, auth.user.id)
+
+
+CurrentUser = Annotated[UserSnapshot, Depends(get_current_user)]
+AdminUser = Annotated[UserSnapshot, Depends(get_admin_user)]
+CurrentUserRow = Annotated[User, Depends(get_current_user_row)]

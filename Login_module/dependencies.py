@@ -8,12 +8,13 @@ from Login_module.Device.service import check_session_active
 from Login_module.errors import AdminRequired, TokenInvalid
 from Login_module.models import User
 from Login_module.roles import role_for_phone
+from Login_module.snapshot import UserSnapshot, remember_snapshot, snapshot_key
 from Login_module.tokens import decode_token
 
 
 @dataclass(frozen=True)
 class Auth:
-    user: User
+    user: UserSnapshot
     session_id: int
     role: str
 
@@ -25,12 +26,23 @@ class Auth:
 def authenticate(db: Session, token: str) -> Auth:
     """A valid access token of a live session of an existing user, else 401."""
     claims = decode_token(token, "access")
-    check_session_active(db, claims.session_id, claims.user_id)
-    user = db.get(User, claims.user_id)
-    if user is None or not user.is_active or user.deleted_at is not None:
-        raise TokenInvalid()
+    snapshot = check_session_active(
+        db, claims.session_id, claims.user_id, snapshot_key(claims.user_id)
+    )
+    user = UserSnapshot.loads(snapshot)
+    if user is None or user.id != claims.user_id:
+        user = UserSnapshot.of(live_user(db, claims.user_id))
+        remember_snapshot(user)
     # The role is re-derived on every request so removing an admin phone takes effect at once.
     return Auth(user=user, session_id=claims.session_id, role=role_for_phone(user.phone))
+
+
+def live_user(db: Session, user_id: int) -> User:
+    """The user row of a caller, if the account still exists; else 401."""
+    user = db.get(User, user_id)
+    if user is None or not user.is_active or user.deleted_at is not None:
+        raise TokenInvalid()
+    return user
 
 
 def require_admin(auth: Auth) -> None:

@@ -13,6 +13,7 @@ from Login_module.errors import AccountDisabled, RefreshTokenReused, SessionRevo
 from Login_module.models import DeviceSession, User
 from Login_module.OTP.service import verify_code
 from Login_module.roles import role_for_phone
+from Login_module.snapshot import UserSnapshot
 from Login_module.tokens import decode_token, encode_token, new_jti
 
 
@@ -109,7 +110,7 @@ def refresh_tokens(db: Session, refresh_token: str) -> IssuedTokens:
     return _issue(user, session, is_new_user=False)
 
 
-def logout(db: Session, user: User, session_id: int) -> None:
+def logout(db: Session, user: UserSnapshot, session_id: int) -> None:
     session = db.get(DeviceSession, session_id)
     if session is not None:
         revoke_session(db, session, "logout", user.id)

@@ -1,6 +1,7 @@
 """The one place that talks to Razorpay, through the official SDK (`RAZORPAY_BASE_URL`)."""
 
 import logging
+import threading
 from typing import Any
 
 import razorpay
@@ -13,12 +14,24 @@ from Orders_module.errors import PaymentProviderUnavailable
 logger = logging.getLogger("nucleotide.razorpay")
 
 
+_clients = threading.local()
+
+
 def razorpay_client() -> razorpay.Client:
+    """This thread's SDK client for the current settings. Its HTTP session keeps connections to
+    Razorpay open between calls (a new client per call was a TCP and TLS set-up each time);
+    one per thread, since a requests session is not made to be shared between threads."""
     settings = get_settings()
-    return razorpay.Client(
-        auth=(settings.RAZORPAY_KEY_ID, settings.RAZORPAY_KEY_SECRET.get_secret_value()),
-        base_url=settings.RAZORPAY_BASE_URL.rstrip("/"),
+    config = (
+        settings.RAZORPAY_KEY_ID,
+        settings.RAZORPAY_KEY_SECRET.get_secret_value(),
+        settings.RAZORPAY_BASE_URL.rstrip("/"),
     )
+    cached: tuple[tuple[str, str, str], razorpay.Client] | None = getattr(_clients, "client", None)
+    if cached is None or cached[0] != config:
+        client = razorpay.Client(auth=(config[0], config[1]), base_url=config[2])
+        cached = _clients.client = (config, client)
+    return cached[1]
 
 
 def _call(action: str, func: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:

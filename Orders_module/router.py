@@ -25,7 +25,7 @@ from Orders_module.schemas import (
     VerifyPaymentIn,
     WebhookAckOut,
 )
-from Orders_module.views import order_view, payment_request_view, summary_view, tracking_view
+from Orders_module.views import order_view, payment_request_view, tracking_view
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 logger = logging.getLogger("nucleotide.orders")
@@ -65,15 +65,15 @@ def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait:
 def _page_of_summaries(
     db: Session, statement: Select[tuple[Order]], page: PageParams, total_key: str | None = None
 ) -> dict:
-    result = paginate(
+    """One query for the page: the summary columns and each order's item count."""
+    return paginate(
         db,
-        statement,
+        service.summaries_query(statement),
         page,
         total_key=total_key,
         total_max_age=get_settings().ADMIN_LIST_TOTAL_SECONDS,
+        as_rows=True,
     )
-    counts = service.item_counts(db, [order.id for order in result["items"]])
-    return {**result, "items": [summary_view(o, counts.get(o.id, 0)) for o in result["items"]]}
 
 
 @router.post("", response_model=CheckoutOut, status_code=201)

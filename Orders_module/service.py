@@ -32,7 +32,7 @@ from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
 from database import on_commit, on_rollback, utcnow
 from Login_module.locks import lock_user
-from Login_module.models import User
+from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member
 from Member_module.service import register_member_in_use_check
 from Orders_module import idempotency
@@ -296,7 +296,7 @@ def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> 
 
 
 def create_order_from_cart(
-    db: Session, user: User, idempotency_key: str | None, body: dict[str, Any] | None = None
+    db: Session, user: UserSnapshot, idempotency_key: str | None, body: dict[str, Any] | None = None
 ) -> CheckoutResult:
     """Checkout's first step: snapshot the cart into a pending order holding its coupon (or a
     paid one, if free). When `needs_razorpay_order`, the caller commits it and then calls
@@ -328,7 +328,7 @@ def create_order_from_cart(
 
 
 def _place_order(
-    db: Session, user: User, idempotency_key: str | None, fingerprint: str
+    db: Session, user: UserSnapshot, idempotency_key: str | None, fingerprint: str
 ) -> CheckoutResult:
     # User row first, then the cart: the lock order every cart write and erasure uses.
     lock_user(db, user.id)
@@ -769,12 +769,26 @@ def member_on_unfinished_order(db: Session, member_id: int) -> bool:
     )
 
 
-def item_counts(db: Session, order_ids: list[int]) -> dict[int, int]:
-    if not order_ids:
-        return {}
-    rows = db.execute(
-        select(OrderItem.order_id, func.count())
-        .where(OrderItem.order_id.in_(order_ids))
-        .group_by(OrderItem.order_id)
+SUMMARY_COLUMNS = (
+    "id",
+    "order_number",
+    "user_id",
+    "status",
+    "total_paise",
+    "currency",
+    "created_at",
+)
+
+
+def summaries_query(statement: Select[tuple[Order]]) -> Select[Any]:
+    """`statement` (orders, filtered and ordered) narrowed to the summary's columns plus each
+    order's item count: a list page in one query, without loading the orders."""
+    item_count = (
+        select(func.count(OrderItem.id))
+        .where(OrderItem.order_id == Order.id)
+        .correlate(Order)
+        .scalar_subquery()
+        .label("item_count")
     )
-    return {order_id: count for order_id, count in rows}
+    columns = [getattr(Order, name) for name in SUMMARY_COLUMNS]
+    return statement.with_only_columns(*columns, item_count, maintain_column_froms=True)

@@ -69,11 +69,6 @@ def order_view(order: Order, withdrawn: dict[int, list[str]] | None = None) -> d
     }
 
 
-def summary_view(order: Order, item_count: int) -> dict[str, Any]:
-    fields = ("id", "order_number", "user_id", "status", "total_paise", "currency", "created_at")
-    return {**{field: getattr(order, field) for field in fields}, "item_count": item_count}
-
-
 def payment_request_view(order: Order) -> dict[str, Any] | None:
     if order.status != "pending_payment" or order.razorpay_order_id is None:
         return None

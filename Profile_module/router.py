@@ -4,7 +4,7 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 
 from config import get_settings
 from core.openapi import error_responses
-from deps import CurrentUser, DbSession
+from deps import CurrentUser, CurrentUserRow, DbSession
 from Profile_module.erasure import erase_account
 from Profile_module.errors import PhotoTooLarge
 from Profile_module.export import build_export
@@ -15,25 +15,25 @@ router = APIRouter(prefix="/profile", tags=["profile"])
 
 
 @router.get("", response_model=ProfileOut)
-def get_profile(user: CurrentUser) -> dict:
-    """My profile."""
+async def get_profile(user: CurrentUser) -> dict:
+    """My profile (no I/O: the caller's snapshot holds it)."""
     return profile_view(user)
 
 
 @router.get("/export", response_model=ExportOut)
-def export_my_data(db: DbSession, user: CurrentUser) -> dict:
+def export_my_data(db: DbSession, user: CurrentUserRow) -> dict:
     """Everything we hold about me and my members, as one JSON document (DPDP Act 2023)."""
     return build_export(db, user)
 
 
 @router.delete("", response_model=ErasureOut)
-def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUser) -> dict:
+def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUserRow) -> dict:
     """Erase my account; needs a fresh code from POST /auth/send-otp sent to my own phone."""
     return erase_account(db, user, body.otp)
 
 
 @router.put("", response_model=ProfileOut)
-def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUser) -> dict:
+def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUserRow) -> dict:
     """Change my name, email, date of birth or gender (the phone is not editable here)."""
     return profile_view(update_profile(db, user, body.model_dump(exclude_unset=True)))
 
@@ -42,7 +42,7 @@ def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUser) -> dict
 def upload_photo(
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB")],
     db: DbSession,
-    user: CurrentUser,
+    user: CurrentUserRow,
 ) -> dict:
     """Upload or replace my profile photo."""
     content = file.file.read(get_settings().MAX_PHOTO_BYTES + 1)
@@ -52,7 +52,7 @@ def upload_photo(
 
 
 @router.delete("/photo", status_code=status.HTTP_204_NO_CONTENT)
-def delete_profile_photo(db: DbSession, user: CurrentUser) -> Response:
+def delete_profile_photo(db: DbSession, user: CurrentUserRow) -> Response:
     """Remove my profile photo."""
     remove_photo(db, user)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from database import on_commit, on_rollback
 from Login_module.models import User
+from Login_module.snapshot import UserSnapshot
 from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
 from Profile_module.photos import (
     delete_photo,
@@ -20,7 +21,7 @@ from Profile_module.photos import (
 EDITABLE_FIELDS = ("name", "email", "date_of_birth", "gender")
 
 
-def profile_view(user: User) -> dict[str, Any]:
+def profile_view(user: User | UserSnapshot) -> dict[str, Any]:
     return {
         "id": user.id,
         "phone": user.phone,

@@ -49,13 +49,21 @@ def paginate(
     *,
     total_key: str | None = None,
     total_max_age: float = 0,
+    as_rows: bool = False,
 ) -> dict[str, Any]:
-    """Run `statement` for one page plus its total; returns the Page fields (ORM items).
+    """Run `statement` for one page plus its total; returns the Page fields: ORM items, or with
+    `as_rows` a dict per row of a column select (no entity loaded).
 
-    With `total_key` (naming the list and every filter) and `total_max_age` > 0, the total may
-    be that many seconds old, shared by every replica in Redis: for lists over whole tables
-    (the admin's orders, the audit trail), whose exact count costs a scan growing with the
-    table. The items are always read afresh."""
+    A page shorter than `limit` (and not an empty one past the end) tells the total itself:
+    no count query. Otherwise the total is counted; with `total_key` (naming the list and every
+    filter) and `total_max_age` > 0 it may be that many seconds old, shared by every replica in
+    Redis: for lists over whole tables (the admin's orders, the audit trail), whose exact count
+    costs a scan growing with the table. The items are always read afresh."""
+    result = db.execute(statement.limit(params.limit).offset(params.offset))
+    items = [row._asdict() for row in result] if as_rows else list(result.scalars())
+    page = {"items": items, "limit": params.limit, "offset": params.offset}
+    if len(items) < params.limit and (items or params.offset == 0):
+        return page | {"total": params.offset + len(items)}
     count = select(func.count()).select_from(statement.order_by(None).subquery())
     key = f"page:total:{total_key}" if total_key and total_max_age > 0 else None
     total = _recent_total(key) if key else None
@@ -63,8 +71,7 @@ def paginate(
         total = db.scalar(count) or 0
         if key:
             _keep_total(key, total, total_max_age)
-    items = db.scalars(statement.limit(params.limit).offset(params.offset)).all()
-    return {"items": list(items), "total": total, "limit": params.limit, "offset": params.offset}
+    return page | {"total": total}
 
 
 def _recent_total(key: str) -> int | None:

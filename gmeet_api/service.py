@@ -66,7 +66,7 @@ from gmeet_api.google_calendar_service import (
 )
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
 from Login_module.locks import lock_user
-from Login_module.models import User
+from Login_module.snapshot import UserSnapshot
 from Member_module.service import get_member
 
 logger = logging.getLogger("nucleotide.gmeet")
@@ -533,7 +533,7 @@ class BookingRequest:
 
 
 def _patient(
-    db: Session, user: User, request: BookingRequest
+    db: Session, user: UserSnapshot, request: BookingRequest
 ) -> tuple[str, str | None, str | None]:
     """Name, email, phone: as sent, else the member's, else the account holder's.
 
@@ -569,7 +569,7 @@ def _check_booking_limit(db: Session, user_id: int) -> None:
         raise BookingLimitReached(details=[{"limit": limit, "upcoming": len(upcoming)}])
 
 
-def book_session(db: Session, user: User, request: BookingRequest) -> Booking:
+def book_session(db: Session, user: UserSnapshot, request: BookingRequest) -> Booking:
     """Book one slot: guard it with a unique row, re-check Google free/busy, create the
     Calendar event with a Meet conference, store its links."""
     counsellor = bookable_counsellor(db, request.counsellor_id)

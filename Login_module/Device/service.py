@@ -44,13 +44,13 @@ _redis_missed = threading.Event()
 _resting: tuple[redis.Redis, float] | None = None
 
 
-def _missed(client: redis.Redis) -> None:
+def cache_missed(client: redis.Redis) -> None:
     global _resting
     _resting = (client, time.monotonic() + REDIS_RETRY_SECONDS)
     _redis_missed.set()
 
 
-def _cache_client() -> redis.Redis | None:
+def cache_client() -> redis.Redis | None:
     """The Redis client, or None while it rests after a failure."""
     client = get_redis()
     resting = _resting
@@ -67,23 +67,27 @@ def _touch_key(session_id: int) -> str:
     return f"sess:touch:{session_id}"
 
 
-def _cache_read(db: Session, session_id: int) -> tuple[str | None, bool]:
-    """The session's cache entry, and whether its activity is due to be recorded (claimed at
-    most once a TOUCH_INTERVAL_SECONDS), in one round trip; (None, True) without Redis."""
-    client = _cache_client()
+def _cache_read(
+    db: Session, session_id: int, extra_key: str
+) -> tuple[str | None, str | None, bool]:
+    """The session's cache entry, the value of `extra_key`, and whether the session's activity
+    is due to be recorded (claimed at most once a TOUCH_INTERVAL_SECONDS), in one round trip;
+    (None, None, True) without Redis."""
+    client = cache_client()
     if client is None:
-        return None, True
+        return None, None, True
     try:
         if _redis_missed.is_set():
             _resync_revocations(db, client)
         pipe = client.pipeline(transaction=False)
         pipe.get(_cache_key(session_id))
+        pipe.get(extra_key)
         pipe.set(_touch_key(session_id), "1", nx=True, ex=TOUCH_INTERVAL_SECONDS)
-        cached, touch_due = pipe.execute()
-        return cached, bool(touch_due)
+        cached, extra, touch_due = pipe.execute()
+        return cached, extra, bool(touch_due)
     except redis.exceptions.RedisError:
-        _missed(client)
-        return None, True
+        cache_missed(client)
+        return None, None, True
 
 
 def _revoked_recently() -> ColumnElement[bool]:
@@ -140,7 +144,7 @@ def _active_value(user_id: int) -> str:
 
 
 def _cache_set_active(session_id: int, user_id: int) -> None:
-    client = _cache_client()
+    client = cache_client()
     if client is None:
         return
     try:
@@ -151,7 +155,7 @@ def _cache_set_active(session_id: int, user_id: int) -> None:
             ex=get_settings().SESSION_CACHE_SECONDS,
         )
     except redis.exceptions.RedisError:
-        _missed(client)
+        cache_missed(client)
 
 
 def _cache_tombstone(session_id: int) -> None:
@@ -160,7 +164,7 @@ def _cache_tombstone(session_id: int) -> None:
     try:
         client.set(_cache_key(session_id), REVOKED, ex=get_settings().ACCESS_TOKEN_EXPIRE_SECONDS)
     except redis.exceptions.RedisError:
-        _missed(client)
+        cache_missed(client)
         logger.warning("session %s revoked while Redis is unreachable", session_id)
 
 
@@ -240,10 +244,11 @@ def start_session(
     return session
 
 
-def check_session_active(db: Session, session_id: int, user_id: int) -> None:
+def check_session_active(db: Session, session_id: int, user_id: int, extra_key: str) -> str | None:
     """Refuse a token whose session is revoked, expired or not the token's user's; record the
-    session's activity at most once a minute."""
-    cached, touch_due = _cache_read(db, session_id)
+    session's activity at most once a minute. Answers the cached value of `extra_key`, read in
+    the same Redis round trip (the user's snapshot), or None."""
+    cached, extra, touch_due = _cache_read(db, session_id, extra_key)
     if cached == REVOKED:
         raise SessionRevoked()
     if cached != _active_value(user_id):
@@ -260,6 +265,7 @@ def check_session_active(db: Session, session_id: int, user_id: int) -> None:
         _cache_set_active(session_id, user_id)
     if touch_due:
         _record_activity(db, session_id)
+    return extra
 
 
 def _record_activity(db: Session, session_id: int) -> None:

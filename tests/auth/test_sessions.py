@@ -424,16 +424,16 @@ def test_session_cap_holds_under_concurrent_logins(committed_user: int) -> None:
     assert len(active) == 4
 
 
-def test_an_authenticated_request_reads_one_row_and_writes_none(client: TestClient) -> None:
-    """With the session cached and its activity recorded this minute, authenticating is one
-    indexed read (the user by primary key), whatever the route."""
+def test_an_authenticated_request_reads_no_user_row_and_writes_none(client: TestClient) -> None:
+    """With the session and the user's snapshot cached and the session's activity recorded
+    this minute, authenticating reads nothing from the database, whatever the route: /auth/me
+    sends no statement, /member only its own read."""
     user = login(client, PHONE)
-    assert me_status(client, user) == 200  # caches the session, records its activity
+    assert me_status(client, user) == 200  # caches the snapshot, records the activity
     with counting_statements() as statements:
         assert me_status(client, user) == 200
+    assert statements == []
+    with counting_statements() as statements:
         assert client.get("/member", headers=user.headers).status_code == 200
     data = [s for s in statements if s.split()[0].upper() in {"SELECT", "UPDATE", "DELETE"}]
-    me_reads, member_reads = data[:1], data[1:]
-    assert len(me_reads) == 1 and "FROM users" in me_reads[0]
-    assert not any(s.split()[0].upper() != "SELECT" for s in data)
-    assert sum("FROM users" in s for s in member_reads) == 1
+    assert len(data) == 1 and "FROM members" in data[0], data

@@ -9,6 +9,7 @@ from Audit_module.models import AuditLog
 from Member_module import service as member_service
 from Member_module.models import Member
 from Member_module.schemas import INDIA
+from tests.catalogue.sql_counter import counting_statements
 from tests.helpers import assert_error, login
 from tests.members.factories import make_member
 
@@ -210,6 +211,21 @@ def test_list_is_paginated_oldest_first(client, db, me):
     assert body["total"] == 3
     assert [item["id"] for item in body["items"]] == [members[1].id, members[2].id]
     assert_error(client.get("/member?limit=101", headers=me.headers), 422, "validation_error")
+
+
+def test_a_page_counts_its_total_only_when_it_cannot_tell_it(client, db, me):
+    for index in range(3):
+        make_member(db, me.user_id, name=f"M{index}")
+    for query, total, counted in [
+        ("limit=20", 3, False),  # short first page: it is the whole list
+        ("limit=2&offset=2", 3, False),  # short last page: offset + its items
+        ("limit=3", 3, True),  # full page: more may follow
+        ("limit=2&offset=5", 3, True),  # empty page past the end
+    ]:
+        with counting_statements() as statements:
+            body = client.get(f"/member?{query}", headers=me.headers).json()
+        assert body["total"] == total, query
+        assert any(s.lower().startswith("select count(") for s in statements) is counted, query
 
 
 def test_get_my_member(client, db, me):
