@@ -1,17 +1,20 @@
 """Request dependencies shared by every router: the DB session and the authenticated caller."""
 
+import functools
+import inspect
 import logging
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from core.errors import UnauthorizedError, is_connection_error
-from database import SessionLocal, run_rollback_actions
-from Login_module.dependencies import Auth, authenticate, live_user, require_admin
+from database import COMMIT_ACTIONS_KEY, SessionLocal, run_rollback_actions
+from Login_module.dependencies import Auth, access_claims, authenticate, live_user, require_admin
 from Login_module.models import User
 from Login_module.snapshot import UserSnapshot
 
@@ -48,12 +51,21 @@ def _roll_back(db: Session) -> None:
         db.close()
 
 
+def _has_work(db: Session) -> bool:
+    """Whether ending the request needs a commit: a transaction, unflushed changes or actions
+    waiting for a commit. A request answered from Redis alone has none."""
+    return bool(
+        db.in_transaction() or db.new or db.dirty or db.deleted or db.info.get(COMMIT_ACTIONS_KEY)
+    )
+
+
 async def get_db() -> AsyncIterator[Session]:
     """One session per request: committed after the handler returns, before the response is
     sent; rolled back on any error.
 
-    Opening a session does no I/O, so this runs on the event loop; the commit (or rollback)
-    and close run in one threadpool call, as the handler's database work does."""
+    Opening a session does no I/O, so this runs on the event loop. A `RequestRoute` handler
+    commits in its own worker-thread call; anything left (an `async` handler's reads) is
+    committed here in one threadpool call."""
     db = SessionLocal()
     try:
         yield db
@@ -63,44 +75,121 @@ async def get_db() -> AsyncIterator[Session]:
     except BaseException:
         db.close()  # cancelled (the client went away): hand the connection back right here
         raise
-    if db.in_transaction() or db.new or db.dirty or db.deleted or db.info:
+    if _has_work(db):
         await run_in_threadpool(_commit, db)
     else:
-        db.close()  # it never touched the database (e.g. /auth/me answered from Redis)
+        db.close()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 bearer = HTTPBearer(auto_error=False, description="The access token from /auth/verify-otp")
 
+T = TypeVar("T")
 
-def get_auth(
+
+class Deferred(Generic[T]):
+    """A dependency's value whose blocking work (Redis, the database) is done in the handler's
+    own worker-thread call (see `RequestRoute`), not in a threadpool hop of its own. Resolved
+    once per request, however many dependencies share it."""
+
+    __slots__ = ("_resolve", "_value", "db")
+
+    def __init__(self, resolve: Callable[[], T], db: Session) -> None:
+        self._resolve: Callable[[], T] | None = resolve
+        self._value: T | None = None
+        self.db = db
+
+    def value(self) -> T:
+        if self._resolve is not None:
+            self._value, self._resolve = self._resolve(), None
+        return self._value  # type: ignore[return-value]
+
+    def then(self, step: Callable[[T], Any]) -> "Deferred[Any]":
+        return Deferred(lambda: step(self.value()), self.db)
+
+
+# No I/O in these: the token's signature and expiry are checked here, on the event loop; the
+# session, the user's snapshot and the admin check wait for the handler's worker-thread call.
+async def get_auth(
     db: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Auth:
+) -> Deferred[Auth]:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise UnauthorizedError()
-    return authenticate(db, credentials.credentials)
+    claims = access_claims(credentials.credentials)
+    return Deferred(lambda: authenticate(db, claims), db)
 
 
+# Handlers take `CurrentAuth` (resolved by the time they run); dependencies take `PendingAuth`.
 CurrentAuth = Annotated[Auth, Depends(get_auth)]
+PendingAuth = Annotated[Deferred[Auth], Depends(get_auth)]
 
 
-# No I/O in these two: `async` keeps them on the event loop instead of a threadpool hop each.
-async def get_current_user(auth: CurrentAuth) -> UserSnapshot:
-    return auth.user
+async def get_current_user(auth: PendingAuth) -> Deferred[Any]:
+    return auth.then(lambda a: a.user)
 
 
-async def get_admin_user(auth: CurrentAuth) -> UserSnapshot:
-    require_admin(auth)
-    return auth.user
+def get_admin_user(auth: PendingAuth) -> UserSnapshot:
+    """Synchronous on purpose: its threadpool hop runs while FastAPI resolves dependencies, so
+    a non-admin is refused (403) before the request's body or parameters are even validated,
+    and learns nothing of an admin route's shape."""
+    resolved = auth.value()
+    require_admin(resolved)
+    return resolved.user
 
 
-def get_current_user_row(db: DbSession, auth: CurrentAuth) -> User:
+async def get_current_user_row(auth: PendingAuth) -> Deferred[Any]:
     """The caller's user row itself, for the handlers that change it."""
-    return live_user(db, auth.user.id)
+    return auth.then(lambda a: live_user(auth.db, a.user.id))
 
 
 CurrentUser = Annotated[UserSnapshot, Depends(get_current_user)]
 AdminUser = Annotated[UserSnapshot, Depends(get_admin_user)]
 CurrentUserRow = Annotated[User, Depends(get_current_user_row)]
+
+
+def _resolved(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.value() if isinstance(v, Deferred) else v for k, v in values.items()}
+
+
+def _sessions(values: dict[str, Any]) -> set[Session]:
+    found = {v for v in values.values() if isinstance(v, Session)}
+    return found | {v.db for v in values.values() if isinstance(v, Deferred)}
+
+
+def one_worker_call(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """`endpoint` with its deferred dependencies resolved, and (if synchronous) run and its
+    session committed, in one worker-thread call; the response is then validated on the event
+    loop. FastAPI alone would hop to the threadpool for each synchronous dependency, the
+    handler, the commit and the response's validation: on a small VM each hop costs about as
+    much CPU as the rest of a simple request."""
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def run_async(**values: Any) -> Any:
+            if any(isinstance(v, Deferred) for v in values.values()):
+                values = await run_in_threadpool(_resolved, values)
+            return await endpoint(**values)
+
+        return run_async
+
+    def in_worker(values: dict[str, Any]) -> Any:
+        result = endpoint(**_resolved(values))
+        for db in _sessions(values):
+            if _has_work(db):
+                _commit(db)
+        return result
+
+    @functools.wraps(endpoint)
+    async def run_sync(**values: Any) -> Any:
+        return await run_in_threadpool(in_worker, values)
+
+    return run_sync
+
+
+class RequestRoute(APIRoute):
+    """The route class of every router: handlers run through `one_worker_call`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, one_worker_call(endpoint), **kwargs)

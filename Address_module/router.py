@@ -25,9 +25,9 @@ from Address_module.service import (
 from core.pagination import Page, Pagination, paginate
 from core.pincodes import Pincode
 from core.response_cache import public_cache
-from deps import AdminUser, CurrentUser, DbSession
+from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 
-router = APIRouter(prefix="/address", tags=["addresses"])
+router = APIRouter(prefix="/address", tags=["addresses"], route_class=RequestRoute)
 
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

@@ -7,9 +7,9 @@ from Audit_module.schemas import AuditEntryOut
 from Audit_module.service import audit_query
 from config import get_settings
 from core.pagination import Page, Pagination, paginate
-from deps import AdminUser, CurrentUser, DbSession
+from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"], route_class=RequestRoute)
 
 
 @router.get("", response_model=Page[AuditEntryOut])

@@ -33,10 +33,10 @@ from Cart_module.service import (
     update_item,
 )
 from core.pagination import Page, Pagination
-from deps import AdminUser, CurrentUser, DbSession
+from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 from Product_module.models import DB_INT_MAX
 
-router = APIRouter(prefix="/cart", tags=["cart"])
+router = APIRouter(prefix="/cart", tags=["cart"], route_class=RequestRoute)
 
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 

@@ -18,9 +18,9 @@ from Category_module.service import (
     update_category,
 )
 from core.response_cache import public_cache
-from deps import AdminUser, DbSession
+from deps import AdminUser, DbSession, RequestRoute
 
-router = APIRouter(prefix="/categories", tags=["catalogue"])
+router = APIRouter(prefix="/categories", tags=["catalogue"], route_class=RequestRoute)
 
 CategoryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

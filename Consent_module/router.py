@@ -19,10 +19,10 @@ from Consent_module.schemas import (
 )
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
-from deps import AdminUser, CurrentUser, DbSession
+from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 from Product_module.service import get_product_for_sale
 
-router = APIRouter(prefix="/consent", tags=["consent"])
+router = APIRouter(prefix="/consent", tags=["consent"], route_class=RequestRoute)
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 

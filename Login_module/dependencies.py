@@ -9,7 +9,7 @@ from Login_module.errors import AdminRequired, TokenInvalid
 from Login_module.models import User
 from Login_module.roles import role_for_phone
 from Login_module.snapshot import UserSnapshot, remember_snapshot, snapshot_key
-from Login_module.tokens import decode_token
+from Login_module.tokens import TokenClaims, decode_token
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,13 @@ class Auth:
         return self.role == "admin"
 
 
-def authenticate(db: Session, token: str) -> Auth:
-    """A valid access token of a live session of an existing user, else 401."""
-    claims = decode_token(token, "access")
+def access_claims(token: str) -> TokenClaims:
+    """The claims of a validly signed, unexpired access token, else 401 (no I/O)."""
+    return decode_token(token, "access")
+
+
+def authenticate(db: Session, claims: TokenClaims) -> Auth:
+    """The access token's session is live and its user exists, else 401."""
     snapshot = check_session_active(
         db, claims.session_id, claims.user_id, snapshot_key(claims.user_id)
     )

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response, status
 
-from deps import CurrentAuth, DbSession
+from deps import CurrentAuth, DbSession, RequestRoute
 from Login_module.OTP.service import send_otp
 from Login_module.schemas import (
     LoginOut,
@@ -13,7 +13,7 @@ from Login_module.schemas import (
 )
 from Login_module.service import DeviceInfo, login_with_otp, logout, refresh_tokens
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=RequestRoute)
 
 
 @router.post("/send-otp", response_model=SendOtpOut)

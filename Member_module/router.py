@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from core.pagination import Page, Pagination, paginate
-from deps import CurrentUser, DbSession
+from deps import CurrentUser, DbSession, RequestRoute
 from Member_module.schemas import MemberIn, MemberOut, MemberUpdateIn
 from Member_module.service import (
     create_member,
@@ -13,7 +13,7 @@ from Member_module.service import (
     update_member,
 )
 
-router = APIRouter(prefix="/member", tags=["members"])
+router = APIRouter(prefix="/member", tags=["members"], route_class=RequestRoute)
 
 MemberId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from config import get_settings
 from core.pagination import Page, PageParams, Pagination, paginate
-from deps import AdminUser, CurrentAuth, CurrentUser, DbSession
+from deps import AdminUser, CurrentAuth, CurrentUser, DbSession, RequestRoute
 from Orders_module import payments, service
 from Orders_module.consent_holds import order_withdrawn_consents
 from Orders_module.errors import PaymentProviderUnavailable
@@ -27,7 +27,7 @@ from Orders_module.schemas import (
 )
 from Orders_module.views import order_view, payment_request_view, tracking_view
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(prefix="/orders", tags=["orders"], route_class=RequestRoute)
 logger = logging.getLogger("nucleotide.orders")
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]

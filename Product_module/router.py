@@ -4,7 +4,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
-from deps import AdminUser, DbSession
+from deps import AdminUser, DbSession, RequestRoute
 from Product_module.models import DB_INT_MAX
 from Product_module.schemas import (
     MAX_PAISE,
@@ -28,7 +28,7 @@ from Product_module.service import (
     update_product,
 )
 
-router = APIRouter(prefix="/products", tags=["catalogue"])
+router = APIRouter(prefix="/products", tags=["catalogue"], route_class=RequestRoute)
 
 ProductId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 PriceFilter = Annotated[int | None, Query(ge=0, le=MAX_PAISE)]

@@ -4,14 +4,14 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 
 from config import get_settings
 from core.openapi import error_responses
-from deps import CurrentUser, CurrentUserRow, DbSession
+from deps import CurrentUser, CurrentUserRow, DbSession, RequestRoute
 from Profile_module.erasure import erase_account
 from Profile_module.errors import PhotoTooLarge
 from Profile_module.export import build_export
 from Profile_module.schemas import ErasureIn, ErasureOut, ExportOut, ProfileOut, ProfileUpdateIn
 from Profile_module.service import profile_view, remove_photo, replace_photo, update_profile
 
-router = APIRouter(prefix="/profile", tags=["profile"])
+router = APIRouter(prefix="/profile", tags=["profile"], route_class=RequestRoute)
 
 
 @router.get("", response_model=ProfileOut)

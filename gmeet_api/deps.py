@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from pydantic import AwareDatetime
 
-from deps import CurrentAuth
+from deps import Deferred, PendingAuth
 
 # Public counsellor ids are 6 characters; anything else simply is not found.
 CounsellorIdPath = Annotated[str, Path(min_length=1, max_length=16)]
@@ -20,7 +20,7 @@ class AvailabilityQuery:
     end_time: AwareDatetime
 
 
-def availability_query(
+async def availability_query(
     counsellor_id: Annotated[str, Query(min_length=1, max_length=16)],
     start_time: Annotated[AwareDatetime, Query(description="ISO 8601 with offset")],
     end_time: Annotated[AwareDatetime, Query(description="ISO 8601 with offset")],
@@ -39,8 +39,8 @@ class Caller:
     is_admin: bool
 
 
-def booking_caller(auth: CurrentAuth) -> Caller:
-    return Caller(user_id=auth.user.id, is_admin=auth.is_admin)
+async def booking_caller(auth: PendingAuth) -> Deferred[Caller]:
+    return auth.then(lambda a: Caller(user_id=a.user.id, is_admin=a.is_admin))
 
 
 BookingCaller = Annotated[Caller, Depends(booking_caller)]

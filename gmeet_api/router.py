@@ -6,7 +6,7 @@ from fastapi.responses import RedirectResponse
 from config import get_settings
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
-from deps import AdminUser, CurrentUser, DbSession
+from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 from gmeet_api.deps import Availability, BookingCaller, BookingIdPath, CounsellorIdPath
 from gmeet_api.errors import ConnectError
 from gmeet_api.schemas import (
@@ -33,7 +33,7 @@ from gmeet_api.service import (
 )
 from gmeet_api.utils import with_query
 
-router = APIRouter(prefix="/gmeet", tags=["gmeet"])
+router = APIRouter(prefix="/gmeet", tags=["gmeet"], route_class=RequestRoute)
 
 OAuthParam = Annotated[str | None, Query(max_length=2048)]
 

@@ -3,7 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 
 from config import get_settings
-from deps import CurrentAuth, DbSession
+from deps import CurrentAuth, DbSession, RequestRoute
 from Login_module.Device.schemas import RevokedCountOut, SessionListOut
 from Login_module.Device.service import (
     list_sessions,
@@ -12,7 +12,7 @@ from Login_module.Device.service import (
     revoke_session,
 )
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(prefix="/sessions", tags=["sessions"], route_class=RequestRoute)
 
 
 @router.get("", response_model=SessionListOut)

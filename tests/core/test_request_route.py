@@ -1,0 +1,99 @@
+"""Every router's handlers run through `deps.RequestRoute`: a logged-in request's blocking work
+(the session check, the handler, the commit) is one worker-thread call, not a threadpool hop
+per dependency, handler, commit and response validation."""
+
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from deps import RequestRoute, get_auth, get_db
+from main import app
+from Member_module.models import Member
+from tests.helpers import ADMIN_PHONE, assert_error, login
+from tests.members.factories import make_member
+
+
+def _calls(dependant: Any) -> set[Callable[..., Any]]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls(sub)
+    return found
+
+
+def test_every_route_that_opens_a_session_or_authenticates_is_a_request_route() -> None:
+    routes = [c.original_route for c in iter_route_contexts(app.router.routes)]
+    api_routes = [r for r in routes if isinstance(r, APIRoute)]
+    assert api_routes
+    for route in api_routes:
+        if _calls(route.dependant) & {get_db, get_auth}:
+            assert isinstance(route, RequestRoute), route.path
+
+
+@pytest.fixture
+def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        calls.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    return calls
+
+
+def test_a_logged_in_read_is_one_worker_call(
+    client: TestClient, db: Session, worker_calls: list[str]
+) -> None:
+    user = login(client, "+919876500071")
+    make_member(db, user.user_id, name="Asha")
+    assert client.get("/member", headers=user.headers).status_code == 200  # warms the caches
+    worker_calls.clear()
+    listed = client.get("/member", headers=user.headers)
+    assert listed.status_code == 200 and listed.json()["items"][0]["name"] == "Asha"
+    assert len(worker_calls) == 1, worker_calls
+    worker_calls.clear()
+    assert client.get("/auth/me", headers=user.headers).status_code == 200
+    assert len(worker_calls) == 1, worker_calls
+
+
+def test_a_write_commits_in_the_same_worker_call(
+    client: TestClient, db: Session, worker_calls: list[str]
+) -> None:
+    user = login(client, "+919876500072")
+    body = {"name": "Ravi", "relation": "parent", "date_of_birth": "1960-01-02", "gender": "male"}
+    assert client.get("/auth/me", headers=user.headers).status_code == 200
+    worker_calls.clear()
+    added = client.post("/member", headers=user.headers, json=body)
+    assert added.status_code == 201, added.text
+    assert len(worker_calls) == 1, worker_calls
+    assert db.get(Member, added.json()["id"]) is not None
+
+
+def test_a_customer_is_refused_an_admin_route_before_its_body_is_validated(
+    client: TestClient,
+) -> None:
+    """The admin check is the one dependency that takes its own hop, so that a non-admin
+    learns nothing of an admin route's shape (403, not 422)."""
+    customer = login(client, "+919876500073")
+    refused = client.post("/products", headers=customer.headers, json={"name": "X"})
+    assert_error(refused, 403, "admin_required")
+    admin = login(client, ADMIN_PHONE)
+    assert_error(
+        client.post("/products", headers=admin.headers, json={"name": "X"}),
+        422,
+        "validation_error",
+    )
+
+
+def test_a_revoked_session_is_refused_by_a_deferred_check(client: TestClient) -> None:
+    user = login(client, "+919876500074")
+    assert client.get("/member", headers=user.headers).status_code == 200
+    assert client.post("/auth/logout", headers=user.headers).status_code == 204
+    assert_error(client.get("/member", headers=user.headers), 401, "session_revoked")
+    assert_error(client.get("/auth/me", headers=user.headers), 401, "session_revoked")
