@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from database import Base, TimestampMixin
 
 if TYPE_CHECKING:
+    from Member_module.models import Member
     from Product_module.models import Product
 
 DISCOUNT_TYPES = ("percent", "flat")
@@ -53,6 +54,9 @@ class CartItemMember(Base):
     cart_item_id: Mapped[int] = mapped_column(ForeignKey("cart_items.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"), index=True)
+
+    # Read with the cart (deleted members too: their items drop out with a notice).
+    member: Mapped["Member"] = relationship(lazy="raise", viewonly=True)
 
 
 class Coupon(TimestampMixin, Base):

@@ -183,33 +183,31 @@ def member_in_cart(db: Session, member_id: int) -> bool:
 
 
 def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | None:
-    """The user's cart with items -> product -> category, items -> members and the coupon
-    loaded (a fixed number of queries whatever the size); None if they never had one.
-    `for_update` locks the cart row (only it) until commit, serialising the user's cart writes
-    and checkout."""
-    statement = (
-        select(Cart)
-        .where(Cart.user_id == user_id)
-        .options(
-            # Items with their product, category and members in one query (a handful of rows).
-            selectinload(Cart.items).options(
-                joinedload(CartItem.product).joinedload(Product.category),
-                joinedload(CartItem.members),
-            ),
-            selectinload(Cart.coupon),
-        )
-        .execution_options(populate_existing=True)
+    """The user's cart with items -> product -> category, items -> members -> member and the
+    coupon loaded; None if they never had one. One query whatever the size; `for_update`
+    locks the cart row (only it) until commit, serialising the user's cart writes and
+    checkout, and then reads the items in a second query (MariaDB has no `FOR UPDATE OF`: a
+    joined read would lock the products and members too)."""
+    item_options = (
+        joinedload(CartItem.product).joinedload(Product.category),
+        joinedload(CartItem.members).joinedload(CartItemMember.member),
     )
+    statement = select(Cart).where(Cart.user_id == user_id)
     if for_update:
-        statement = statement.with_for_update()
-    return db.scalar(statement)
+        statement = statement.options(
+            selectinload(Cart.items).options(*item_options), selectinload(Cart.coupon)
+        ).with_for_update()
+    else:
+        statement = statement.options(
+            joinedload(Cart.items).options(*item_options), joinedload(Cart.coupon)
+        )
+    statement = statement.execution_options(populate_existing=True)
+    return db.scalars(statement).unique().first()
 
 
-def _members(db: Session, carts_members: Sequence[int]) -> dict[int, Member]:
-    """{member_id: Member} in one query (checkout snapshots the same rows)."""
-    if not carts_members:
-        return {}
-    return {m.id: m for m in db.scalars(select(Member).where(Member.id.in_(carts_members)))}
+def _members(cart: Cart) -> dict[int, Member]:
+    """{member_id: Member} of everyone the cart names (checkout snapshots the same rows)."""
+    return {link.member_id: link.member for item in cart.items for link in item.members}
 
 
 def _drop_reason(item: CartItem, members: dict[int, Member]) -> tuple[str, str] | None:
@@ -243,7 +241,7 @@ def _drop_reason(item: CartItem, members: dict[int, Member]) -> tuple[str, str] 
 def _compute(db: Session, cart: Cart, user_id: int, *, apply_drops: bool) -> tuple[CartView, bool]:
     """Price `cart`; returns the view and whether anything had to be dropped. Drops are only
     written (deleted, audited, noticed) with `apply_drops`."""
-    members = _members(db, [m.member_id for item in cart.items for m in item.members])
+    members = _members(cart)
     view = CartView(cart=cart, members=members)
     dropped = False
     for item in list(cart.items):

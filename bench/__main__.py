@@ -48,6 +48,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=5, help="measured seconds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--shoppers", type=int, default=50)
+    parser.add_argument(
+        "--checkout-shoppers",
+        type=int,
+        default=400,
+        help="shoppers kept for the first-checkout run (each checks out once)",
+    )
     parser.add_argument("--only", help="comma-separated substrings of endpoint names to run")
     parser.add_argument("--scale", action="store_true", help="also run the 1k -> 100k pass")
     parser.add_argument("--scale-orders", type=int, default=100_000)
@@ -70,10 +76,12 @@ def measure(
     connections: int,
     database: Database | None,
     db_pid: int | None,
+    warmup: Target | None = None,
 ) -> dict[str, Any]:
-    """Warm up for a second, then one measured wrk run with CPU and statements around it."""
+    """Warm up for a second (on `warmup`, if given), then one measured wrk run with CPU and
+    statements around it."""
     conns = target.connections or connections
-    run_wrk(wrk, server.url, target, 1, conns)
+    run_wrk(wrk, server.url, warmup or target, 1, conns)
     app_cpu, db_cpu = server.cpu(), cpu_seconds(db_pid) if db_pid else 0.0
     statements = database.statements() if database else 0
     result = run_wrk(wrk, server.url, target, seconds, conns)
@@ -90,6 +98,7 @@ def measure(
         "app_cpu_ms": app_cpu * 1000 / requests,
         "db_cpu_ms": db_cpu * 1000 / requests,
         "sql_per_request": statements / requests if database else 0.0,
+        "distinct_requests": len(target.requests),
     }
 
 
@@ -153,8 +162,30 @@ def targets(
             ],
             unique_header="X-Razorpay-Event-Id",
         ),
-        Target("POST /orders (checkout)", "POST", rotate(shoppers, "POST", "/orders", "{}")),
+        Target(
+            "POST /orders (checkout, replacing a pending one)",
+            "POST",
+            rotate(shoppers, "POST", "/orders", "{}"),
+        ),
     ]
+
+
+def first_checkout_target(fresh: list[Shopper]) -> Target:
+    """Each of `fresh` checks out once: no earlier order to replace (a shopper's usual case)."""
+    return Target("POST /orders (checkout)", "POST", rotate(fresh, "POST", "/orders", "{}"))
+
+
+def make_shoppers(
+    server: Server, sms: Any, prefix: str, count: int, products: list[int]
+) -> list[Shopper]:
+    """`count` shoppers set up over HTTP, four at a time."""
+
+    def one(n: int) -> Shopper:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            return make_shopper(http, sms, f"{prefix}{n:07d}", products)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(one, range(1, count + 1)))
 
 
 def hello_target() -> Target:
@@ -244,12 +275,13 @@ def main() -> int:
         with httpx.Client(base_url=app.url, timeout=60) as http:
             print(f"setting up {args.shoppers} shoppers over HTTP ...", flush=True)
             products = single_products(http, 2)
-            shoppers = [
-                make_shopper(http, fakes.sms, f"+91987{n:07d}", products)
-                for n in range(1, args.shoppers + 1)
-            ]
+            shoppers = make_shoppers(app, fakes.sms, "+91987", args.shoppers, products)
             for shopper in shoppers:
                 place_order(http, shopper)
+            fresh: list[Shopper] = []
+            if not only or any("checkout" in part for part in only):
+                print(f"setting up {args.checkout_shoppers} first-time buyers ...", flush=True)
+                fresh = make_shoppers(app, fakes.sms, "+91986", args.checkout_shoppers, products)
             _, admin_token = login(http, fakes.sms, ADMIN_PHONE)
             admin = {"Authorization": f"Bearer {admin_token}"}
             slug = http.get("/products", params={"limit": 1}).json()["items"][0]["slug"]
@@ -263,6 +295,17 @@ def main() -> int:
                 continue
             print(f"  {target.name} ...", flush=True)
             rows.append(measure(wrk, app, target, args.seconds, args.connections, database, db_pid))
+        if fresh:
+            # Warmed up on replacing checkouts, so every measured one is a first one (as long
+            # as the run sends fewer requests than there are fresh shoppers).
+            replacing = targets(shoppers, admin, slug, webhook)[-1]
+            target = first_checkout_target(fresh)
+            print(f"  {target.name} ...", flush=True)
+            seconds = min(args.seconds, 2)
+            row = measure(wrk, app, target, seconds, args.connections, database, db_pid, replacing)
+            if row["requests"] > len(fresh):
+                row["endpoint"] += " (some replaced a pending one: raise --checkout-shoppers)"
+            rows.append(row)
         print(table(rows, hello_row["app_cpu_ms"]))
         report["rows"] = rows
         if not only or any("checkout" in part for part in only):

@@ -19,6 +19,7 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("tid", #threads - 1)
 end
 
 function init(args)
@@ -27,8 +28,9 @@ function init(args)
 end
 
 function request()
+  -- Threads interleave: thread t sends specs t, t + T, t + 2T, ... (each spec once per round).
+  local i = ((n * %(threads)d + tid) %% #specs) + 1
   n = n + 1
-  local i = (n %% #specs) + 1
   if unique == nil then return prepared[i] end
   local s = specs[i]
   local headers = {}
@@ -70,7 +72,7 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)  # JSON string escapes are valid Lua escapes for our inputs
 
 
-def lua_script(target: Target) -> str:
+def lua_script(target: Target, threads: int) -> str:
     specs = []
     for path, headers, body in target.requests:
         pairs = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
@@ -82,6 +84,7 @@ def lua_script(target: Target) -> str:
         "specs": "{" + ",\n".join(specs) + "}",
         "unique": _lua_string(target.unique_header) if target.unique_header else "nil",
         "marker": SUMMARY,
+        "threads": threads,
     }
 
 
@@ -89,13 +92,14 @@ def run_wrk(
     wrk: str, base_url: str, target: Target, seconds: float, connections: int, threads: int = 2
 ) -> dict[str, float]:
     """Run wrk once; its summary as numbers."""
+    threads = min(threads, connections)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua_script(target))
+        script.write(lua_script(target, threads))
     try:
         result = subprocess.run(
             [
                 wrk,
-                f"-t{min(threads, connections)}",
+                f"-t{threads}",
                 f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "--timeout",

@@ -423,6 +423,19 @@ def test_reading_the_cart_takes_the_same_queries_for_1_and_8_items(client, db, m
     assert eight == one
 
 
+def test_reading_a_cart_is_one_select(client, db, me, category):
+    """Cart, items, products, categories and members in one joined read (no lock taken)."""
+    for product in [make_product(db, category) for _ in range(2)]:
+        add_to_cart(client, me.headers, product.id, [me.choice])
+    client.get("/cart", headers=me.headers)  # warm the session cache of the login
+    with counting_statements() as statements:
+        cart = client.get("/cart", headers=me.headers).json()
+    assert len(cart["items"]) == 2 and cart["items"][0]["members"][0]["name"] == me.member.name
+    reads = [s for s in statements if s.split()[0].upper() == "SELECT"]
+    assert len(reads) == 1, reads
+    assert "FOR UPDATE" not in reads[0].upper()
+
+
 # --- service functions checkout uses -----------------------------------------------------------
 
 
