@@ -82,6 +82,7 @@ def measure(
     statements around it."""
     conns = target.connections or connections
     run_wrk(wrk, server.url, warmup or target, 1, conns)
+    settle(server)
     app_cpu, db_cpu = server.cpu(), cpu_seconds(db_pid) if db_pid else 0.0
     statements = database.statements() if database else 0
     result = run_wrk(wrk, server.url, target, seconds, conns)
@@ -100,6 +101,19 @@ def measure(
         "sql_per_request": statements / requests if database else 0.0,
         "distinct_requests": len(target.requests),
     }
+
+
+def settle(server: Server, quiet_seconds: float = 0.3, limit_seconds: float = 10) -> None:
+    """Wait until the warm-up's last requests are answered (the server burns no CPU for a
+    moment), so their CPU and statements are not counted in the measured run."""
+    deadline = time.monotonic() + limit_seconds
+    last = server.cpu()
+    while time.monotonic() < deadline:
+        time.sleep(quiet_seconds)
+        now = server.cpu()
+        if now - last < 0.01:
+            return
+        last = now
 
 
 def rotate(shoppers: list[Shopper], method: str, path: Any, body: str = "") -> list:
