@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from database import Base, TimestampMixin
 
 if TYPE_CHECKING:
+    from Address_module.models import Address
     from Member_module.models import Member
     from Product_module.models import Product
 
@@ -55,8 +56,10 @@ class CartItemMember(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id"), index=True)
 
-    # Read with the cart (deleted members too: their items drop out with a notice).
+    # Read with the cart (deleted members too: their items drop out with a notice); the address
+    # with checkout's locked read of the cart.
     member: Mapped["Member"] = relationship(lazy="raise", viewonly=True)
+    address: Mapped["Address"] = relationship(lazy="raise", viewonly=True)
 
 
 class Coupon(TimestampMixin, Base):

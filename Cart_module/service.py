@@ -186,20 +186,24 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
     """The user's cart with items -> product -> category, items -> members -> member and the
     coupon loaded; None if they never had one. One query whatever the size; `for_update`
     locks the cart row (only it) until commit, serialising the user's cart writes and
-    checkout, and then reads the items in a second query (MariaDB has no `FOR UPDATE OF`: a
-    joined read would lock the products and members too)."""
-    item_options = (
-        joinedload(CartItem.product).joinedload(Product.category),
-        joinedload(CartItem.members).joinedload(CartItemMember.member),
-    )
+    checkout, and then reads the items, with each member's address too, in a second query
+    (MariaDB has no `FOR UPDATE OF`: a joined read would lock the products and members too)."""
+    product = joinedload(CartItem.product).joinedload(Product.category)
+    links = joinedload(CartItem.members)
     statement = select(Cart).where(Cart.user_id == user_id)
     if for_update:
         statement = statement.options(
-            selectinload(Cart.items).options(*item_options), selectinload(Cart.coupon)
+            selectinload(Cart.items).options(
+                product,
+                links.joinedload(CartItemMember.member),
+                links.joinedload(CartItemMember.address),
+            ),
+            selectinload(Cart.coupon),
         ).with_for_update()
     else:
         statement = statement.options(
-            joinedload(Cart.items).options(*item_options), joinedload(Cart.coupon)
+            joinedload(Cart.items).options(product, links.joinedload(CartItemMember.member)),
+            joinedload(Cart.coupon),
         )
     statement = statement.execution_options(populate_existing=True)
     return db.scalars(statement).unique().first()

@@ -225,21 +225,17 @@ def _check_cart(db: Session, user_id: int, cart: Cart, view: CartView) -> tuple[
             ]
         )
     member_ids = {m.member_id for item in cart.items for m in item.members}
-    address_ids = {m.address_id for item in cart.items for m in item.members}
     members = {
         m.id: m
         for m in view.members.values()
         if m.id in member_ids and m.user_id == user_id and not m.is_deleted
     }
+    # Read with the locked cart (`load_cart(..., for_update=True)`).
     addresses = {
-        a.id: a
-        for a in db.scalars(
-            select(Address).where(
-                Address.id.in_(address_ids),
-                Address.user_id == user_id,
-                Address.is_deleted.is_(False),
-            )
-        )
+        link.address.id: link.address
+        for item in cart.items
+        for link in item.members
+        if link.address.user_id == user_id and not link.address.is_deleted
     }
     if set(members) != member_ids:
         raise ProductUnavailable("Some members in your cart no longer exist; review your cart.")

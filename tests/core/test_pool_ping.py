@@ -44,11 +44,15 @@ def test_a_dead_connection_back_from_a_pause_is_replaced_before_use(
     pool: Engine, pings: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.2)
-    idle = pool.connect()
-    idle_id = int(idle.scalar(text("SELECT CONNECTION_ID()")))
-    with pool.connect() as other:
-        idle.close()  # back in the pool, first in line
-        other.execute(text(f"KILL {idle_id}"))  # the server drops it while it sits there
+    idle_id = _connection_id(pool)  # the pool's one connection, now back in it
+    url = pool.url
+    with (
+        pymysql.connect(
+            host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
+        ) as admin,
+        admin.cursor() as cursor,
+    ):
+        cursor.execute(f"KILL {idle_id}")  # the server drops it while it sits there
     time.sleep(0.3)
     with pool.connect() as connection:
         assert connection.scalar(text("SELECT 1")) == 1

@@ -385,7 +385,7 @@ def test_checkout_statements_do_not_grow_with_the_cart(
     not IS_MARIADB,
     reason="SQLite's driver inserts the order's items one by one; MySQL batches them",
 )
-def test_a_two_item_checkout_runs_at_most_13_statements(
+def test_a_two_item_checkout_runs_at_most_12_statements(
     client: TestClient, db: Session, razorpay: FakeRazorpay
 ) -> None:
     """Authenticate, lock, read the cart once, price it once, check it, write the order, commit,
@@ -408,5 +408,5 @@ def test_a_two_item_checkout_runs_at_most_13_statements(
     assert placed.status_code == 201, placed.text
     assert len(placed.json()["order"]["items"]) == 2
     sent = [s for s in statements if not s.upper().startswith("SAVEPOINT")]
-    assert len(sent) <= 13, "\n".join(s.split(" FROM ")[0][:80] for s in sent)
+    assert len(sent) <= 12, "\n".join(s.split(" FROM ")[0][:80] for s in sent)
     assert not any("serviceable_locations" in s for s in sent)
