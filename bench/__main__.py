@@ -56,6 +56,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--only", help="comma-separated substrings of endpoint names to run")
     parser.add_argument("--scale", action="store_true", help="also run the 1k -> 100k pass")
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure the bare stack (bench/floor.py)"
+    )
     parser.add_argument("--scale-orders", type=int, default=100_000)
     parser.add_argument("--db-host", default=os.environ.get("BENCH_DB_HOST", "127.0.0.1"))
     parser.add_argument("--db-port", type=int, default=int(os.environ.get("BENCH_DB_PORT", 3306)))
@@ -249,6 +252,40 @@ def concurrent_checkouts(server: Server, shoppers: list[Shopper]) -> dict[str, i
     return {"shoppers": len(shoppers), "non_2xx": sum(1 for s in statuses if s >= 300)}
 
 
+# bench/floor.py's routes (not imported here: it builds its engine from the app's settings).
+FLOOR_ROUTES = {
+    "one threadpool hop": "/hop",
+    "hop + Redis pipeline": "/redis",
+    "hop + pipeline + ORM SELECT + COMMIT": "/orm",
+    "hop + pipeline + PyMySQL SELECT + COMMIT": "/cursor",
+}
+
+
+def floor_pass(
+    wrk: str,
+    hello: Server,
+    env: dict[str, str],
+    workdir: Path,
+    shopper: Shopper,
+    args: argparse.Namespace,
+    database: Database,
+) -> list[dict[str, Any]]:
+    """The bare stack's routes (bench/floor.py) beside hello, on the app's server settings."""
+    env = env | {"BENCH_FLOOR_USER_ID": str(shopper.user_id)}
+    floor = start_uvicorn("floor", "bench.floor:app", APP_ARGS, env, workdir)
+    try:
+        floor.wait_until_up("/hop")
+        rows = [measure(wrk, hello, hello_target(), args.seconds, args.connections, None, None)]
+        for name, path in FLOOR_ROUTES.items():
+            target = Target(name, "GET", [(path, {}, "")])
+            rows.append(measure(wrk, floor, target, args.seconds, args.connections, database, None))
+    finally:
+        floor.stop()
+    print("\nthe bare stack (bench/floor.py), beside hello:")
+    print(table(rows, rows[0]["app_cpu_ms"]))
+    return rows
+
+
 def table(rows: list[dict[str, Any]], hello_ms: float) -> str:
     lines = [
         "| endpoint | req/s | p50 ms | p99 ms | app CPU ms/req | DB CPU ms/req | SQL/req "
@@ -325,6 +362,8 @@ def main() -> int:
         if not only or any("checkout" in part for part in only):
             report["concurrent_checkouts"] = concurrent_checkouts(app, shoppers)
             print(f"\nconcurrent checkouts: {report['concurrent_checkouts']}")
+        if args.floor:
+            report["floor"] = floor_pass(wrk, hello, env, workdir, shoppers[0], args, database)
         if args.scale:
             from bench.scale import scale_pass
 
