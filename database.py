@@ -4,11 +4,11 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -163,10 +163,15 @@ engine = build_engine(get_settings().DATABASE_URL)
 SessionLocal = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE statement's result changed."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 ROLLBACK_ACTIONS_KEY = "after_rollback"
 
 
-def on_rollback(db: Session, action: Callable[[Session], None]) -> None:
+def on_rollback(db: Session, action: Callable[[Session], object]) -> None:
     """Run `action` in a fresh transaction if this request fails and its changes are rolled back.
 
     For consequences of a refusal that must stick: the audit entry of a rejected attempt, or a

@@ -93,7 +93,7 @@ def serviceability(db: Session, city: str) -> dict[str, Any]:
 
 def locations_query(
     search: str | None = None, is_active: bool | None = None
-) -> Select[tuple[ServiceableLocation]]:
+) -> Select[ServiceableLocation]:
     statement = select(ServiceableLocation).order_by(ServiceableLocation.city_key)
     if search and city_key(search):
         statement = statement.where(ServiceableLocation.city_key.contains(city_key(search)))
@@ -166,7 +166,7 @@ def update_location(
 # --- Addresses ---------------------------------------------------------------------------------
 
 
-def addresses_query(user_id: int) -> Select[tuple[Address]]:
+def addresses_query(user_id: int) -> Select[Address]:
     """My addresses that are not deleted: the default first, then the newest."""
     return (
         select(Address)

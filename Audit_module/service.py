@@ -134,7 +134,7 @@ def audit_query(
     action: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
-) -> Select[tuple[AuditLog]]:
+) -> Select[AuditLog]:
     statement = select(AuditLog).order_by(AuditLog.created_at.desc(), AuditLog.id.desc())
     if entity_type:
         statement = statement.where(AuditLog.entity_type == entity_type)

@@ -407,7 +407,7 @@ def _unknown_ids(
     return []
 
 
-def coupons_query(active: bool | None = None) -> Select[tuple[Coupon]]:
+def coupons_query(active: bool | None = None) -> Select[Coupon]:
     statement = select(Coupon).order_by(Coupon.id.desc())
     if active is not None:
         statement = statement.where(Coupon.active.is_(active))

@@ -193,7 +193,7 @@ def unlink_product(db: Session, product_id: int, code: str, actor_user_id: int) 
 # --- grants ------------------------------------------------------------------------------------
 
 
-def grants_query(user_id: int, member_id: int | None = None) -> Select[tuple[ConsentGrant]]:
+def grants_query(user_id: int, member_id: int | None = None) -> Select[ConsentGrant]:
     statement = (
         select(ConsentGrant)
         .where(ConsentGrant.user_id == user_id)

@@ -113,8 +113,8 @@ def _mark_stale(user_ids: set[int]) -> None:
 
 
 # A change to any of these makes a snapshot stale (`last_login_at` and the like do not).
-WATCHED_COLUMNS = ("phone", "name", "email", "date_of_birth", "gender", "photo_path")
-WATCHED_COLUMNS += ("is_active", "deleted_at")
+WATCHED_COLUMNS: tuple[str, ...] = ("phone", "name", "email", "date_of_birth", "gender")
+WATCHED_COLUMNS += ("photo_path", "is_active", "deleted_at")
 
 
 def _changes_snapshot(obj: object, session: Session) -> bool:

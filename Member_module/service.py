@@ -32,7 +32,7 @@ def register_member_in_use_check(check: MemberInUseCheck) -> MemberInUseCheck:
     return check
 
 
-def _locked(statement: Select[tuple[Member]]) -> Select[tuple[Member]]:
+def _locked(statement: Select[Member]) -> Select[Member]:
     """A locking read: it sees the latest committed rows. A plain read after taking a lock would
     see the transaction's REPEATABLE READ snapshot, fixed by the first read of the request
     (authentication), and could miss what the previous lock holder committed."""
@@ -46,7 +46,7 @@ def lock_live_members(db: Session, user_id: int) -> list[Member]:
     return list(db.scalars(_locked(members_query(user_id))))
 
 
-def members_query(user_id: int) -> Select[tuple[Member]]:
+def members_query(user_id: int) -> Select[Member]:
     """My members that are not deleted, oldest first."""
     return (
         select(Member)

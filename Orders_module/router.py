@@ -63,7 +63,7 @@ def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait:
 
 
 def _page_of_summaries(
-    db: Session, statement: Select[tuple[Order]], page: PageParams, total_key: str | None = None
+    db: Session, statement: Select[Order], page: PageParams, total_key: str | None = None
 ) -> dict:
     """One query for the page: the summary columns and each order's item count."""
     return paginate(

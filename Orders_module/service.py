@@ -30,7 +30,7 @@ from Cart_module.service import CartView, empty_cart, load_cart, price_locked_ca
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
-from database import on_commit, on_rollback, utcnow
+from database import on_commit, on_rollback, rows_changed, utcnow
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member
@@ -107,14 +107,14 @@ def request_fingerprint(body: dict[str, Any] | None) -> str:
     return hashlib.sha256(json.dumps(body or {}, sort_keys=True).encode()).hexdigest()
 
 
-def orders_query(user_id: int | None = None) -> Select[tuple[Order]]:
+def orders_query(user_id: int | None = None) -> Select[Order]:
     statement = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
     if user_id is not None:
         statement = statement.where(Order.user_id == user_id)
     return statement
 
 
-def with_details(statement: Select[tuple[Order]]) -> Select[tuple[Order]]:
+def with_details(statement: Select[Order]) -> Select[Order]:
     return statement.options(
         selectinload(Order.items),
         selectinload(Order.payments),
@@ -440,7 +440,7 @@ def attach_razorpay_order(db: Session, order: Order) -> Order:
         .values(razorpay_order_id=razorpay_order["id"], updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if attached.rowcount == 1:
+    if rows_changed(attached) == 1:
         # Unchanged since the first step: the loaded order is current, with its new id.
         set_committed_value(order, "razorpay_order_id", razorpay_order["id"])
         set_committed_value(order, "updated_at", now)
@@ -776,7 +776,7 @@ SUMMARY_COLUMNS = (
 )
 
 
-def summaries_query(statement: Select[tuple[Order]]) -> Select[Any]:
+def summaries_query(statement: Select[Order]) -> Select[Any]:
     """`statement` (orders, filtered and ordered) narrowed to the summary's columns plus each
     order's item count: a list page in one query, without loading the orders."""
     item_count = (

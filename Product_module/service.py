@@ -92,7 +92,7 @@ def product_search_statement(
     min_price_paise: int | None = None,
     max_price_paise: int | None = None,
     sort: str = "relevance",
-) -> Select[tuple[Product]]:
+) -> Select[Product]:
     """Active products matching the filters, in the requested order, category loaded in the
     same query. `q` is matched case-insensitively in the name, both descriptions and the tags;
     an unknown category slug simply matches nothing."""

@@ -98,7 +98,8 @@ def forget_checks() -> None:
 
 
 async def current_checks() -> dict:
-    return _fresh_checks() or await run_in_threadpool(_run_checks)
+    fresh = _fresh_checks()
+    return fresh if fresh is not None else await run_in_threadpool(_run_checks)
 
 
 @router.get("/health", response_model=HealthOut)

@@ -21,7 +21,8 @@ def hit_sliding_window(key: str, limit: int, window_seconds: int) -> None:
     if count > limit:
         client.zrem(key, member)
         oldest = client.zrange(key, 0, 0, withscores=True)
-        retry_after = oldest[0][1] + window_seconds - now if oldest else window_seconds
+        oldest_at = float(oldest[0][1]) if oldest else now
+        retry_after = oldest_at + window_seconds - now
         raise RateLimitedError(int(retry_after) + 1)
 
 

@@ -219,7 +219,7 @@ class CatalogueCacheMiddleware:
                 (compile_path(context.path)[0], context.original_route)
                 for context in iter_route_contexts(self._all_routes)
                 if context.path
-                and getattr(getattr(context.original_route, "endpoint", None), "public_cache", 0)
+                and getattr(getattr(context.original_route, "endpoint", None), "public_cache", None)
             ]
         return self._cached
 

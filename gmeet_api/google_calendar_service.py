@@ -283,11 +283,12 @@ class GoogleCalendar:
 
     def refreshed_tokens(self) -> GrantedTokens | None:
         """The new tokens if google-auth refreshed them during a call, else None."""
-        if self.credentials.token == self.original_token:
+        token = self.credentials.token
+        if token is None or token == self.original_token:
             return None
         expiry = self.credentials.expiry
         return GrantedTokens(
-            access_token=self.credentials.token,
+            access_token=token,
             refresh_token=self.credentials.refresh_token,
             expires_at=expiry.replace(tzinfo=UTC) if expiry else None,
             scopes=tuple(self.credentials.granted_scopes or self.credentials.scopes or ()),

@@ -114,7 +114,7 @@ def log_activity(
         on_rollback(db, lambda session: session.add(entry()))
 
 
-def activity_query(counsellor_id: str) -> Select[tuple[ActivityLog]]:
+def activity_query(counsellor_id: str) -> Select[ActivityLog]:
     return (
         select(ActivityLog)
         .where(ActivityLog.counsellor_id == counsellor_id)
@@ -310,7 +310,7 @@ def _load_tokens(db: Session, counsellor_id: str) -> GrantedTokens | None:
         return None
 
 
-def _persist(db: Session, apply: Callable[[Session], None]) -> None:
+def _persist(db: Session, apply: Callable[[Session], object]) -> None:
     """Apply a change now and again after a rollback: it holds whatever the request's fate."""
     apply(db)
     on_rollback(db, apply)
@@ -396,7 +396,7 @@ def with_calendar(
 # --- counsellors ---------------------------------------------------------------------------------
 
 
-def public_counsellors_query() -> Select[tuple[Counsellor]]:
+def public_counsellors_query() -> Select[Counsellor]:
     return (
         select(Counsellor)
         .where(Counsellor.is_active.is_(True), Counsellor.status == "connected")
@@ -404,7 +404,7 @@ def public_counsellors_query() -> Select[tuple[Counsellor]]:
     )
 
 
-def admin_counsellors_query() -> Select[tuple[Counsellor]]:
+def admin_counsellors_query() -> Select[Counsellor]:
     return select(Counsellor).order_by(Counsellor.created_at.desc(), Counsellor.id.desc())
 
 
@@ -688,7 +688,7 @@ def _delete_event_if_rolled_back(
     on_rollback(db, remove)
 
 
-def my_bookings_query(user_id: int) -> Select[tuple[Booking]]:
+def my_bookings_query(user_id: int) -> Select[Booking]:
     return (
         select(Booking)
         .where(Booking.user_id == user_id)

@@ -79,7 +79,7 @@ class WorkingHours:
         """Every slot lying wholly inside [start, end)."""
         first_day = start.astimezone(IST).date()
         last_day = end.astimezone(IST).date()
-        slots = []
+        slots: list[tuple[datetime, datetime]] = []
         day = first_day
         while day <= last_day:
             slots.extend(

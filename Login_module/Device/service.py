@@ -24,7 +24,7 @@ from Audit_module.service import personal_changes, record_audit
 from config import get_settings
 from core.context import current_request
 from core.redis import get_redis
-from database import utcnow
+from database import rows_changed, utcnow
 from Login_module.errors import SessionNotFound, SessionRevoked
 from Login_module.locks import lock_user
 from Login_module.models import DeviceSession, User
@@ -320,12 +320,14 @@ def purge_dead_sessions(db: Session) -> int:
     not_recent = or_(DeviceSession.revoked_at.is_(None), ~_revoked_recently())
     # The write comes first so SQLite takes its write lock before any read (a read-then-write
     # transaction cannot upgrade while a request holds the lock: "database is locked").
-    purged = db.execute(delete(DeviceSession).where(dead, not_recent)).rowcount or 0
+    purged = rows_changed(db.execute(delete(DeviceSession).where(dead, not_recent)))
     revoked = _recently_revoked(db)
     try:
         _tombstone_all(get_redis(), revoked)
     except redis.exceptions.RedisError:
         return purged
     if revoked:
-        purged += db.execute(delete(DeviceSession).where(DeviceSession.id.in_(revoked))).rowcount
+        purged += rows_changed(
+            db.execute(delete(DeviceSession).where(DeviceSession.id.in_(revoked)))
+        )
     return purged
