@@ -237,10 +237,6 @@ class Settings(BaseSettings):
         seed = b"gmeet-token-key:" + self.SECRET_KEY.get_secret_value().encode()
         return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.DATABASE_URL.startswith("sqlite")
-
 
 @lru_cache
 def get_settings() -> Settings:

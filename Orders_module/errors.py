@@ -62,11 +62,6 @@ class WebhookSignatureInvalid(BadRequestError):
     message = "Invalid webhook signature."
 
 
-class OrderNotPayable(ConflictError):
-    code = "order_not_payable"
-    message = "This order is not awaiting payment."
-
-
 class OrderNotCancellable(ConflictError):
     code = "order_not_cancellable"
     message = "This order can no longer be cancelled."

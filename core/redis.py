@@ -2,7 +2,6 @@
 
 import threading
 
-import fakeredis
 import redis
 
 from config import get_settings
@@ -16,6 +15,8 @@ def build_redis(url: str | None) -> redis.Redis:
     if not url:
         if settings.ENVIRONMENT == "production":
             raise RuntimeError("REDIS_URL is required in production")
+        import fakeredis  # development and tests only: never loaded when REDIS_URL is set
+
         return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
     return redis.Redis.from_url(
         url,

@@ -114,14 +114,6 @@ def log_activity(
         on_rollback(db, lambda session: session.add(entry()))
 
 
-def activity_query(counsellor_id: str) -> Select[ActivityLog]:
-    return (
-        select(ActivityLog)
-        .where(ActivityLog.counsellor_id == counsellor_id)
-        .order_by(ActivityLog.created_at.desc(), ActivityLog.id.desc())
-    )
-
-
 # --- connecting a counsellor ---------------------------------------------------------------------
 
 

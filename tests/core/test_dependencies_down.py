@@ -5,6 +5,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 from fastapi.testclient import TestClient
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import create_engine, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -28,6 +30,7 @@ def dead_redis() -> Iterator[None]:
             socket_connect_timeout=0.5,
             socket_timeout=0.5,
             decode_responses=True,
+            retry=Retry(NoBackoff(), 0),  # fail at once: redis-py retries 3 times by default
         )
     )
     yield
@@ -72,6 +75,7 @@ def test_logged_in_requests_keep_working_without_redis(client: TestClient) -> No
             socket_connect_timeout=0.5,
             socket_timeout=0.5,
             decode_responses=True,
+            retry=Retry(NoBackoff(), 0),  # fail at once: redis-py retries 3 times by default
         )
     )
     try:
