@@ -179,9 +179,9 @@ def lock_live_addresses(db: Session, user_id: int) -> list[Address]:
     """Lock the user, then lock and read their live addresses (always in this order, so
     concurrent writes cannot deadlock).
 
-    The read is a locking read on purpose: a plain read would see the transaction's
-    REPEATABLE READ snapshot, fixed by the request's first read (authentication), and could
-    miss what the previous holder of the lock committed.
+    The read is a locking read on purpose: it sees what the previous holder of the lock
+    committed whatever the isolation level (the engine runs READ COMMITTED, where a plain read
+    would see it too; under REPEATABLE READ it would not).
     """
     lock_user(db, user_id)
     statement = addresses_query(user_id).with_for_update()

@@ -185,9 +185,9 @@ def usage_for(db: Session, coupon_ids: Sequence[int], user_id: int) -> dict[int,
 
 
 def _locked_usage(db: Session, coupon_id: int, user_id: int) -> Usage:
-    """The counts as committed right now, taken after the coupon lock. A locking read, so this
-    holds under REPEATABLE READ too, where a plain SELECT would read the transaction's older
-    snapshot and miss holds committed by the previous lock holder."""
+    """The counts as committed right now, taken after the coupon lock. A locking read: it sees
+    the holds the previous lock holder committed whatever the isolation level (the engine runs
+    READ COMMITTED; under REPEATABLE READ a plain SELECT would read an older snapshot)."""
     statement = (
         select(
             func.count(),

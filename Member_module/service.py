@@ -33,9 +33,9 @@ def register_member_in_use_check(check: MemberInUseCheck) -> MemberInUseCheck:
 
 
 def _locked(statement: Select[Member]) -> Select[Member]:
-    """A locking read: it sees the latest committed rows. A plain read after taking a lock would
-    see the transaction's REPEATABLE READ snapshot, fixed by the first read of the request
-    (authentication), and could miss what the previous lock holder committed."""
+    """A locking read: it locks the rows until commit and sees what the previous lock holder
+    committed, whatever the isolation level (the engine runs READ COMMITTED, where a plain read
+    would see it too; under REPEATABLE READ it would not)."""
     return statement.with_for_update().execution_options(populate_existing=True)
 
 

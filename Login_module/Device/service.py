@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 
 import redis.exceptions
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from Audit_module.service import personal_changes, record_audit
@@ -168,7 +168,7 @@ def _cache_tombstone(session_id: int) -> None:
         logger.warning("session %s revoked while Redis is unreachable", session_id)
 
 
-def active_sessions_query(user_id: int):
+def active_sessions_query(user_id: int) -> Select[DeviceSession]:
     return select(DeviceSession).where(
         DeviceSession.user_id == user_id,
         DeviceSession.revoked_at.is_(None),
