@@ -1,0 +1,33 @@
+# The everyday commands; the README's two commands stay the way to set up a fresh machine.
+PY := .venv/bin/python
+
+.PHONY: install run test test-mariadb lint typecheck bench ci
+
+install:
+	python3 -m venv .venv && .venv/bin/pip install -q -r requirements-dev.txt
+
+run:
+	ENVIRONMENT=development $(PY) -m scripts.seed_demo
+	ENVIRONMENT=development .venv/bin/uvicorn main:app --host 0.0.0.0 --port 8030 --no-proxy-headers
+
+test:
+	$(PY) -m pytest
+
+# Needs the database: mysql -uroot -h127.0.0.1 -e 'CREATE DATABASE nucleotide_test CHARACTER SET utf8mb4'
+test-mariadb:
+	TEST_DATABASE_URL=mysql+pymysql://root@127.0.0.1:3306/nucleotide_test \
+	TEST_REDIS_URL=redis://127.0.0.1:6379/15 $(PY) -m pytest
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+
+typecheck:
+	.venv/bin/mypy
+
+bench:
+	$(PY) -m bench
+
+ci:
+	bash .ci/run
