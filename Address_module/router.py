@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from Address_module.schemas import (
     AddressIn,
@@ -25,11 +25,10 @@ from Address_module.service import (
 from core.pagination import Page, Pagination, paginate
 from core.pincodes import Pincode
 from core.response_cache import public_cache
+from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 
 router = APIRouter(prefix="/address", tags=["addresses"], route_class=RequestRoute)
-
-RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 # Fixed paths are declared before `/{address_id}` so they are not read as an id.

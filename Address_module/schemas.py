@@ -1,11 +1,11 @@
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from Address_module.locations import city_key
 from core.pincodes import IndianState, Pincode
-from core.validation import PhoneNumber, ShortText, SingleLine
+from core.validation import PatchIn, PhoneNumber, ShortText, SingleLine
 
 Label = Literal["home", "work", "other"]
 Line = Annotated[
@@ -46,8 +46,10 @@ class AddressIn(BaseModel):
     is_default: bool = False
 
 
-class AddressUpdateIn(BaseModel):
+class AddressUpdateIn(PatchIn):
     """Only the fields sent are changed; only line2, landmark and locality may be `null`."""
+
+    nullable = frozenset(OPTIONAL_FIELDS)
 
     model_config = ConfigDict(extra="forbid")
 
@@ -62,20 +64,6 @@ class AddressUpdateIn(BaseModel):
     state: IndianState | None = None
     pincode: Pincode | None = None
     is_default: bool | None = None
-
-    @model_validator(mode="after")
-    def required_fields_not_null(self) -> "AddressUpdateIn":
-        nulled = [
-            field
-            for field in self.model_fields_set - OPTIONAL_FIELDS
-            if getattr(self, field) is None
-        ]
-        if nulled:
-            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
 
 
 class AddressOut(BaseModel):
@@ -115,7 +103,7 @@ class LocationIn(BaseModel):
     is_active: bool = True
 
 
-class LocationUpdateIn(BaseModel):
+class LocationUpdateIn(PatchIn):
     """Only the fields sent are changed; none may be `null`."""
 
     model_config = ConfigDict(extra="forbid")
@@ -125,16 +113,6 @@ class LocationUpdateIn(BaseModel):
     home_collection: bool | None = None
     sample_pickup: bool | None = None
     is_active: bool | None = None
-
-    @model_validator(mode="after")
-    def fields_not_null(self) -> "LocationUpdateIn":
-        nulled = [field for field in self.model_fields_set if getattr(self, field) is None]
-        if nulled:
-            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
 
 
 class LocationOut(BaseModel):

@@ -1,6 +1,4 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from Cart_module.coupons import (
     coupon_admin_page,
@@ -33,12 +31,10 @@ from Cart_module.service import (
     update_item,
 )
 from core.pagination import Page, Pagination
+from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
-from Product_module.models import DB_INT_MAX
 
 router = APIRouter(prefix="/cart", tags=["cart"], route_class=RequestRoute)
-
-RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 
 
 def _choices(members: list[CartMemberIn]) -> list[MemberChoice]:

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -14,8 +14,8 @@ from pydantic_core import PydanticCustomError
 
 from Cart_module.coupons import CODE_PATTERN, normalize_code
 from core.errors import CODED_VALIDATION_TYPES
-from core.validation import SingleLine
-from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
+from core.validation import DB_INT_MAX, PatchIn, SingleLine
+from Product_module.models import PLAN_MEMBER_RANGES
 
 CODED_VALIDATION_TYPES.add("invalid_member_count")
 
@@ -173,13 +173,21 @@ class CouponCreateIn(BaseModel):
     )
 
 
-NOT_NULLABLE = frozenset(
-    {"code", "discount_type", "min_order_paise", "product_ids", "category_ids", "active", "public"}
-)
-
-
-class CouponUpdateIn(BaseModel):
+class CouponUpdateIn(PatchIn):
     """Only the fields sent change; the optional settings are cleared with `null`."""
+
+    nullable = frozenset(
+        {
+            "description",
+            "percent_off",
+            "amount_off_paise",
+            "max_discount_paise",
+            "valid_from",
+            "valid_to",
+            "usage_limit_total",
+            "usage_limit_per_user",
+        }
+    )
 
     model_config = ConfigDict(extra="forbid")
 
@@ -198,16 +206,6 @@ class CouponUpdateIn(BaseModel):
     category_ids: RestrictionIds | None = None
     active: bool | None = None
     public: bool | None = None
-
-    @model_validator(mode="after")
-    def required_fields_not_null(self) -> "CouponUpdateIn":
-        nulled = [f for f in self.model_fields_set & NOT_NULLABLE if getattr(self, f) is None]
-        if nulled:
-            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
 
 
 class CouponAdminOut(BaseModel):

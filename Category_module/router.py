@@ -1,6 +1,4 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from Category_module.models import Category
 from Category_module.schemas import (
@@ -18,11 +16,10 @@ from Category_module.service import (
     update_category,
 )
 from core.response_cache import public_cache
+from core.validation import RowId
 from deps import AdminUser, DbSession, RequestRoute
 
 router = APIRouter(prefix="/categories", tags=["catalogue"], route_class=RequestRoute)
-
-CategoryId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("", response_model=list[CategoryOut])
@@ -46,7 +43,7 @@ def bootstrap_categories(db: DbSession, admin: AdminUser) -> dict:
 
 @router.put("/{category_id}", response_model=CategoryAdminOut)
 def put_category(
-    category_id: CategoryId, body: CategoryUpdateIn, db: DbSession, admin: AdminUser
+    category_id: RowId, body: CategoryUpdateIn, db: DbSession, admin: AdminUser
 ) -> Category:
     """Change a category's fields (admin); only the fields sent are changed."""
     category = get_category(db, category_id)

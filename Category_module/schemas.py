@@ -1,10 +1,10 @@
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from Category_module.slugs import Slug
-from core.validation import MultiLine, SingleLine
+from core.validation import MultiLine, PatchIn, SingleLine
 
 CategoryName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
@@ -46,8 +46,10 @@ class CategoryCreateIn(BaseModel):
     sort_order: SortOrder = 0
 
 
-class CategoryUpdateIn(BaseModel):
+class CategoryUpdateIn(PatchIn):
     """Only the fields sent are changed; only `description` may be `null`."""
+
+    nullable = frozenset({"description"})
 
     model_config = ConfigDict(extra="forbid")
 
@@ -56,20 +58,6 @@ class CategoryUpdateIn(BaseModel):
     description: Description | None = None
     is_active: bool | None = None
     sort_order: SortOrder | None = None
-
-    @model_validator(mode="after")
-    def refuse_null_for_required_fields(self) -> "CategoryUpdateIn":
-        nulls = [
-            field
-            for field in self.model_fields_set
-            if field != "description" and getattr(self, field) is None
-        ]
-        if nulls:
-            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
 
 
 class BootstrapOut(BaseModel):

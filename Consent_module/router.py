@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from Consent_module import service
 from Consent_module.models import ConsentGrant
@@ -19,12 +19,11 @@ from Consent_module.schemas import (
 )
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
+from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 from Product_module.service import get_product_for_sale
 
 router = APIRouter(prefix="/consent", tags=["consent"], route_class=RequestRoute)
-
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def grant_view(grant: ConsentGrant, current_versions: dict[int, int]) -> dict:
@@ -67,7 +66,7 @@ def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
 
 @router.get("/products/{product_id}", response_model=list[RequiredConsentOut])
 @public_cache
-def product_consents(product_id: Id, db: DbSession) -> list:
+def product_consents(product_id: RowId, db: DbSession) -> list:
     """The consents a product requires from each member it is bought for."""
     product = get_product_for_sale(db, product_id)
     return required_consents_view(db, product.id)
@@ -94,7 +93,7 @@ def my_grants(
 
 
 @router.post("/{grant_id}/withdraw", response_model=GrantOut)
-def withdraw(grant_id: Id, db: DbSession, user: CurrentUser) -> dict:
+def withdraw(grant_id: RowId, db: DbSession, user: CurrentUser) -> dict:
     """Withdraw a consent (one call); its history is kept."""
     withdrawn = service.withdraw_consent(db, user.id, grant_id)
     return grant_view(withdrawn, service.current_versions(db, [withdrawn.consent_type_id]))
@@ -133,7 +132,7 @@ def update_consent_type(
     status_code=status.HTTP_201_CREATED,
 )
 def link_product_consent(
-    product_id: Id, body: ProductLinkIn, db: DbSession, admin: AdminUser
+    product_id: RowId, body: ProductLinkIn, db: DbSession, admin: AdminUser
 ) -> list:
     """Make a product require a consent (admin)."""
     service.link_product(db, product_id, body.code, admin.id)
@@ -142,7 +141,7 @@ def link_product_consent(
 
 @router.delete("/products/{product_id}/{code}", status_code=status.HTTP_204_NO_CONTENT)
 def unlink_product_consent(
-    product_id: Id, code: ConsentCode, db: DbSession, admin: AdminUser
+    product_id: RowId, code: ConsentCode, db: DbSession, admin: AdminUser
 ) -> Response:
     """Stop requiring a consent for a product (admin)."""
     service.unlink_product(db, product_id, code, admin.id)

@@ -1,8 +1,7 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from core.pagination import Page, Pagination, paginate
+from core.validation import RowId
 from deps import CurrentUser, DbSession, RequestRoute
 from Member_module.schemas import MemberIn, MemberOut, MemberUpdateIn
 from Member_module.service import (
@@ -14,8 +13,6 @@ from Member_module.service import (
 )
 
 router = APIRouter(prefix="/member", tags=["members"], route_class=RequestRoute)
-
-MemberId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.get("", response_model=Page[MemberOut])
@@ -31,21 +28,21 @@ def add_member(body: MemberIn, db: DbSession, user: CurrentUser) -> object:
 
 
 @router.get("/{member_id}", response_model=MemberOut)
-def read_member(member_id: MemberId, db: DbSession, user: CurrentUser) -> object:
+def read_member(member_id: RowId, db: DbSession, user: CurrentUser) -> object:
     """One of my family members."""
     return get_member(db, user.id, member_id)
 
 
 @router.put("/{member_id}", response_model=MemberOut)
 def change_member(
-    member_id: MemberId, body: MemberUpdateIn, db: DbSession, user: CurrentUser
+    member_id: RowId, body: MemberUpdateIn, db: DbSession, user: CurrentUser
 ) -> object:
     """Change a family member's details (only the fields sent)."""
     return update_member(db, user.id, member_id, body.changes())
 
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_member(member_id: MemberId, db: DbSession, user: CurrentUser) -> Response:
+def remove_member(member_id: RowId, db: DbSession, user: CurrentUser) -> Response:
     """Delete a family member (not while in the cart or on an unfinished order)."""
     delete_member(db, user.id, member_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

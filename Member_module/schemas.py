@@ -1,10 +1,10 @@
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from core.validation import PhoneNumber, ShortText
+from core.validation import PatchIn, PhoneNumber, ShortText
 
 Relation = Literal["self", "spouse", "child", "parent", "sibling", "grandparent", "other"]
 Gender = Literal["male", "female", "other"]
@@ -32,8 +32,10 @@ class MemberIn(BaseModel):
     phone: PhoneNumber | None = None
 
 
-class MemberUpdateIn(BaseModel):
+class MemberUpdateIn(PatchIn):
     """Only the fields sent are changed; only `phone` may be cleared with `null`."""
+
+    nullable = frozenset({"phone"})
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,18 +44,6 @@ class MemberUpdateIn(BaseModel):
     date_of_birth: BirthDate | None = None
     gender: Gender | None = None
     phone: PhoneNumber | None = None
-
-    @model_validator(mode="after")
-    def required_fields_not_null(self) -> "MemberUpdateIn":
-        nulled = [
-            field for field in self.model_fields_set - {"phone"} if getattr(self, field) is None
-        ]
-        if nulled:
-            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
 
 
 class MemberOut(BaseModel):

@@ -1,12 +1,13 @@
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from config import get_settings
 from core.pagination import Page, PageParams, Pagination, paginate
+from core.validation import RowId
 from deps import AdminUser, CurrentAuth, CurrentUser, DbSession, RequestRoute
 from Orders_module import payments, service
 from Orders_module.consent_holds import order_withdrawn_consents
@@ -30,7 +31,6 @@ from Orders_module.views import order_view, payment_request_view, tracking_view
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=RequestRoute)
 logger = logging.getLogger("nucleotide.orders")
 
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$"),
@@ -139,7 +139,7 @@ def razorpay_webhook(
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def order_detail(order_id: Id, db: DbSession, auth: CurrentAuth) -> dict:
+def order_detail(order_id: RowId, db: DbSession, auth: CurrentAuth) -> dict:
     """One of my orders (any order for an admin); items a withdrawn consent stops are marked."""
     owner = None if auth.is_admin else auth.user.id
     order = service.get_order(db, order_id, user_id=owner)
@@ -147,14 +147,16 @@ def order_detail(order_id: Id, db: DbSession, auth: CurrentAuth) -> dict:
 
 
 @router.get("/{order_id}/tracking", response_model=TrackingOut)
-def order_tracking(order_id: Id, db: DbSession, auth: CurrentAuth) -> dict:
+def order_tracking(order_id: RowId, db: DbSession, auth: CurrentAuth) -> dict:
     """Where each member's sample is."""
     owner = None if auth.is_admin else auth.user.id
     return tracking_view(service.get_order(db, order_id, user_id=owner))
 
 
 @router.post("/{order_id}/verify-payment", response_model=OrderOut)
-def verify_payment(order_id: Id, body: VerifyPaymentIn, db: DbSession, user: CurrentUser) -> dict:
+def verify_payment(
+    order_id: RowId, body: VerifyPaymentIn, db: DbSession, user: CurrentUser
+) -> dict:
     """Confirm a Razorpay Checkout payment with its signature."""
     order = payments.verify_payment(
         db,
@@ -168,7 +170,7 @@ def verify_payment(order_id: Id, body: VerifyPaymentIn, db: DbSession, user: Cur
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
-def cancel(order_id: Id, db: DbSession, user: CurrentUser, body: CancelIn | None = None) -> dict:
+def cancel(order_id: RowId, db: DbSession, user: CurrentUser, body: CancelIn | None = None) -> dict:
     """Cancel before any sample is collected; a paid order is refunded."""
     order = service.get_order(db, order_id, user_id=user.id, for_update=True)
     reason = (body.reason if body else None) or "cancelled by customer"
@@ -177,7 +179,7 @@ def cancel(order_id: Id, db: DbSession, user: CurrentUser, body: CancelIn | None
 
 
 @router.put("/{order_id}/status", response_model=OrderOut)
-def set_status(order_id: Id, body: OrderStatusIn, db: DbSession, admin: AdminUser) -> dict:
+def set_status(order_id: RowId, body: OrderStatusIn, db: DbSession, admin: AdminUser) -> dict:
     """Move an order along its status path (admin)."""
     order = service.get_order(db, order_id, for_update=True)
     order = service.admin_set_order_status(db, order, body.status, body.note, admin.id)
@@ -186,7 +188,7 @@ def set_status(order_id: Id, body: OrderStatusIn, db: DbSession, admin: AdminUse
 
 @router.put("/{order_id}/items/{item_id}/status", response_model=OrderOut)
 def set_item_status(
-    order_id: Id, item_id: Id, body: ItemStatusIn, db: DbSession, admin: AdminUser
+    order_id: RowId, item_id: RowId, body: ItemStatusIn, db: DbSession, admin: AdminUser
 ) -> dict:
     """Move one member's test along: scheduling, technician, collection, lab, report (admin)."""
     order = service.get_order(db, order_id, for_update=True)

@@ -17,7 +17,6 @@ PLAN_MEMBER_RANGES: dict[str, tuple[int, int]] = {
     "family": (3, 4),
 }
 # Ids are INT columns: a larger number in a URL cannot name a row (and would overflow SQLite).
-DB_INT_MAX = 2_147_483_647
 
 
 def discount_percent(price_paise: int, mrp_paise: int) -> int:

@@ -4,8 +4,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
+from core.validation import RowId
 from deps import AdminUser, DbSession, RequestRoute
-from Product_module.models import DB_INT_MAX
 from Product_module.schemas import (
     MAX_PAISE,
     PlanType,
@@ -30,7 +30,6 @@ from Product_module.service import (
 
 router = APIRouter(prefix="/products", tags=["catalogue"], route_class=RequestRoute)
 
-ProductId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 PriceFilter = Annotated[int | None, Query(ge=0, le=MAX_PAISE)]
 
 
@@ -78,9 +77,7 @@ def post_product(body: ProductCreateIn, db: DbSession, admin: AdminUser) -> dict
 
 
 @router.put("/{product_id}", response_model=ProductAdminOut)
-def put_product(
-    product_id: ProductId, body: ProductUpdateIn, db: DbSession, admin: AdminUser
-) -> dict:
+def put_product(product_id: RowId, body: ProductUpdateIn, db: DbSession, admin: AdminUser) -> dict:
     """Change a product (admin); only the fields sent are changed."""
     product = update_product(
         db, get_product(db, product_id), body.changes(), actor_user_id=admin.id
@@ -89,7 +86,7 @@ def put_product(
 
 
 @router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_product(product_id: ProductId, db: DbSession, admin: AdminUser) -> Response:
+def delete_product(product_id: RowId, db: DbSession, admin: AdminUser) -> Response:
     """Take a product off sale (admin); it stays in past orders."""
     deactivate_product(db, get_product(db, product_id), actor_user_id=admin.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

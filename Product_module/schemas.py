@@ -1,6 +1,6 @@
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -8,15 +8,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from Category_module.slugs import Slug
 from Consent_module.schemas import RequiredConsentOut
 from core.errors import CODED_VALIDATION_TYPES
-from core.validation import MultiLine, SingleLine
-from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES
+from core.validation import DB_INT_MAX, MultiLine, PatchIn, SingleLine
+from Product_module.models import PLAN_MEMBER_RANGES
 
 CODED_VALIDATION_TYPES.update({"invalid_price", "invalid_plan_members"})
 
@@ -138,9 +137,11 @@ class ProductCreateIn(BaseModel):
 NULLABLE_ON_UPDATE = {"short_description", "description", "sample_type", "turnaround_days"}
 
 
-class ProductUpdateIn(BaseModel):
+class ProductUpdateIn(PatchIn):
     """Only the fields sent are changed. Changing `plan_type` without sending member counts
     resets them to the new plan's range."""
+
+    nullable = frozenset(NULLABLE_ON_UPDATE)
 
     model_config = ConfigDict(extra="forbid")
 
@@ -160,17 +161,3 @@ class ProductUpdateIn(BaseModel):
     turnaround_days: TurnaroundDays | None = None
     is_active: bool | None = None
     sort_order: SortOrder | None = None
-
-    @model_validator(mode="after")
-    def refuse_null_for_required_fields(self) -> "ProductUpdateIn":
-        nulls = [
-            field
-            for field in self.model_fields_set
-            if field not in NULLABLE_ON_UPDATE and getattr(self, field) is None
-        ]
-        if nulls:
-            raise ValueError(f"{', '.join(sorted(nulls))} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)

@@ -13,6 +13,7 @@ from Category_module.errors import InvalidSlug
 from Category_module.models import Category
 from Category_module.slugs import slugify
 from Consent_module.queries import required_consents_view
+from core.validation import DB_INT_MAX
 from Product_module.errors import (
     InvalidCategory,
     InvalidPlanMembers,
@@ -21,7 +22,7 @@ from Product_module.errors import (
     ProductExists,
     ProductNotFound,
 )
-from Product_module.models import DB_INT_MAX, PLAN_MEMBER_RANGES, Product
+from Product_module.models import PLAN_MEMBER_RANGES, Product
 
 LIKE_ESCAPE = "!"
 

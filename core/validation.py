@@ -2,10 +2,11 @@
 characters."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Any, ClassVar, Self
 
 import phonenumbers
-from pydantic import AfterValidator, StringConstraints
+from fastapi import Path
+from pydantic import AfterValidator, BaseModel, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.errors import CODED_VALIDATION_TYPES
@@ -88,3 +89,27 @@ ShortText = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
 ]
 LongText = Annotated[str, StringConstraints(max_length=5000), MultiLine]
+
+# The largest value of the INT primary keys; a larger path id is a 422, not a database error.
+DB_INT_MAX = 2_147_483_647
+# Every `/{..._id}` path parameter.
+RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+
+
+class PatchIn(BaseModel):
+    """The body of a partial update: only the fields sent change, and `null` is refused for
+    every field except those in `nullable` (which it clears). `changes()` is what was sent."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _refuse_null(self) -> Self:
+        nulled = [
+            field for field in self.model_fields_set - self.nullable if getattr(self, field) is None
+        ]
+        if nulled:
+            raise ValueError(f"{', '.join(sorted(nulled))} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)

@@ -10,7 +10,6 @@ from deps import Deferred, PendingAuth
 
 # Public counsellor ids are 6 characters; anything else simply is not found.
 CounsellorIdPath = Annotated[str, Path(min_length=1, max_length=16)]
-BookingIdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @dataclass(frozen=True)

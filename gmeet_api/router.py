@@ -6,8 +6,9 @@ from fastapi.responses import RedirectResponse
 from config import get_settings
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
+from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
-from gmeet_api.deps import Availability, BookingCaller, BookingIdPath, CounsellorIdPath
+from gmeet_api.deps import Availability, BookingCaller, CounsellorIdPath
 from gmeet_api.errors import ConnectError
 from gmeet_api.schemas import (
     AvailabilityOut,
@@ -119,7 +120,7 @@ def my_bookings(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
 @router.delete("/appointment/{counsellor_id}/{booking_id}", response_model=BookingOut)
 def cancel_appointment(
     counsellor_id: CounsellorIdPath,
-    booking_id: BookingIdPath,
+    booking_id: RowId,
     db: DbSession,
     caller: BookingCaller,
     send_notifications: bool = True,

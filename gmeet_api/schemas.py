@@ -10,10 +10,9 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
-from core.validation import LongText, MultiLine, PhoneNumber, ShortText, SingleLine
+from core.validation import LongText, MultiLine, PatchIn, PhoneNumber, ShortText, SingleLine
 from gmeet_api.utils import WEEKDAYS, parse_hhmm, to_ist
 
 # Times leave the API in Indian time (+05:30); they are stored in UTC.
@@ -64,8 +63,10 @@ class CounsellorAdminOut(CounsellorOut):
         return value.split(",") if isinstance(value, str) else value
 
 
-class CounsellorUpdateIn(BaseModel):
+class CounsellorUpdateIn(PatchIn):
     """Only the fields sent change; `null` clears a working-hours override (back to default)."""
+
+    nullable = frozenset({"specialization", "bio", "working_days", "workday_start", "workday_end"})
 
     model_config = ConfigDict(extra="forbid")
 
@@ -79,12 +80,6 @@ class CounsellorUpdateIn(BaseModel):
     working_days: Annotated[list[Weekday], Field(min_length=1, max_length=7)] | None = None
     workday_start: HourMinute | None = None
     workday_end: HourMinute | None = None
-
-    @model_validator(mode="after")
-    def active_flag_not_null(self) -> "CounsellorUpdateIn":
-        if "is_active" in self.model_fields_set and self.is_active is None:
-            raise ValueError("is_active cannot be null")
-        return self
 
     def changes(self) -> dict[str, Any]:
         changes = self.model_dump(exclude_unset=True)

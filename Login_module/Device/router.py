@@ -1,8 +1,7 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from config import get_settings
+from core.validation import RowId
 from deps import CurrentAuth, DbSession, RequestRoute
 from Login_module.Device.schemas import RevokedCountOut, SessionListOut
 from Login_module.Device.service import (
@@ -39,9 +38,7 @@ def my_sessions(db: DbSession, auth: CurrentAuth) -> dict:
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-def revoke_one(
-    session_id: Annotated[int, Path(ge=1, le=2**31 - 1)], db: DbSession, auth: CurrentAuth
-) -> Response:
+def revoke_one(session_id: RowId, db: DbSession, auth: CurrentAuth) -> Response:
     """End one of my sessions (another user's is 404)."""
     session = owned_active_session(db, auth.user.id, session_id)
     revoke_session(db, session, "revoked_by_user", auth.user.id)
