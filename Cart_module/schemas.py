@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 
 from Cart_module.coupons import CODE_PATTERN, normalize_code
 from core.errors import CODED_VALIDATION_TYPES
-from core.validation import DB_INT_MAX, PatchIn, SingleLine
+from core.validation import BodyRowId, PatchIn, SingleLine
 from Product_module.models import PLAN_MEMBER_RANGES
 
 CODED_VALIDATION_TYPES.add("invalid_member_count")
@@ -25,7 +25,6 @@ MAX_COUPON_PAISE = 10**12
 MAX_USAGE_LIMIT = 1_000_000_000
 MAX_RESTRICTION_IDS = 200
 
-RowId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 CouponPaise = Annotated[int, Field(ge=0, le=MAX_COUPON_PAISE)]
 UsageLimit = Annotated[int, Field(ge=1, le=MAX_USAGE_LIMIT)]
@@ -38,8 +37,8 @@ DiscountType = Literal["percent", "flat"]
 class CartMemberIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_id: RowId
-    address_id: RowId
+    member_id: BodyRowId
+    address_id: BodyRowId
 
 
 def _distinct_members(members: list[CartMemberIn]) -> list[CartMemberIn]:
@@ -59,7 +58,7 @@ MemberChoices = Annotated[list[CartMemberIn], AfterValidator(_distinct_members)]
 class CartAddIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: RowId
+    product_id: BodyRowId
     members: MemberChoices
     quantity: Quantity = 1
 
@@ -148,7 +147,7 @@ def _coupon_code(value: str) -> str:
 
 CouponCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_coupon_code)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), SingleLine]
-RestrictionIds = Annotated[list[RowId], Field(max_length=MAX_RESTRICTION_IDS)]
+RestrictionIds = Annotated[list[BodyRowId], Field(max_length=MAX_RESTRICTION_IDS)]
 
 
 class CouponCreateIn(BaseModel):

@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from core.validation import MultiLine, SingleLine
+from core.validation import BodyRowId, MultiLine, SingleLine
 
 ConsentCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 Title = Annotated[
@@ -73,7 +73,7 @@ class ProductLinkIn(BaseModel):
 class GrantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int = Field(ge=1, le=2**31 - 1)
+    member_id: BodyRowId
     code: ConsentCode
     version: int = Field(ge=1, le=1_000_000)
 

@@ -14,7 +14,7 @@ from pydantic_core import PydanticCustomError
 from Category_module.slugs import Slug
 from Consent_module.schemas import RequiredConsentOut
 from core.errors import CODED_VALIDATION_TYPES
-from core.validation import DB_INT_MAX, MultiLine, PatchIn, SingleLine
+from core.validation import BodyRowId, MultiLine, PatchIn, SingleLine
 from Product_module.models import PLAN_MEMBER_RANGES
 
 CODED_VALIDATION_TYPES.update({"invalid_price", "invalid_plan_members"})
@@ -68,7 +68,6 @@ ImageUrl = Annotated[
 Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), SingleLine
 ]
-CategoryId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
 TurnaroundDays = Annotated[int, Field(ge=1, le=365)]
 SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
@@ -120,7 +119,7 @@ class ProductCreateIn(BaseModel):
     slug: Slug | None = None
     short_description: ShortDescription | None = None
     description: Description | None = None
-    category_id: CategoryId
+    category_id: BodyRowId
     plan_type: PlanType
     min_members: MemberCount | None = None
     max_members: MemberCount | None = None
@@ -149,7 +148,7 @@ class ProductUpdateIn(PatchIn):
     slug: Slug | None = None
     short_description: ShortDescription | None = None
     description: Description | None = None
-    category_id: CategoryId | None = None
+    category_id: BodyRowId | None = None
     plan_type: PlanType | None = None
     min_members: MemberCount | None = None
     max_members: MemberCount | None = None

@@ -6,7 +6,7 @@ from typing import Annotated, Any, ClassVar, Self
 
 import phonenumbers
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
 from core.errors import CODED_VALIDATION_TYPES
@@ -92,8 +92,9 @@ LongText = Annotated[str, StringConstraints(max_length=5000), MultiLine]
 
 # The largest value of the INT primary keys; a larger path id is a 422, not a database error.
 DB_INT_MAX = 2_147_483_647
-# Every `/{..._id}` path parameter.
+# Every `/{..._id}` path parameter, and every row id in a request body.
 RowId = Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+BodyRowId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
 
 
 class PatchIn(BaseModel):

@@ -12,7 +12,15 @@ from pydantic import (
     field_validator,
 )
 
-from core.validation import LongText, MultiLine, PatchIn, PhoneNumber, ShortText, SingleLine
+from core.validation import (
+    BodyRowId,
+    LongText,
+    MultiLine,
+    PatchIn,
+    PhoneNumber,
+    ShortText,
+    SingleLine,
+)
 from gmeet_api.utils import WEEKDAYS, parse_hhmm, to_ist
 
 # Times leave the API in Indian time (+05:30); they are stored in UTC.
@@ -110,7 +118,7 @@ class BookingIn(BaseModel):
     counsellor_id: CounsellorCode
     start_time: AwareDatetime
     end_time: AwareDatetime
-    member_id: Annotated[int, Field(ge=1, le=2_147_483_647)] | None = None
+    member_id: BodyRowId | None = None
     patient_name: ShortText | None = None
     patient_email: (
         Annotated[
