@@ -33,6 +33,7 @@ from Login_module.router import router as auth_router
 from Member_module.router import router as member_router
 from Orders_module.jobs import register_order_jobs
 from Orders_module.router import router as orders_router
+from Product_module.router import product_consents_router, shelf_router
 from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
 
@@ -44,11 +45,13 @@ ROUTERS = [
     auth_router,
     sessions_router,
     profile_router,
+    shelf_router,
     categories_router,
     products_router,
     member_router,
     address_router,
     consent_router,
+    product_consents_router,
     cart_router,
     orders_router,
     gmeet_router,

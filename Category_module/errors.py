@@ -1,4 +1,4 @@
-from core.errors import ConflictError, NotFoundError, UnprocessableError
+from core.errors import ConflictError, NotFoundError
 
 
 class CategoryNotFound(NotFoundError):
@@ -9,8 +9,3 @@ class CategoryNotFound(NotFoundError):
 class CategoryExists(ConflictError):
     code = "category_exists"
     message = "A category with this name or slug already exists."
-
-
-class InvalidSlug(UnprocessableError):
-    code = "invalid_slug"
-    message = "A slug needs at least one letter; give one explicitly."

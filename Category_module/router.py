@@ -5,28 +5,18 @@ from Category_module.schemas import (
     BootstrapOut,
     CategoryAdminOut,
     CategoryCreateIn,
-    CategoryOut,
     CategoryUpdateIn,
 )
 from Category_module.service import (
     bootstrap_default_categories,
     create_category,
     get_category,
-    list_active_categories,
     update_category,
 )
-from core.response_cache import public_cache
 from core.validation import RowId
 from deps import AdminUser, DbSession, RequestRoute
 
 router = APIRouter(prefix="/categories", tags=["catalogue"], route_class=RequestRoute)
-
-
-@router.get("", response_model=list[CategoryOut])
-@public_cache
-def list_categories(db: DbSession) -> list[dict]:
-    """Active categories in display order, each with its number of active products."""
-    return list_active_categories(db)
 
 
 @router.post("", response_model=CategoryAdminOut, status_code=status.HTTP_201_CREATED)

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from Category_module.slugs import Slug
+from core.slugs import Slug
 from core.validation import MultiLine, PatchIn, SingleLine
 
 CategoryName = Annotated[
@@ -14,6 +14,8 @@ SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 
 class CategoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     slug: str

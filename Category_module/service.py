@@ -1,4 +1,5 @@
-"""Category rules: unique names (case-insensitive) and slugs, counts of what is on sale."""
+"""Category rules: unique names (case-insensitive) and slugs. The shelf (active categories with
+their product counts) joins products, so Product_module serves it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,39 +11,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
 from Category_module.defaults import DEFAULT_CATEGORIES
-from Category_module.errors import CategoryExists, CategoryNotFound, InvalidSlug
+from Category_module.errors import CategoryExists, CategoryNotFound
 from Category_module.models import Category
-from Category_module.slugs import slugify
-from Product_module.models import Product
+from core.slugs import InvalidSlug, slugify
 
 AUDITED_FIELDS = ("name", "slug", "description", "is_active", "sort_order")
-
-
-def category_view(category: Category, product_count: int) -> dict[str, Any]:
-    return {
-        "id": category.id,
-        "name": category.name,
-        "slug": category.slug,
-        "description": category.description,
-        "product_count": product_count,
-    }
-
-
-def list_active_categories(db: Session) -> list[dict[str, Any]]:
-    """Active categories in shelf order, each with its number of active products (one query)."""
-    counts = (
-        select(Product.category_id, func.count(Product.id).label("product_count"))
-        .where(Product.is_active.is_(True))
-        .group_by(Product.category_id)
-        .subquery()
-    )
-    rows = db.execute(
-        select(Category, func.coalesce(counts.c.product_count, 0))
-        .outerjoin(counts, counts.c.category_id == Category.id)
-        .where(Category.is_active.is_(True))
-        .order_by(Category.sort_order, func.lower(Category.name), Category.id)
-    ).all()
-    return [category_view(category, int(count)) for category, count in rows]
 
 
 def get_category(db: Session, category_id: int) -> Category:

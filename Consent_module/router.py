@@ -1,10 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
 from Consent_module import service
 from Consent_module.models import ConsentGrant
-from Consent_module.queries import required_consents_view
 from Consent_module.schemas import (
     ConsentCode,
     ConsentTypeCreateIn,
@@ -14,14 +13,11 @@ from Consent_module.schemas import (
     ConsentVersionIn,
     GrantIn,
     GrantOut,
-    ProductLinkIn,
-    RequiredConsentOut,
 )
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
 from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
-from Product_module.service import get_product_for_sale
 
 router = APIRouter(prefix="/consent", tags=["consent"], route_class=RequestRoute)
 
@@ -62,14 +58,6 @@ def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
         **ConsentTypeOut.model_validate(consent_type).model_dump(),
         "versions": service.type_versions(db, consent_type),
     }
-
-
-@router.get("/products/{product_id}", response_model=list[RequiredConsentOut])
-@public_cache
-def product_consents(product_id: RowId, db: DbSession) -> list:
-    """The consents a product requires from each member it is bought for."""
-    product = get_product_for_sale(db, product_id)
-    return required_consents_view(db, product.id)
 
 
 @router.post("", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
@@ -124,25 +112,3 @@ def update_consent_type(
 ) -> object:
     """Switch a consent on or off; an inactive one is no longer required (admin)."""
     return service.set_type_active(db, code, body.active, admin.id)
-
-
-@router.post(
-    "/products/{product_id}",
-    response_model=list[RequiredConsentOut],
-    status_code=status.HTTP_201_CREATED,
-)
-def link_product_consent(
-    product_id: RowId, body: ProductLinkIn, db: DbSession, admin: AdminUser
-) -> list:
-    """Make a product require a consent (admin)."""
-    service.link_product(db, product_id, body.code, admin.id)
-    return required_consents_view(db, product_id)
-
-
-@router.delete("/products/{product_id}/{code}", status_code=status.HTTP_204_NO_CONTENT)
-def unlink_product_consent(
-    product_id: RowId, code: ConsentCode, db: DbSession, admin: AdminUser
-) -> Response:
-    """Stop requiring a consent for a product (admin)."""
-    service.unlink_product(db, product_id, code, admin.id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -25,7 +25,6 @@ from database import utcnow
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
 from Member_module.service import members_query
-from Product_module.service import get_product
 
 
 @dataclass(frozen=True)
@@ -139,17 +138,17 @@ def type_versions(db: Session, consent_type: ConsentType) -> list[ConsentTypeVer
 def link_product(
     db: Session, product_id: int, code: str, actor_user_id: int | None
 ) -> ProductConsent:
-    product = get_product(db, product_id)
+    """Make the product require the consent; the caller has checked that the product exists."""
     consent_type = get_type(db, code)
     existing = db.scalar(
         select(ProductConsent).where(
-            ProductConsent.product_id == product.id,
+            ProductConsent.product_id == product_id,
             ProductConsent.consent_type_id == consent_type.id,
         )
     )
     if existing is not None:
         raise ConsentLinkExists()
-    link = ProductConsent(product_id=product.id, consent_type_id=consent_type.id)
+    link = ProductConsent(product_id=product_id, consent_type_id=consent_type.id)
     db.add(link)
     try:
         db.flush()
@@ -159,7 +158,7 @@ def link_product(
         db,
         action="consent_link.created",
         entity_type="product",
-        entity_id=product.id,
+        entity_id=product_id,
         actor_user_id=actor_user_id,
         changes={"consent_code": code},
     )

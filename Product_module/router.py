@@ -2,6 +2,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from Category_module.schemas import CategoryOut
+from Consent_module import service as consent_service
+from Consent_module.queries import required_consents_view
+from Consent_module.schemas import ConsentCode, ProductLinkIn, RequiredConsentOut
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
 from core.validation import RowId
@@ -17,6 +21,7 @@ from Product_module.schemas import (
     ProductUpdateIn,
 )
 from Product_module.service import (
+    categories_on_shelf,
     create_product,
     deactivate_product,
     get_product,
@@ -29,6 +34,12 @@ from Product_module.service import (
 )
 
 router = APIRouter(prefix="/products", tags=["catalogue"], route_class=RequestRoute)
+# Answers that join products with a lower module's rows live here, under that module's paths:
+# the shelf of categories with their product counts, and the consents a product requires.
+shelf_router = APIRouter(prefix="/categories", tags=["catalogue"], route_class=RequestRoute)
+product_consents_router = APIRouter(
+    prefix="/consent/products", tags=["consent"], route_class=RequestRoute
+)
 
 PriceFilter = Annotated[int | None, Query(ge=0, le=MAX_PAISE)]
 
@@ -89,4 +100,40 @@ def put_product(product_id: RowId, body: ProductUpdateIn, db: DbSession, admin: 
 def delete_product(product_id: RowId, db: DbSession, admin: AdminUser) -> Response:
     """Take a product off sale (admin); it stays in past orders."""
     deactivate_product(db, get_product(db, product_id), actor_user_id=admin.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@shelf_router.get("", response_model=list[CategoryOut])
+@public_cache
+def list_categories(db: DbSession) -> object:
+    """Active categories in display order, each with its number of active products."""
+    return categories_on_shelf(db)
+
+
+@product_consents_router.get("/{product_id}", response_model=list[RequiredConsentOut])
+@public_cache
+def product_consents(product_id: RowId, db: DbSession) -> list:
+    """The consents a product requires from each member it is bought for."""
+    product = get_product_for_sale(db, product_id)
+    return required_consents_view(db, product.id)
+
+
+@product_consents_router.post(
+    "/{product_id}", response_model=list[RequiredConsentOut], status_code=status.HTTP_201_CREATED
+)
+def link_product_consent(
+    product_id: RowId, body: ProductLinkIn, db: DbSession, admin: AdminUser
+) -> list:
+    """Make a product require a consent (admin)."""
+    product = get_product(db, product_id)
+    consent_service.link_product(db, product.id, body.code, admin.id)
+    return required_consents_view(db, product.id)
+
+
+@product_consents_router.delete("/{product_id}/{code}", status_code=status.HTTP_204_NO_CONTENT)
+def unlink_product_consent(
+    product_id: RowId, code: ConsentCode, db: DbSession, admin: AdminUser
+) -> Response:
+    """Stop requiring a consent for a product (admin)."""
+    consent_service.unlink_product(db, product_id, code, admin.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,9 +11,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from Category_module.slugs import Slug
 from Consent_module.schemas import RequiredConsentOut
 from core.errors import CODED_VALIDATION_TYPES
+from core.slugs import Slug
 from core.validation import BodyRowId, MultiLine, PatchIn, SingleLine
 from Product_module.models import PLAN_MEMBER_RANGES
 

@@ -1,18 +1,17 @@
 """Catalogue rules: what is on sale, how it is searched and sorted, and the admin's edits."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Row, Select, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from Audit_module.service import diff, record_audit
-from Category_module.errors import InvalidSlug
 from Category_module.models import Category
-from Category_module.slugs import slugify
 from Consent_module.queries import required_consents_view
+from core.slugs import InvalidSlug, slugify
 from core.validation import DB_INT_MAX
 from Product_module.errors import (
     InvalidCategory,
@@ -72,6 +71,29 @@ def product_admin_view(db: Session, product: Product) -> dict[str, Any]:
 
 
 # --- reading -----------------------------------------------------------------------------
+
+
+def categories_on_shelf(db: Session) -> Sequence[Row[Any]]:
+    """Active categories in shelf order, each with its number of active products (one query;
+    rows with `id, name, slug, description, product_count`)."""
+    counts = (
+        select(Product.category_id, func.count(Product.id).label("product_count"))
+        .where(Product.is_active.is_(True))
+        .group_by(Product.category_id)
+        .subquery()
+    )
+    return db.execute(
+        select(
+            Category.id,
+            Category.name,
+            Category.slug,
+            Category.description,
+            func.coalesce(counts.c.product_count, 0).label("product_count"),
+        )
+        .outerjoin(counts, counts.c.category_id == Category.id)
+        .where(Category.is_active.is_(True))
+        .order_by(Category.sort_order, func.lower(Category.name), Category.id)
+    ).all()
 
 
 def _contains_pattern(text: str) -> str:

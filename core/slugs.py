@@ -8,13 +8,18 @@ from typing import Annotated
 from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from core.errors import CODED_VALIDATION_TYPES
+from core.errors import CODED_VALIDATION_TYPES, UnprocessableError
 
 CODED_VALIDATION_TYPES.add("invalid_slug")
 
 SLUG_MAX_LENGTH = 140
 _SLUG_SHAPE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
+class InvalidSlug(UnprocessableError):
+    code = "invalid_slug"
+    message = "A slug needs at least one letter; give one explicitly."
 
 
 def is_valid_slug(value: str) -> bool:
