@@ -34,16 +34,21 @@ import fakeredis  # noqa: E402
 import redis  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import Engine, create_engine, event, inspect, make_url, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, delete, event, inspect, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import models_registry  # noqa: E402, F401
+from Address_module.models import Address  # noqa: E402
+from Audit_module.models import AuditLog  # noqa: E402
 from config import Settings, get_settings  # noqa: E402
 from core.health import forget_checks  # noqa: E402
 from core.redis import set_redis  # noqa: E402
 from core.response_cache import catalogue_cache  # noqa: E402
 from database import Base, SessionLocal, build_engine, engine  # noqa: E402
+from Login_module.models import DeviceSession, User  # noqa: E402
 from main import app  # noqa: E402
+from Member_module.models import Member  # noqa: E402
+from tests.factories import make_user  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
 from tests.fakes.google_setup import clock, google, google_server  # noqa: E402, F401
@@ -210,3 +215,21 @@ def committing() -> Iterator[Engine]:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(text(f"DELETE FROM `{table.name}`"))
         connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+@pytest.fixture
+def committed_user() -> Iterator[int]:
+    """The id of a user committed for real, for racing sessions and threads that cannot see a
+    test transaction; afterwards the user is deleted with its sessions, members, addresses and
+    the audit rows it wrote."""
+    with Session(engine) as session:
+        user_id = make_user(session).id
+        session.commit()
+    yield user_id
+    with Session(engine) as session:
+        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == user_id))
+        session.execute(delete(DeviceSession).where(DeviceSession.user_id == user_id))
+        session.execute(delete(Member).where(Member.user_id == user_id))
+        session.execute(delete(Address).where(Address.user_id == user_id))
+        session.execute(delete(User).where(User.id == user_id))
+        session.commit()

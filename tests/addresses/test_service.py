@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from Address_module.errors import AddressLimitReached
 from Address_module.models import Address, ServiceableLocation
 from Address_module.service import create_address, delete_address, update_address
-from Audit_module.models import AuditLog
 from database import engine
 from Login_module.models import User
 from tests.conftest import requires_mariadb
@@ -21,22 +20,18 @@ CITY = "Racetown"
 
 
 @pytest.fixture
-def committed_user() -> Iterator[int]:
-    """A user and a serviceable city committed for real (racing sessions see no test
-    transaction)."""
+def racetown() -> Iterator[str]:
+    """A serviceable city committed for real (racing sessions see no test transaction), for the
+    addresses of `committed_user`; removed afterwards."""
     with Session(engine) as session:
-        user = User(phone="+919876500098")
-        location = ServiceableLocation(
-            city=CITY, city_key=CITY.lower(), zone="South", home_collection=True
+        session.add(
+            ServiceableLocation(
+                city=CITY, city_key=CITY.lower(), zone="South", home_collection=True
+            )
         )
-        session.add_all([user, location])
         session.commit()
-        user_id = user.id
-    yield user_id
+    yield CITY
     with Session(engine) as session:
-        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == user_id))
-        session.execute(delete(Address).where(Address.user_id == user_id))
-        session.execute(delete(User).where(User.id == user_id))
         session.execute(delete(ServiceableLocation).where(ServiceableLocation.city == CITY))
         session.commit()
 
@@ -91,6 +86,7 @@ def default_count(user_id: int) -> int:
 
 @pytest.mark.concurrency
 @requires_mariadb
+@pytest.mark.usefixtures("racetown")
 @pytest.mark.parametrize("is_default", [True, False])
 def test_one_default_address_under_concurrent_adds(committed_user, is_default):
     assert race(committed_user, is_default) == ["added"] * RACERS
@@ -99,6 +95,7 @@ def test_one_default_address_under_concurrent_adds(committed_user, is_default):
 
 @pytest.mark.concurrency
 @requires_mariadb
+@pytest.mark.usefixtures("racetown")
 def test_address_limit_holds_under_concurrent_adds(committed_user, settings, monkeypatch):
     monkeypatch.setattr(settings, "MAX_ADDRESSES_PER_USER", 3)
     outcomes = race(committed_user, is_default=False)
@@ -108,6 +105,7 @@ def test_address_limit_holds_under_concurrent_adds(committed_user, settings, mon
 
 @pytest.mark.concurrency
 @requires_mariadb
+@pytest.mark.usefixtures("racetown")
 def test_one_default_address_when_defaults_are_moved_and_deleted_concurrently(committed_user):
     race(committed_user, is_default=False)
     with Session(engine) as session:

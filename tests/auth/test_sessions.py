@@ -1,18 +1,16 @@
 """Device sessions through HTTP (/sessions), the active-session cache, and the purge job."""
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import core.scheduler
-from Audit_module.models import AuditLog
 from config import Settings
 from core.scheduler import job_run_key, run_once_per_tick
 from database import engine, utcnow
@@ -385,22 +383,6 @@ def test_purge_job_under_the_tick_guard_purges_once(
 # --- the session cap under concurrent logins (MariaDB) --------------------------------------
 
 RACERS = 8
-
-
-@pytest.fixture
-def committed_user() -> Iterator[int]:
-    """A user committed for real (the racing sessions cannot see a test transaction)."""
-    with Session(engine) as session:
-        user = User(phone="+919876500098")
-        session.add(user)
-        session.commit()
-        user_id = user.id
-    yield user_id
-    with Session(engine) as session:
-        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == user_id))
-        session.execute(delete(DeviceSession).where(DeviceSession.user_id == user_id))
-        session.execute(delete(User).where(User.id == user_id))
-        session.commit()
 
 
 @pytest.mark.concurrency

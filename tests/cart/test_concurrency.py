@@ -25,6 +25,7 @@ from Product_module.models import Product
 from tests.addresses.factories import make_address
 from tests.catalogue.factories import make_category, make_product
 from tests.conftest import requires_mariadb
+from tests.factories import make_user
 from tests.members.factories import make_member
 
 RACERS = 6
@@ -42,9 +43,7 @@ class Shopper:
 def shopper() -> Iterator[Shopper]:
     """A user with a member, an address and a product to buy, committed for real."""
     with Session(engine) as session:
-        user = User(phone="+919876500098")
-        session.add(user)
-        session.flush()
+        user = make_user(session)
         member = make_member(session, user.id)
         address = make_address(session, user.id, city="Racepur")
         category = make_category(session)

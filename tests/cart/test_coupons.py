@@ -31,6 +31,7 @@ from Orders_module.models import Order
 from tests.cart.factories import add_to_cart, make_coupon, make_order, make_redemption
 from tests.catalogue.factories import make_category, make_product
 from tests.conftest import requires_mariadb
+from tests.factories import make_user
 from tests.helpers import assert_error
 
 PRICE = 499_900
@@ -467,9 +468,7 @@ def committed_coupon() -> Iterator[tuple[int, list[tuple[int, int]]]]:
             category_ids=[],
         )
         session.add(coupon)
-        users = [User(phone=f"+9198765009{n:02d}") for n in range(RACERS)]
-        session.add_all(users)
-        session.flush()
+        users = [make_user(session) for _ in range(RACERS)]
         orders = [
             Order(
                 order_number=f"NT-RACE-{n:04d}", user_id=user.id, subtotal_paise=100, total_paise=90

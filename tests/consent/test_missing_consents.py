@@ -6,19 +6,16 @@ import pytest
 
 from Consent_module.service import CheckoutLine, missing_consents, publish_version, set_type_active
 from database import utcnow
-from Login_module.models import User
 from tests.catalogue.factories import make_category, make_product
 from tests.catalogue.sql_counter import counting_statements
 from tests.consent.factories import grant, grant_all_required, link_consent, make_consent_type
+from tests.factories import make_user
 from tests.members.factories import make_member
 
 
 @pytest.fixture
 def user_id(db) -> int:
-    user = User(phone="+919876500011")
-    db.add(user)
-    db.flush()
-    return user.id
+    return make_user(db).id
 
 
 @pytest.fixture
@@ -179,9 +176,7 @@ def test_another_users_grant_for_the_same_member_id_does_not_count(db, user_id, 
     single = make_product(db, category)
     link_consent(db, single, genetic)
     member = make_member(db, user_id)
-    intruder = User(phone="+919876500012")
-    db.add(intruder)
-    db.flush()
+    intruder = make_user(db)
     grant(db, intruder.id, member, genetic)
 
     assert missing_consents(db, user_id, [line(single, member)]) == [

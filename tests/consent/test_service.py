@@ -33,6 +33,7 @@ from Product_module.models import Product
 from tests.catalogue.factories import make_category, make_product
 from tests.conftest import requires_mariadb
 from tests.consent.factories import make_consent_type
+from tests.factories import make_user
 from tests.members.factories import make_member
 
 RACERS = 8
@@ -51,9 +52,7 @@ def committed() -> Iterator[Committed]:
     """A user, a member and a consent type committed for real (racing sessions cannot see a
     test transaction); removed afterwards."""
     with Session(engine) as session:
-        user = User(phone="+919876500098")
-        session.add(user)
-        session.flush()
+        user = make_user(session)
         member = make_member(session, user.id)
         consent_type = make_consent_type(session, code="race_consent")
         category = make_category(session)

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gmeet_api import service
+from gmeet_api import rate_limits
 from gmeet_api.models import ActivityLog, Booking, Counsellor
-from Login_module.models import User
+from tests.factories import make_user
 from tests.fakes.google import FREEBUSY_PATH, FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
@@ -57,9 +57,7 @@ def half_hours(first: str, last: str) -> list[str]:
 def add_booking(
     db: Session, counsellor_id: str, start: datetime, end: datetime, status: str = "confirmed"
 ) -> Booking:
-    user = User(phone=f"+9198765{uuid.uuid4().int % 100000:05d}")
-    db.add(user)
-    db.flush()
+    user = make_user(db)
     booking = Booking(
         uuid=str(uuid.uuid4()),
         counsellor_id=counsellor_id,
@@ -316,7 +314,7 @@ def test_a_google_timeout_is_bounded(
 def test_availability_checks_are_rate_limited_per_client(
     client: TestClient, google: FakeGoogle, db: Session, clock: Clock, monkeypatch
 ) -> None:
-    monkeypatch.setattr(service, "AVAILABILITY_CHECKS_PER_IP_PER_MINUTE", 3)
+    monkeypatch.setattr(rate_limits, "AVAILABILITY_CHECKS_PER_IP_PER_MINUTE", 3)
     make_counsellor(db, google)
     for _ in range(3):
         availability(client, ist(2031, 6, 2, 10), ist(2031, 6, 2, 11))

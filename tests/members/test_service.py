@@ -1,39 +1,19 @@
 """Member rules under real concurrency (MariaDB: real commits and row locks)."""
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from Audit_module.models import AuditLog
 from database import engine
 from Login_module.models import User
 from Member_module.errors import MemberLimitReached, SelfMemberExists
-from Member_module.models import Member
 from Member_module.service import create_member
 from tests.conftest import requires_mariadb
 
 RACERS = 8
-
-
-@pytest.fixture
-def committed_user() -> Iterator[int]:
-    """A user committed for real (the racing sessions cannot see a test transaction)."""
-    with Session(engine) as session:
-        user = User(phone="+919876500099")
-        session.add(user)
-        session.commit()
-        user_id = user.id
-    yield user_id
-    with Session(engine) as session:
-        session.execute(delete(AuditLog).where(AuditLog.actor_user_id == user_id))
-        session.execute(delete(Member).where(Member.user_id == user_id))
-        session.execute(delete(User).where(User.id == user_id))
-        session.commit()
 
 
 def race(user_id: int, relation: str) -> list[str]:
