@@ -322,3 +322,33 @@ def delete_address(db: Session, user_id: int, address_id: int) -> None:
         actor_user_id=user_id,
         changes={"label": address.label, "city": address.city, "was_default": was_default},
     )
+
+
+# --- account erasure ---------------------------------------------------------------------
+
+# What an erased address holds instead (in the row and in order snapshots): city and state stay
+# (the place of supply on an invoice); the rest goes.
+ERASED_ADDRESS: dict[str, Any] = {
+    "contact_name": "Erased",
+    "contact_phone": "",
+    "line1": "Erased",
+    "line2": None,
+    "landmark": None,
+    "locality": None,
+    "pincode": "000000",
+}
+
+
+def erase_user_data(db: Session, user_id: int) -> int:
+    """Every address of the user, deleted ones too, scrubbed and marked deleted; the count."""
+    now = utcnow()
+    addresses = db.scalars(
+        select(Address).where(Address.user_id == user_id).with_for_update()
+    ).all()
+    for address in addresses:
+        for field, value in ERASED_ADDRESS.items():
+            setattr(address, field, value)
+        address.is_default = False
+        address.is_deleted = True
+        address.deleted_at = address.deleted_at or now
+    return len(addresses)

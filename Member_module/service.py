@@ -1,6 +1,7 @@
 """Family members: at most one `self`, a per-user limit, soft delete, every change audited."""
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -144,3 +145,27 @@ def delete_member(db: Session, user_id: int, member_id: int) -> None:
         actor_user_id=user_id,
         changes=personal_changes({"name": member.name, "relation": member.relation}),
     )
+
+
+# --- account erasure ---------------------------------------------------------------------
+
+# What an erased member holds instead (in the row and in order snapshots). members.date_of_birth
+# is NOT NULL: a fixed placeholder, not even the year is kept.
+ERASED_MEMBER: dict[str, Any] = {
+    "name": "Erased member",
+    "phone": None,
+    "date_of_birth": date(1900, 1, 1),
+    "gender": "other",
+}
+
+
+def erase_user_data(db: Session, user_id: int) -> int:
+    """Every member of the user, deleted ones too, scrubbed and marked deleted; the count."""
+    now = utcnow()
+    members = db.scalars(_locked(select(Member).where(Member.user_id == user_id))).all()
+    for member in members:
+        for field, value in ERASED_MEMBER.items():
+            setattr(member, field, value)
+        member.is_deleted = True
+        member.deleted_at = member.deleted_at or now
+    return len(members)

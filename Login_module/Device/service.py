@@ -310,6 +310,19 @@ def revoke_all_sessions(db: Session, user_id: int, reason: str) -> int:
     return len(sessions)
 
 
+def erase_user_data(db: Session, user_id: int) -> int:
+    """Account erasure: every session revoked (its tokens refused at once on every replica) and
+    every session's device details scrubbed; the number revoked."""
+    revoked = revoke_all_sessions(db, user_id, "account_erased")
+    db.execute(
+        update(DeviceSession)
+        .where(DeviceSession.user_id == user_id)
+        .values(device_id=None, device_name=None, ip_address=None, user_agent=None)
+        .execution_options(synchronize_session=False)
+    )
+    return revoked
+
+
 def purge_dead_sessions(db: Session) -> int:
     """Delete sessions that expired or were revoked (their tokens are refused either way).
 
