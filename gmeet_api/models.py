@@ -1,15 +1,36 @@
 """Counsellors who connected Google Calendar, their encrypted tokens, bookings and activity."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database import Base, TimestampMixin, utcnow
 
-COUNSELLOR_STATUSES = ("connected", "reconnect_required")
-BOOKING_STATUSES = ("confirmed", "cancelled")
+
+class CounsellorStatus(StrEnum):
+    CONNECTED = "connected"
+    # The grant is gone (revoked, or the tokens no longer decrypt): the counsellor must connect
+    # again before they take bookings.
+    RECONNECT_REQUIRED = "reconnect_required"
+
+
+class BookingStatus(StrEnum):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+def _stored_as_string(enum: type[StrEnum], length: int) -> Enum:
+    """A VARCHAR(length) holding the members' values, the same on SQLite and MariaDB."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class Counsellor(TimestampMixin, Base):
@@ -25,7 +46,9 @@ class Counsellor(TimestampMixin, Base):
     bio: Mapped[str | None] = mapped_column(Text, default=None)
     # New counsellors wait for an admin: any Google account can complete the OAuth flow.
     is_active: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(24), default="connected")
+    status: Mapped[CounsellorStatus] = mapped_column(
+        _stored_as_string(CounsellorStatus, 24), default=CounsellorStatus.CONNECTED
+    )
     # Per-counsellor overrides of the default working hours (NULL = the default).
     working_days: Mapped[str | None] = mapped_column(String(32), default=None)
     workday_start: Mapped[str | None] = mapped_column(String(5), default=None)
@@ -70,7 +93,9 @@ class Booking(TimestampMixin, Base):
     start_time: Mapped[datetime]
     end_time: Mapped[datetime]
     slot_key: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    status: Mapped[BookingStatus] = mapped_column(
+        _stored_as_string(BookingStatus, 16), default=BookingStatus.CONFIRMED
+    )
     google_event_id: Mapped[str | None] = mapped_column(String(255), default=None)
     meet_link: Mapped[str | None] = mapped_column(String(255), default=None)
     calendar_link: Mapped[str | None] = mapped_column(String(1024), default=None)

@@ -8,8 +8,16 @@ from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
 from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from gmeet_api.availability import available_slots
+from gmeet_api.bookings import BookingRequest, book_session, cancel_booking, my_bookings_query
+from gmeet_api.counsellors import (
+    admin_counsellors_query,
+    public_counsellors_query,
+    update_counsellor,
+)
 from gmeet_api.deps import Availability, BookingCaller, CounsellorIdPath
 from gmeet_api.errors import ConnectError
+from gmeet_api.oauth import complete_connect, start_connect
 from gmeet_api.schemas import (
     AvailabilityOut,
     BookingIn,
@@ -19,18 +27,6 @@ from gmeet_api.schemas import (
     CounsellorAdminOut,
     CounsellorOut,
     CounsellorUpdateIn,
-)
-from gmeet_api.service import (
-    BookingRequest,
-    admin_counsellors_query,
-    available_slots,
-    book_session,
-    cancel_booking,
-    complete_connect,
-    my_bookings_query,
-    public_counsellors_query,
-    start_connect,
-    update_counsellor,
 )
 from gmeet_api.utils import with_query
 

@@ -21,6 +21,7 @@ from core.validation import (
     ShortText,
     SingleLine,
 )
+from gmeet_api.models import BookingStatus, CounsellorStatus
 from gmeet_api.utils import WEEKDAYS, parse_hhmm, to_ist
 
 # Times leave the API in Indian time (+05:30); they are stored in UTC.
@@ -57,7 +58,7 @@ class CounsellorOut(BaseModel):
 class CounsellorAdminOut(CounsellorOut):
     email: str
     is_active: bool
-    status: Literal["connected", "reconnect_required"]
+    status: CounsellorStatus
     working_days: list[Weekday] | None
     workday_start: str | None
     workday_end: str | None
@@ -144,7 +145,7 @@ class BookingOut(BaseModel):
     calendar_link: str | None
     start_time: IstDatetime
     end_time: IstDatetime
-    status: Literal["confirmed", "cancelled"]
+    status: BookingStatus
     notifications_sent: bool
     member_id: int | None
     patient_name: str

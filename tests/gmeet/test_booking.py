@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from Audit_module.models import AuditLog
 from config import Settings
 from database import utcnow
-from gmeet_api import service, utils
+from gmeet_api import bookings as booking_service
+from gmeet_api import utils
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
 from tests.fakes.google import EVENTS_PATH, FREEBUSY_PATH, FakeGoogle, api_error
 from tests.fakes.google_setup import Clock
@@ -505,7 +506,7 @@ def test_an_event_whose_booking_does_not_commit_is_deleted(
         raise RuntimeError("audit store down")
 
     set_profile_email(client, user, "ravi@example.com")
-    monkeypatch.setattr(service, "record_audit", broken_audit)
+    monkeypatch.setattr(booking_service, "record_audit", broken_audit)
     response = book(client, user, patient_email="ravi@example.com")
     assert_error(response, 500, "internal_error")
     assert bookings(db) == []

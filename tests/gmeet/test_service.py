@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gmeet_api.bookings import erase_bookings_of_user
 from gmeet_api.models import ActivityLog, Booking
-from gmeet_api.service import erase_bookings_of_user
 from tests.fakes.google import EVENTS_PATH, FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor

@@ -47,7 +47,7 @@ from Address_module.models import ServiceableLocation
 from Cart_module.models import Coupon
 from config import Settings
 from Consent_module.models import ConsentGrant, ConsentType
-from gmeet_api import service as gmeet_service
+from gmeet_api import rate_limits as gmeet_service
 from main import app
 from Product_module.models import Product
 from scripts.demo_catalogue import WELCOME_COUPON
