@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from Address_module.service import ERASED_ADDRESS
 from Member_module.service import ERASED_MEMBER
+from Orders_module.cancellation import cancel_unpaid
 from Orders_module.models import Order
-from Orders_module.service import cancel_unpaid, orders_query, with_details
+from Orders_module.service import orders_query, with_details
 from Orders_module.states import FINISHED
 
 ERASED_NOTE = "[erased]"

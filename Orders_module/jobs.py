@@ -5,8 +5,8 @@ import logging
 from config import get_settings
 from core.scheduler import minutes_to_seconds, register_job
 from database import SessionLocal
+from Orders_module.cancellation import expire_unpaid_orders, send_refund, unsent_refunds
 from Orders_module.errors import PaymentProviderUnavailable
-from Orders_module.service import expire_unpaid_orders, send_refund, unsent_refunds
 
 JOB_ID = "expire_unpaid_orders"
 REFUND_JOB_ID = "resend_refunds"

@@ -18,19 +18,17 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
 from database import utcnow
+from Orders_module.cancellation import (
+    captured_payment,
+    refund_idempotency_key,
+    request_refund,
+    start_refund,
+)
+from Orders_module.checkout import complete_payment
 from Orders_module.errors import PaymentSignatureInvalid, WebhookSignatureInvalid
 from Orders_module.models import Order, Payment, Refund, WebhookEvent
 from Orders_module.razorpay_client import payment_signature_is_valid, webhook_signature_is_valid
-from Orders_module.service import (
-    captured_payment,
-    complete_payment,
-    get_order,
-    refund_idempotency_key,
-    request_refund,
-    set_order_status,
-    start_refund,
-    with_details,
-)
+from Orders_module.service import get_order, set_order_status, with_details
 
 logger = logging.getLogger("nucleotide.payments")
 

@@ -10,6 +10,9 @@ from core.pagination import Page, PageParams, Pagination, paginate
 from core.validation import RowId
 from deps import AdminUser, CurrentAuth, CurrentUser, DbSession, RequestRoute
 from Orders_module import payments, service
+from Orders_module.admin import admin_set_item_status, admin_set_order_status
+from Orders_module.cancellation import cancel_order, refund_requests, send_refund
+from Orders_module.checkout import attach_razorpay_order, create_order_from_cart
 from Orders_module.consent_holds import order_withdrawn_consents
 from Orders_module.errors import PaymentProviderUnavailable
 from Orders_module.models import Order
@@ -48,13 +51,13 @@ def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait:
     `wait`: Razorpay not answering is the request's 503 (the refund stays recorded and is sent
     again by a retry or the refund job); otherwise it is logged and left to the job.
     """
-    requests = service.refund_requests(order)
+    requests = refund_requests(order)
     if not requests:
         return order
     db.commit()
     try:
         for request in requests:
-            service.send_refund(db, request, actor_user_id)
+            send_refund(db, request, actor_user_id)
     except PaymentProviderUnavailable:
         if wait:
             raise
@@ -84,15 +87,13 @@ def checkout(
     body: CheckoutIn | None = None,
 ) -> dict:
     """Place an order from my cart; pay it with Razorpay Checkout using `payment`."""
-    result = service.create_order_from_cart(
-        db, user, idempotency_key, body.model_dump() if body else None
-    )
+    result = create_order_from_cart(db, user, idempotency_key, body.model_dump() if body else None)
     order = result.order
     if result.needs_razorpay_order:
         # The order and its coupon hold are committed before Razorpay is called, so no lock
         # is held during the call; a failed call cancels the order again.
         db.commit()
-        order = service.attach_razorpay_order(db, order)
+        order = attach_razorpay_order(db, order)
     return {"order": order_view(order), "payment": payment_request_view(order)}
 
 
@@ -174,7 +175,7 @@ def cancel(order_id: RowId, db: DbSession, user: CurrentUser, body: CancelIn | N
     """Cancel before any sample is collected; a paid order is refunded."""
     order = service.get_order(db, order_id, user_id=user.id, for_update=True)
     reason = (body.reason if body else None) or "cancelled by customer"
-    order = service.cancel_order(db, order, reason, user.id)
+    order = cancel_order(db, order, reason, user.id)
     return order_view(_send_refunds(db, order, user.id, wait=True))
 
 
@@ -182,7 +183,7 @@ def cancel(order_id: RowId, db: DbSession, user: CurrentUser, body: CancelIn | N
 def set_status(order_id: RowId, body: OrderStatusIn, db: DbSession, admin: AdminUser) -> dict:
     """Move an order along its status path (admin)."""
     order = service.get_order(db, order_id, for_update=True)
-    order = service.admin_set_order_status(db, order, body.status, body.note, admin.id)
+    order = admin_set_order_status(db, order, body.status, body.note, admin.id)
     return order_view(_send_refunds(db, order, admin.id, wait=True))
 
 
@@ -192,7 +193,7 @@ def set_item_status(
 ) -> dict:
     """Move one member's test along: scheduling, technician, collection, lab, report (admin)."""
     order = service.get_order(db, order_id, for_update=True)
-    service.admin_set_item_status(
+    admin_set_item_status(
         db,
         order,
         item_id,

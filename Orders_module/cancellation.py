@@ -1,0 +1,232 @@
+"""Cancellation and refunds, and the job that expires unpaid orders.
+
+A refund is recorded as `requested` in the cancelling transaction; after the commit it is sent
+to Razorpay with no lock held (the refund job retries until Razorpay answers).
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from Audit_module.service import record_audit
+from Cart_module.coupons import (
+    release_coupon_hold,
+)
+from database import utcnow
+from Orders_module.consent_holds import cancellable_after_withdrawal
+from Orders_module.errors import (
+    OrderNotCancellable,
+)
+from Orders_module.models import Order, Payment, Refund
+from Orders_module.razorpay_client import refund_payment
+from Orders_module.service import get_order, set_order_status, with_details
+from Orders_module.states import (
+    CANCELLABLE,
+    fulfilment_rank,
+)
+
+REFUND_KEY_LENGTH = 64  # Refund.idempotency_key
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """A recorded refund Razorpay has not confirmed, with what the call needs (read while the
+    rows are at hand, so the call itself touches no session)."""
+
+    refund_id: int
+    order_id: int
+    order_number: str
+    razorpay_payment_id: str
+    amount_paise: int
+    idempotency_key: str
+
+
+def cancel_unpaid(db: Session, order: Order, reason: str, actor_user_id: int | None) -> None:
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason
+    order.payment_due_at = None
+    set_order_status(db, order, "cancelled", note=reason, actor_user_id=actor_user_id)
+    release_coupon_hold(db, order.id)
+
+
+def captured_payment(order: Order) -> Payment | None:
+    """The payment that paid the order (not a stray one that is refunded on its own)."""
+    return next(
+        (p for p in order.payments if p.status == "captured" and p.stray_reason is None), None
+    )
+
+
+def refund_idempotency_key(razorpay_payment_id: str) -> str:
+    """Named after Razorpay's payment, not our row ids: a retry after a rollback (a webhook's
+    refund failed, so its payment row was never kept and gets a new id) asks for the same
+    refund instead of a second one."""
+    key = f"refund-{razorpay_payment_id}"
+    if len(key) <= REFUND_KEY_LENGTH:
+        return key
+    return "refund-" + hashlib.sha256(razorpay_payment_id.encode()).hexdigest()[:57]
+
+
+def request_refund(
+    db: Session, order: Order, payment: Payment, actor_user_id: int | None, *, reason: str
+) -> Refund:
+    """Record the refund of one payment as `requested` (one refund per payment); send_refund
+    asks Razorpay once this is committed, and the refund job asks again until it answers."""
+    refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
+    if refund is not None:
+        return refund
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        amount_paise=payment.amount_paise,
+        status="requested",
+        idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
+    )
+    order.refunds.append(refund)
+    db.flush()
+    record_audit(
+        db,
+        action="refund.requested",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=actor_user_id,
+        changes={
+            "amount_paise": refund.amount_paise,
+            "razorpay_payment_id": payment.razorpay_payment_id,
+            "reason": reason,
+        },
+    )
+    return refund
+
+
+def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund | None:
+    """cancelled -> refund_pending, with the refund of the order's payment recorded."""
+    payment = captured_payment(order)
+    if payment is None:
+        return None
+    refund = request_refund(db, order, payment, actor_user_id, reason="order cancelled")
+    if order.status == "cancelled":
+        set_order_status(
+            db,
+            order,
+            "refund_pending",
+            note="refund requested",
+            actor_user_id=actor_user_id,
+            items_from={"cancelled"},
+        )
+    return refund
+
+
+def refund_requests(order: Order) -> list[RefundRequest]:
+    """The order's refunds that Razorpay has not confirmed yet."""
+    payments = {payment.id: payment for payment in order.payments}
+    return [
+        RefundRequest(
+            refund_id=refund.id,
+            order_id=order.id,
+            order_number=order.order_number,
+            razorpay_payment_id=payments[refund.payment_id].razorpay_payment_id,
+            amount_paise=refund.amount_paise,
+            idempotency_key=refund.idempotency_key,
+        )
+        for refund in order.refunds
+        if refund.status == "requested"
+    ]
+
+
+def unsent_refunds(db: Session, limit: int = 100) -> list[RefundRequest]:
+    """Refunds recorded but never confirmed by Razorpay (its call failed, or the process died
+    during it), oldest first."""
+    rows = db.execute(
+        select(Refund, Payment.razorpay_payment_id, Order.order_number)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Order, Order.id == Refund.order_id)
+        .where(Refund.status == "requested")
+        .order_by(Refund.id)
+        .limit(limit)
+    )
+    return [
+        RefundRequest(
+            refund_id=refund.id,
+            order_id=refund.order_id,
+            order_number=order_number,
+            razorpay_payment_id=razorpay_payment_id,
+            amount_paise=refund.amount_paise,
+            idempotency_key=refund.idempotency_key,
+        )
+        for refund, razorpay_payment_id, order_number in rows
+    ]
+
+
+def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) -> None:
+    """Ask Razorpay for a recorded refund, then record its answer (requested -> pending).
+
+    Call it with no transaction open (after the commit that recorded the refund). Every call
+    sends the same X-Refund-Idempotency key, so asking again returns the same refund.
+    PaymentProviderUnavailable if Razorpay does not answer; the refund stays `requested`.
+    """
+    response = refund_payment(
+        request.razorpay_payment_id,
+        request.amount_paise,
+        request.idempotency_key,
+        {"order_number": request.order_number},
+    )
+    order = get_order(db, request.order_id, for_update=True)
+    refund = next((r for r in order.refunds if r.id == request.refund_id), None)
+    if refund is None or refund.status != "requested":
+        return  # a refund webhook got here first
+    refund.status = "pending"
+    refund.razorpay_refund_id = refund.razorpay_refund_id or response.get("id")
+    record_audit(
+        db,
+        action="refund.sent",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=actor_user_id,
+        changes={
+            "amount_paise": refund.amount_paise,
+            "razorpay_refund_id": refund.razorpay_refund_id,
+        },
+    )
+    db.flush()
+
+
+def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> Order:
+    """Before any sample is collected; a paid order's refund is recorded (see send_refund).
+
+    Cancelling again while that refund is unconfirmed is allowed: the caller sends it again.
+    """
+    if order.status in {"cancelled", "refund_pending"} and refund_requests(order):
+        return order
+    usual = order.status in CANCELLABLE and all(
+        fulfilment_rank(item.status) <= fulfilment_rank("sample_collection_scheduled")
+        for item in order.items
+    )
+    # Past the usual point only when a withdrawn consent stops the tests (no report yet).
+    if not usual and not cancellable_after_withdrawal(db, order):
+        raise OrderNotCancellable()
+    if order.status == "pending_payment":
+        cancel_unpaid(db, order, reason, actor_user_id)
+        return order
+    order.cancelled_at = utcnow()
+    order.cancel_reason = reason
+    set_order_status(db, order, "cancelled", note=reason, actor_user_id=actor_user_id)
+    release_coupon_hold(db, order.id)
+    start_refund(db, order, actor_user_id)
+    return order
+
+
+def expire_unpaid_orders(db: Session) -> int:
+    """Cancel orders still unpaid after ORDER_PAYMENT_TIMEOUT_MINUTES, releasing coupon holds."""
+    due = db.scalars(
+        with_details(
+            select(Order)
+            .where(Order.status == "pending_payment", Order.payment_due_at < utcnow())
+            .order_by(Order.id)
+            .limit(500)
+        ).with_for_update(of=Order, skip_locked=True)
+    ).all()
+    for order in due:
+        cancel_unpaid(db, order, "payment not received in time", None)
+    return len(due)
