@@ -1,10 +1,21 @@
 # The everyday commands; the README's two commands stay the way to set up a fresh machine.
 PY := .venv/bin/python
 
-.PHONY: install run test test-mariadb lint typecheck bench ci
+.PHONY: install lock run test test-mariadb lint typecheck bench ci
 
 install:
-	python3 -m venv .venv && .venv/bin/pip install -q -r requirements-dev.txt
+	python3 -m venv .venv && .venv/bin/pip install -q -r requirements-dev.lock
+
+# Re-resolve the locks after editing requirements.txt / requirements-dev.txt (commit both locks).
+# pip-tools runs from its own throwaway venv, never from .venv; it uses pip's configured index.
+# The dev lock is constrained by the runtime lock, so the shared packages keep the same versions.
+LOCKTOOL := /tmp/locktool
+LOCK_FLAGS := --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links
+
+lock:
+	test -x $(LOCKTOOL)/bin/pip-compile || { python3 -m venv $(LOCKTOOL) && $(LOCKTOOL)/bin/pip install -q pip-tools==7.6.2; }
+	$(LOCKTOOL)/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock requirements.txt
+	$(LOCKTOOL)/bin/pip-compile $(LOCK_FLAGS) -c requirements.lock -o requirements-dev.lock requirements-dev.txt
 
 run:
 	ENVIRONMENT=development $(PY) -m scripts.seed_demo
