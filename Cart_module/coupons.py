@@ -32,14 +32,14 @@ from Cart_module.errors import (
     CouponUsageExceeded,
     InvalidCoupon,
 )
-from Cart_module.models import Coupon, CouponRedemption
+from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
 from Category_module.models import Category
 from core.pagination import PageParams, paginate
 from database import utcnow
 from Product_module.models import Product
 
 ENTITY = "coupon"
-COUNTED_STATUSES = ("held", "used")
+COUNTED_STATUSES = (RedemptionStatus.HELD, RedemptionStatus.USED)
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
 MAX_USABLE_LISTED = 100
 COUPON_FIELDS = (
@@ -267,7 +267,7 @@ def hold_coupon(
         existing.coupon_id = coupon.id
         existing.user_id = user_id
         existing.discount_paise = discount_paise
-        existing.status = "held"
+        existing.status = RedemptionStatus.HELD
     else:
         db.add(
             CouponRedemption(
@@ -275,20 +275,20 @@ def hold_coupon(
                 user_id=user_id,
                 order_id=order_id,
                 discount_paise=discount_paise,
-                status="held",
+                status=RedemptionStatus.HELD,
             )
         )
     db.flush()
 
 
-def _move_hold(db: Session, order_id: int, new_status: str) -> bool:
+def _move_hold(db: Session, order_id: int, new_status: RedemptionStatus) -> bool:
     redemption = db.scalar(
         select(CouponRedemption)
         .where(CouponRedemption.order_id == order_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if redemption is None or redemption.status != "held":
+    if redemption is None or redemption.status != RedemptionStatus.HELD:
         return False
     redemption.status = new_status
     db.flush()
@@ -298,13 +298,13 @@ def _move_hold(db: Session, order_id: int, new_status: str) -> bool:
 def mark_coupon_used(db: Session, order_id: int) -> bool:
     """The order was paid: its held redemption becomes `used`. Returns whether one did
     (False when the order had no coupon, or its use is already counted or released)."""
-    return _move_hold(db, order_id, "used")
+    return _move_hold(db, order_id, RedemptionStatus.USED)
 
 
 def release_coupon_hold(db: Session, order_id: int) -> bool:
     """The order will not be paid: its held redemption becomes `released`, freeing the use.
     A no-op (False) when there is no held redemption for the order."""
-    return _move_hold(db, order_id, "released")
+    return _move_hold(db, order_id, RedemptionStatus.RELEASED)
 
 
 def usable_coupons(
@@ -414,9 +414,13 @@ def coupons_query(active: bool | None = None) -> Select[Coupon]:
     return statement
 
 
-def redemption_counts(db: Session, coupon_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """`{coupon_id: {"used": n, "held": m}}` for these coupons (one query)."""
-    counts: dict[int, dict[str, int]] = {cid: {"used": 0, "held": 0} for cid in coupon_ids}
+def redemption_counts(
+    db: Session, coupon_ids: Sequence[int]
+) -> dict[int, dict[RedemptionStatus, int]]:
+    """`{coupon_id: {USED: n, HELD: m}}` for these coupons (one query)."""
+    counts: dict[int, dict[RedemptionStatus, int]] = {
+        cid: {RedemptionStatus.USED: 0, RedemptionStatus.HELD: 0} for cid in coupon_ids
+    }
     if not coupon_ids:
         return counts
     rows = db.execute(
@@ -432,12 +436,12 @@ def redemption_counts(db: Session, coupon_ids: Sequence[int]) -> dict[int, dict[
     return counts
 
 
-def coupon_admin_view(coupon: Coupon, counts: dict[str, int]) -> dict[str, Any]:
+def coupon_admin_view(coupon: Coupon, counts: dict[RedemptionStatus, int]) -> dict[str, Any]:
     return {
         "id": coupon.id,
         **coupon_snapshot(coupon),
-        "used_count": counts.get("used", 0),
-        "held_count": counts.get("held", 0),
+        "used_count": counts.get(RedemptionStatus.USED, 0),
+        "held_count": counts.get(RedemptionStatus.HELD, 0),
         "created_at": coupon.created_at,
         "updated_at": coupon.updated_at,
     }

@@ -1,9 +1,10 @@
 """A user's cart (items bought for groups of members), coupons and their redemptions."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from database import Base, TimestampMixin
@@ -14,8 +15,26 @@ if TYPE_CHECKING:
     from Product_module.models import Product
 
 DISCOUNT_TYPES = ("percent", "flat")
-# held: on an order awaiting payment; used: the order was paid; released: it never was.
-REDEMPTION_STATUSES = ("held", "used", "released")
+
+
+class RedemptionStatus(StrEnum):
+    # On an order awaiting payment: counted against the limits.
+    HELD = "held"
+    # The order was paid: counted for good.
+    USED = "used"
+    # The order never was paid: the use is free again.
+    RELEASED = "released"
+
+
+def _stored_as_string(enum: type[StrEnum], length: int) -> Enum:
+    """A VARCHAR(length) holding the members' values, the same on SQLite and MariaDB."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 class Cart(TimestampMixin, Base):
@@ -97,4 +116,6 @@ class CouponRedemption(TimestampMixin, Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     discount_paise: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16), default="held")
+    status: Mapped[RedemptionStatus] = mapped_column(
+        _stored_as_string(RedemptionStatus, 16), default=RedemptionStatus.HELD
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from Cart_module.models import Coupon, CouponRedemption
+from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
 from Orders_module.models import Order
 
 _sequence = count(1)
@@ -58,7 +58,11 @@ def make_order(db: Session, user_id: int, **overrides: Any) -> Order:
 
 
 def make_redemption(
-    db: Session, coupon: Coupon, user_id: int, status: str = "used", **overrides: Any
+    db: Session,
+    coupon: Coupon,
+    user_id: int,
+    status: RedemptionStatus = RedemptionStatus.USED,
+    **overrides: Any,
 ) -> CouponRedemption:
     """A use of `coupon` by `user_id` on a fresh order, in the given status; flushed."""
     order = make_order(db, user_id)

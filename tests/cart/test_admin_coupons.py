@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from Audit_module.models import AuditLog
-from Cart_module.models import Coupon
+from Cart_module.models import Coupon, RedemptionStatus
 from tests.cart.factories import make_coupon, make_redemption
 from tests.helpers import assert_error, login
 
@@ -158,10 +158,10 @@ def test_out_of_range_fields_are_validation_errors(client, admin, overrides):
 def test_listing_is_paginated_filterable_and_counts_uses(client, db, admin, me):
     live = make_coupon(db, code="LIVE")
     make_coupon(db, code="DEAD", active=False)
-    make_redemption(db, live, me.user_id, status="used")
-    make_redemption(db, live, me.user_id, status="used")
-    make_redemption(db, live, me.user_id, status="held")
-    make_redemption(db, live, me.user_id, status="released")
+    make_redemption(db, live, me.user_id, status=RedemptionStatus.USED)
+    make_redemption(db, live, me.user_id, status=RedemptionStatus.USED)
+    make_redemption(db, live, me.user_id, status=RedemptionStatus.HELD)
+    make_redemption(db, live, me.user_id, status=RedemptionStatus.RELEASED)
 
     page = client.get(URL, headers=admin.headers, params={"limit": 1}).json()
     assert page["total"] == 2 and page["limit"] == 1 and len(page["items"]) == 1

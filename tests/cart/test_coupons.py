@@ -24,7 +24,7 @@ from Cart_module.errors import (
     CouponNotApplicable,
     CouponUsageExceeded,
 )
-from Cart_module.models import Coupon, CouponRedemption
+from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
 from database import engine, utcnow
 from Login_module.models import User
 from Orders_module.models import Order
@@ -143,18 +143,18 @@ def test_the_minimum_order_counts(client, db, me, category, in_cart):
 
 def test_the_total_usage_limit_counts_held_and_used_not_released(client, db, me, other, in_cart):
     coupon = make_coupon(db, code="FIRST2", usage_limit_total=2)
-    make_redemption(db, coupon, other.user_id, status="used")
-    make_redemption(db, coupon, other.user_id, status="released")
+    make_redemption(db, coupon, other.user_id, status=RedemptionStatus.USED)
+    make_redemption(db, coupon, other.user_id, status=RedemptionStatus.RELEASED)
     assert apply(client, me, "FIRST2").status_code == 200
-    make_redemption(db, coupon, other.user_id, status="held")
+    make_redemption(db, coupon, other.user_id, status=RedemptionStatus.HELD)
     assert_error(apply(client, me, "FIRST2"), 400, "coupon_usage_exceeded")
 
 
 def test_the_per_user_limit_counts_only_my_uses(client, db, me, other, in_cart):
     coupon = make_coupon(db, code="ONCE", usage_limit_per_user=1)
-    make_redemption(db, coupon, other.user_id, status="used")
+    make_redemption(db, coupon, other.user_id, status=RedemptionStatus.USED)
     assert apply(client, me, "ONCE").status_code == 200
-    make_redemption(db, coupon, me.user_id, status="held")
+    make_redemption(db, coupon, me.user_id, status=RedemptionStatus.HELD)
     assert_error(apply(client, me, "ONCE"), 400, "coupon_usage_exceeded")
 
 
@@ -280,9 +280,9 @@ def test_coupons_i_can_use_now_are_listed_with_what_they_would_take_off(
     make_coupon(db, code="PAST", valid_to=now - timedelta(days=1))
     make_coupon(db, code="FUTURE", valid_from=now + timedelta(days=1))
     used_up = make_coupon(db, code="USEDUP", usage_limit_total=1)
-    make_redemption(db, used_up, other.user_id, status="used")
+    make_redemption(db, used_up, other.user_id, status=RedemptionStatus.USED)
     mine_used = make_coupon(db, code="MINEUSED", usage_limit_per_user=1)
-    make_redemption(db, mine_used, me.user_id, status="held")
+    make_redemption(db, mine_used, me.user_id, status=RedemptionStatus.HELD)
 
     response = client.get("/cart/coupons", headers=me.headers)
     assert response.status_code == 200, response.text
@@ -336,7 +336,7 @@ def test_coupon_discount_raises_each_refusal(db, me):
         with pytest.raises(error):
             coupon_discount(db, coupon, me.user_id, lines(100_000), now)
     limited = make_coupon(db, usage_limit_per_user=1)
-    make_redemption(db, limited, me.user_id, status="used")
+    make_redemption(db, limited, me.user_id, status=RedemptionStatus.USED)
     with pytest.raises(CouponUsageExceeded):
         coupon_discount(db, limited, me.user_id, lines(100_000), now)
 
@@ -371,7 +371,11 @@ def test_hold_coupon_enforces_the_total_limit_and_released_holds_free_a_use(db, 
             )
         ).all()
     )
-    assert statuses == {first.id: "released", second.id: "held", third.id: "held"}
+    assert statuses == {
+        first.id: RedemptionStatus.RELEASED,
+        second.id: RedemptionStatus.HELD,
+        third.id: RedemptionStatus.HELD,
+    }
 
 
 def test_hold_coupon_enforces_the_per_user_limit(db, me, other):
@@ -445,7 +449,7 @@ def test_paying_marks_the_hold_used_and_only_a_hold(db, me):
     assert mark_coupon_used(db, no_coupon.id) is False
     assert release_coupon_hold(db, no_coupon.id) is False
     redemption = db.scalar(select(CouponRedemption).where(CouponRedemption.order_id == order.id))
-    assert (redemption.status, redemption.discount_paise) == ("used", 3)
+    assert (redemption.status, redemption.discount_paise) == (RedemptionStatus.USED, 3)
 
 
 # --- under real concurrency (MariaDB) ----------------------------------------------------------
