@@ -11,7 +11,7 @@ from Orders_module.errors import (
     InvalidStatusTransition,
     OrderItemNotFound,
 )
-from Orders_module.models import Order, OrderItem
+from Orders_module.models import Order, OrderItem, OrderStatus
 from Orders_module.service import add_history, set_order_status
 from Orders_module.states import (
     FULFILMENT,
@@ -22,14 +22,14 @@ from Orders_module.states import (
 
 
 def admin_set_order_status(
-    db: Session, order: Order, status: str, note: str | None, admin_id: int
+    db: Session, order: Order, status: OrderStatus, note: str | None, admin_id: int
 ) -> Order:
     allowed = can_move(order.status, status) or (
-        status == "cancelled" and cancellable_after_withdrawal(db, order)
+        status == OrderStatus.CANCELLED and cancellable_after_withdrawal(db, order)
     )
     if status in PAYMENT_DRIVEN or not allowed:
         raise InvalidStatusTransition(details=[{"from": order.status, "to": status}])
-    if status == "cancelled":
+    if status == OrderStatus.CANCELLED:
         return cancel_order(db, order, note or "cancelled by support", admin_id)
     ensure_consents_hold(db, order, [item for item in order.items if item.status == order.status])
     set_order_status(
@@ -42,7 +42,7 @@ def admin_set_item_status(
     db: Session,
     order: Order,
     item_id: int,
-    status: str,
+    status: OrderStatus,
     admin_id: int,
     *,
     scheduled_date: date | None = None,

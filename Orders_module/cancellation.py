@@ -11,15 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
-from Cart_module.coupons import (
-    release_coupon_hold,
-)
+from Cart_module.checkout import release_coupon_hold
 from database import utcnow
 from Orders_module.consent_holds import cancellable_after_withdrawal
 from Orders_module.errors import (
     OrderNotCancellable,
 )
-from Orders_module.models import Order, Payment, Refund
+from Orders_module.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from Orders_module.razorpay_client import refund_payment
 from Orders_module.service import get_order, set_order_status, with_details
 from Orders_module.states import (
@@ -47,14 +45,19 @@ def cancel_unpaid(db: Session, order: Order, reason: str, actor_user_id: int | N
     order.cancelled_at = utcnow()
     order.cancel_reason = reason
     order.payment_due_at = None
-    set_order_status(db, order, "cancelled", note=reason, actor_user_id=actor_user_id)
+    set_order_status(db, order, OrderStatus.CANCELLED, note=reason, actor_user_id=actor_user_id)
     release_coupon_hold(db, order.id)
 
 
 def captured_payment(order: Order) -> Payment | None:
     """The payment that paid the order (not a stray one that is refunded on its own)."""
     return next(
-        (p for p in order.payments if p.status == "captured" and p.stray_reason is None), None
+        (
+            p
+            for p in order.payments
+            if p.status == PaymentStatus.CAPTURED and p.stray_reason is None
+        ),
+        None,
     )
 
 
@@ -80,7 +83,7 @@ def request_refund(
         order_id=order.id,
         payment_id=payment.id,
         amount_paise=payment.amount_paise,
-        status="requested",
+        status=RefundStatus.REQUESTED,
         idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
     )
     order.refunds.append(refund)
@@ -106,14 +109,14 @@ def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund
     if payment is None:
         return None
     refund = request_refund(db, order, payment, actor_user_id, reason="order cancelled")
-    if order.status == "cancelled":
+    if order.status == OrderStatus.CANCELLED:
         set_order_status(
             db,
             order,
-            "refund_pending",
+            OrderStatus.REFUND_PENDING,
             note="refund requested",
             actor_user_id=actor_user_id,
-            items_from={"cancelled"},
+            items_from={OrderStatus.CANCELLED},
         )
     return refund
 
@@ -131,7 +134,7 @@ def refund_requests(order: Order) -> list[RefundRequest]:
             idempotency_key=refund.idempotency_key,
         )
         for refund in order.refunds
-        if refund.status == "requested"
+        if refund.status == RefundStatus.REQUESTED
     ]
 
 
@@ -142,7 +145,7 @@ def unsent_refunds(db: Session, limit: int = 100) -> list[RefundRequest]:
         select(Refund, Payment.razorpay_payment_id, Order.order_number)
         .join(Payment, Payment.id == Refund.payment_id)
         .join(Order, Order.id == Refund.order_id)
-        .where(Refund.status == "requested")
+        .where(Refund.status == RefundStatus.REQUESTED)
         .order_by(Refund.id)
         .limit(limit)
     )
@@ -174,9 +177,9 @@ def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) 
     )
     order = get_order(db, request.order_id, for_update=True)
     refund = next((r for r in order.refunds if r.id == request.refund_id), None)
-    if refund is None or refund.status != "requested":
+    if refund is None or refund.status != RefundStatus.REQUESTED:
         return  # a refund webhook got here first
-    refund.status = "pending"
+    refund.status = RefundStatus.PENDING
     refund.razorpay_refund_id = refund.razorpay_refund_id or response.get("id")
     record_audit(
         db,
@@ -197,21 +200,23 @@ def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> 
 
     Cancelling again while that refund is unconfirmed is allowed: the caller sends it again.
     """
-    if order.status in {"cancelled", "refund_pending"} and refund_requests(order):
+    if order.status in {OrderStatus.CANCELLED, OrderStatus.REFUND_PENDING} and refund_requests(
+        order
+    ):
         return order
     usual = order.status in CANCELLABLE and all(
-        fulfilment_rank(item.status) <= fulfilment_rank("sample_collection_scheduled")
+        fulfilment_rank(item.status) <= fulfilment_rank(OrderStatus.SAMPLE_COLLECTION_SCHEDULED)
         for item in order.items
     )
     # Past the usual point only when a withdrawn consent stops the tests (no report yet).
     if not usual and not cancellable_after_withdrawal(db, order):
         raise OrderNotCancellable()
-    if order.status == "pending_payment":
+    if order.status == OrderStatus.PENDING_PAYMENT:
         cancel_unpaid(db, order, reason, actor_user_id)
         return order
     order.cancelled_at = utcnow()
     order.cancel_reason = reason
-    set_order_status(db, order, "cancelled", note=reason, actor_user_id=actor_user_id)
+    set_order_status(db, order, OrderStatus.CANCELLED, note=reason, actor_user_id=actor_user_id)
     release_coupon_hold(db, order.id)
     start_refund(db, order, actor_user_id)
     return order
@@ -222,7 +227,7 @@ def expire_unpaid_orders(db: Session) -> int:
     due = db.scalars(
         with_details(
             select(Order)
-            .where(Order.status == "pending_payment", Order.payment_due_at < utcnow())
+            .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.payment_due_at < utcnow())
             .order_by(Order.id)
             .limit(500)
         ).with_for_update(of=Order, skip_locked=True)

@@ -21,12 +21,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from Address_module.models import ADDRESS_FIELDS, Address
 from Address_module.service import serviceability_by_city
 from Audit_module.service import record_audit
-from Cart_module.coupons import (
+from Cart_module.checkout import (
+    Cart,
+    CartView,
+    empty_cart,
     hold_coupon,
+    load_cart,
+    lock_applied_coupon,
     mark_coupon_used,
+    price_locked_cart,
 )
-from Cart_module.models import Cart, Coupon
-from Cart_module.service import CartView, empty_cart, load_cart, price_locked_cart
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
@@ -44,7 +48,7 @@ from Orders_module.errors import (
     ProductUnavailable,
     RequestInProgress,
 )
-from Orders_module.models import Order, OrderItem
+from Orders_module.models import Order, OrderItem, OrderStatus
 from Orders_module.razorpay_client import create_razorpay_order
 from Orders_module.service import (
     add_history,
@@ -71,7 +75,7 @@ def needs_razorpay_order(order: Order) -> bool:
     """Placed and committed, but its Razorpay order was never attached (the call failed or the
     request died during it): attach_razorpay_order completes it."""
     return (
-        order.status == "pending_payment"
+        order.status == OrderStatus.PENDING_PAYMENT
         and order.razorpay_order_id is None
         and order.total_paise > 0
     )
@@ -183,7 +187,7 @@ def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> 
     """A new checkout replaces the user's unpaid ones, so their coupon holds don't block it."""
     pending = db.scalars(
         with_details(
-            orders_query(user_id).where(Order.status == "pending_payment")
+            orders_query(user_id).where(Order.status == OrderStatus.PENDING_PAYMENT)
         ).with_for_update(of=Order)
     ).all()
     for order in pending:
@@ -236,7 +240,7 @@ def _new_order(
     order = Order(
         order_number=new_order_number(),
         user_id=user_id,
-        status="pending_payment",
+        status=OrderStatus.PENDING_PAYMENT,
         subtotal_paise=view.subtotal_paise,
         discount_paise=view.discount_paise,
         total_paise=view.total_paise,
@@ -265,7 +269,7 @@ def _new_order(
                     address_snapshot=_snapshot_address(addresses[link.address_id]),
                     quantity=item.quantity,
                     unit_price_paise=item.product.price_paise,
-                    status="pending_payment",
+                    status=OrderStatus.PENDING_PAYMENT,
                 )
             )
     return order
@@ -303,10 +307,7 @@ def _place_order(
     if view.notices:
         raise CartChanged(details=[{"notice": notice} for notice in view.notices])
     members, addresses = _check_cart(db, user.id, cart, view)
-    if view.coupon is not None:
-        # Take the coupon row's lock before inserting rows that reference it: the order's
-        # foreign key would take a shared lock first, and two checkouts upgrading it deadlock.
-        db.execute(select(Coupon.id).where(Coupon.id == view.coupon.id).with_for_update())
+    lock_applied_coupon(db, view)
 
     order = _new_order(user.id, cart, view, members, addresses, idempotency_key, fingerprint)
     db.add(order)
@@ -315,7 +316,7 @@ def _place_order(
     except IntegrityError as exc:
         # Same Idempotency-Key committed by a concurrent request in the meantime.
         raise RequestInProgress() from exc
-    add_history(db, order, "pending_payment", "order placed", user.id)
+    add_history(db, order, OrderStatus.PENDING_PAYMENT, "order placed", user.id)
     if order.coupon_id is not None:
         hold_coupon(
             db,
@@ -388,7 +389,7 @@ def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int
     """pending_payment -> paid: coupon use counted, the cart emptied."""
     order.paid_at = utcnow()
     order.payment_due_at = None
-    set_order_status(db, order, "paid", note=note, actor_user_id=actor_user_id)
+    set_order_status(db, order, OrderStatus.PAID, note=note, actor_user_id=actor_user_id)
     if order.coupon_id is not None:
         mark_coupon_used(db, order.id)
     empty_cart(db, order.user_id)

@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from Consent_module.errors import ConsentWithdrawn
 from Consent_module.queries import withdrawn_consents
-from Orders_module.models import Order, OrderItem
+from Orders_module.models import Order, OrderItem, OrderStatus
 from Orders_module.states import FINISHED, fulfilment_rank
 
 # The furthest step at which a withdrawal still lets the order be cancelled: no report yet.
-LAST_CANCELLABLE_STEP = "in_lab"
+LAST_CANCELLABLE_STEP = OrderStatus.IN_LAB
 
 
 def withdrawn_by_item(

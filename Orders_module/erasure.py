@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from Address_module.service import ERASED_ADDRESS
 from Member_module.service import ERASED_MEMBER
 from Orders_module.cancellation import cancel_unpaid
-from Orders_module.models import Order
+from Orders_module.models import Order, OrderStatus
 from Orders_module.service import orders_query, with_details
 from Orders_module.states import FINISHED
 
@@ -67,7 +67,7 @@ def orders_blocking_erasure(open_orders: list[Order]) -> list[dict[str, Any]]:
     return [
         {"order_id": order.id, "order_number": order.order_number, "status": order.status}
         for order in open_orders
-        if order.status != "pending_payment"
+        if order.status != OrderStatus.PENDING_PAYMENT
     ]
 
 
@@ -79,12 +79,13 @@ def _pseudonymise(order: Order, user_id: int) -> None:
         item.member_snapshot = member
         item.address_snapshot = {**item.address_snapshot, **ERASED_ADDRESS}
     cancelled_by_customer = any(
-        entry.actor_user_id == user_id and entry.status == "cancelled" for entry in order.history
+        entry.actor_user_id == user_id and entry.status == OrderStatus.CANCELLED
+        for entry in order.history
     )
     for entry in order.history:
         if entry.note is None or is_system_note(entry.note):
             continue
-        by_customer = entry.actor_user_id == user_id and entry.status == "cancelled"
+        by_customer = entry.actor_user_id == user_id and entry.status == OrderStatus.CANCELLED
         entry.note = CUSTOMER_CANCEL_NOTE if by_customer else ERASED_NOTE
     if order.cancel_reason is not None and not is_system_note(order.cancel_reason):
         order.cancel_reason = CUSTOMER_CANCEL_NOTE if cancelled_by_customer else ERASED_NOTE

@@ -1,25 +1,50 @@
 """Orders snapshotted from the cart, their per-member items, payments, refunds, webhooks."""
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from database import Base, TimestampMixin, utcnow
+from database import Base, TimestampMixin, stored_as_string, utcnow
 
-ORDER_STATUSES = (
-    "pending_payment",
-    "paid",
-    "sample_collection_scheduled",
-    "sample_collected",
-    "in_lab",
-    "report_ready",
-    "completed",
-    "cancelled",
-    "refund_pending",
-    "refunded",
-)
+
+class OrderStatus(StrEnum):
+    """An order's status; each item follows the same path for its member (Orders_module/states.py
+    has the moves)."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    SAMPLE_COLLECTION_SCHEDULED = "sample_collection_scheduled"
+    SAMPLE_COLLECTED = "sample_collected"
+    IN_LAB = "in_lab"
+    REPORT_READY = "report_ready"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REFUND_PENDING = "refund_pending"
+    REFUNDED = "refunded"
+
+
+class PaymentStatus(StrEnum):
+    CAPTURED = "captured"
+    FAILED = "failed"
+
+
+class PaymentSource(StrEnum):
+    """Where we learned of the payment: the checkout's verify call or Razorpay's webhook."""
+
+    VERIFY = "verify"
+    WEBHOOK = "webhook"
+
+
+class RefundStatus(StrEnum):
+    # Recorded, Razorpay has not confirmed it yet (the refund job asks again).
+    REQUESTED = "requested"
+    # Razorpay accepted it.
+    PENDING = "pending"
+    # The money went back.
+    PROCESSED = "processed"
 
 
 class Order(TimestampMixin, Base):
@@ -35,7 +60,9 @@ class Order(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_number: Mapped[str] = mapped_column(String(32), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(32), default="pending_payment")
+    status: Mapped[OrderStatus] = mapped_column(
+        stored_as_string(OrderStatus, 32), default=OrderStatus.PENDING_PAYMENT
+    )
     subtotal_paise: Mapped[int] = mapped_column(BigInteger)
     discount_paise: Mapped[int] = mapped_column(BigInteger, default=0)
     total_paise: Mapped[int] = mapped_column(BigInteger)
@@ -77,7 +104,9 @@ class OrderItem(TimestampMixin, Base):
     address_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     quantity: Mapped[int] = mapped_column(default=1)
     unit_price_paise: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(32), default="pending_payment")
+    status: Mapped[OrderStatus] = mapped_column(
+        stored_as_string(OrderStatus, 32), default=OrderStatus.PENDING_PAYMENT
+    )
     scheduled_date: Mapped[date | None] = mapped_column(default=None)
     technician_name: Mapped[str | None] = mapped_column(String(120), default=None)
     technician_phone: Mapped[str | None] = mapped_column(String(20), default=None)
@@ -89,7 +118,7 @@ class OrderStatusHistory(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
     order_item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"), default=None)
-    status: Mapped[str] = mapped_column(String(32))
+    status: Mapped[OrderStatus] = mapped_column(stored_as_string(OrderStatus, 32))
     note: Mapped[str | None] = mapped_column(Text, default=None)
     actor_user_id: Mapped[int | None] = mapped_column(default=None)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -106,9 +135,9 @@ class Payment(Base):
     razorpay_order_id: Mapped[str | None] = mapped_column(String(64), default=None)
     amount_paise: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3), default="INR", server_default="INR")
-    status: Mapped[str] = mapped_column(String(16))  # captured | failed
+    status: Mapped[PaymentStatus] = mapped_column(stored_as_string(PaymentStatus, 16))
     method: Mapped[str | None] = mapped_column(String(32), default=None)
-    source: Mapped[str] = mapped_column(String(16))  # verify | webhook
+    source: Mapped[PaymentSource] = mapped_column(stored_as_string(PaymentSource, 16))
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
     error_description: Mapped[str | None] = mapped_column(String(255), default=None)
     # Set on a captured payment that does not pay its order (wrong amount or currency, or a
@@ -125,9 +154,9 @@ class Refund(TimestampMixin, Base):
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
     razorpay_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     amount_paise: Mapped[int] = mapped_column(BigInteger)
-    # requested: recorded, Razorpay has not confirmed it yet (the refund job asks again);
-    # pending: Razorpay accepted it; processed: the money went back.
-    status: Mapped[str] = mapped_column(String(16), default="requested")
+    status: Mapped[RefundStatus] = mapped_column(
+        stored_as_string(RefundStatus, 16), default=RefundStatus.REQUESTED
+    )
     idempotency_key: Mapped[str] = mapped_column(String(64))
 
 

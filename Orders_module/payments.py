@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -26,19 +27,40 @@ from Orders_module.cancellation import (
 )
 from Orders_module.checkout import complete_payment
 from Orders_module.errors import PaymentSignatureInvalid, WebhookSignatureInvalid
-from Orders_module.models import Order, Payment, Refund, WebhookEvent
+from Orders_module.models import (
+    Order,
+    OrderStatus,
+    Payment,
+    PaymentSource,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
 from Orders_module.razorpay_client import payment_signature_is_valid, webhook_signature_is_valid
 from Orders_module.service import get_order, set_order_status, with_details
 
 logger = logging.getLogger("nucleotide.payments")
 
 # Order statuses a full refund of the order's own payment may still move.
-REFUNDABLE_BY_RAZORPAY = {"paid", "sample_collection_scheduled", "cancelled", "refund_pending"}
+REFUNDABLE_BY_RAZORPAY = {
+    OrderStatus.PAID,
+    OrderStatus.SAMPLE_COLLECTION_SCHEDULED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REFUND_PENDING,
+}
+
+
+class WebhookOutcome(StrEnum):
+    PROCESSED = "processed"
+    ALREADY_KNOWN = "already_known"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
 class WebhookResult:
-    status: str
+    status: WebhookOutcome
     # The order the event touched, locked and loaded: the router sends its recorded refunds.
     order: Order | None = None
 
@@ -79,7 +101,7 @@ def record_captured_payment(
         razorpay_order_id=order.razorpay_order_id,
         amount_paise=amount_paise,
         currency=(currency or order.currency)[:3],
-        status="captured",
+        status=PaymentStatus.CAPTURED,
         method=method,
         source=source,
         stray_reason=reason,
@@ -125,11 +147,11 @@ def record_captured_payment(
             },
         )
         request_refund(db, order, payment, actor_user_id, reason=reason)
-    elif order.status == "pending_payment":
+    elif order.status == OrderStatus.PENDING_PAYMENT:
         complete_payment(
             db, order, note=f"payment {razorpay_payment_id} ({source})", actor_user_id=actor_user_id
         )
-    elif order.status == "cancelled":
+    elif order.status == OrderStatus.CANCELLED:
         # Money arrived after the order was cancelled (e.g. it expired): give it back.
         start_refund(db, order, actor_user_id)
     return True
@@ -167,7 +189,7 @@ def verify_payment(
         order.total_paise,
         currency=order.currency,
         method=None,
-        source="verify",
+        source=PaymentSource.VERIFY,
         actor_user_id=user_id,
     )
     return order
@@ -198,7 +220,7 @@ def _on_paid(db: Session, event: dict[str, Any]) -> WebhookResult:
     order = _locked_order(db, payment.get("order_id") or razorpay_order.get("id"))
     amount = _paise(payment.get("amount"))
     if order is None or not payment.get("id") or amount is None:
-        return WebhookResult("ignored")
+        return WebhookResult(WebhookOutcome.IGNORED)
     currency = payment.get("currency") or razorpay_order.get("currency")
     recorded = record_captured_payment(
         db,
@@ -207,28 +229,30 @@ def _on_paid(db: Session, event: dict[str, Any]) -> WebhookResult:
         amount,
         currency=str(currency) if currency else None,
         method=payment.get("method"),
-        source="webhook",
+        source=PaymentSource.WEBHOOK,
         actor_user_id=None,
     )
-    return WebhookResult("processed" if recorded else "already_known", order)
+    return WebhookResult(
+        WebhookOutcome.PROCESSED if recorded else WebhookOutcome.ALREADY_KNOWN, order
+    )
 
 
 def _on_failed(db: Session, event: dict[str, Any]) -> WebhookResult:
     payment = _entity(event, "payment")
     order = _locked_order(db, payment.get("order_id"))
     if order is None or not payment.get("id"):
-        return WebhookResult("ignored")
+        return WebhookResult(WebhookOutcome.IGNORED)
     if db.scalar(select(Payment.id).where(Payment.razorpay_payment_id == payment["id"])):
-        return WebhookResult("already_known")
+        return WebhookResult(WebhookOutcome.ALREADY_KNOWN)
     db.add(
         Payment(
             order_id=order.id,
             razorpay_payment_id=str(payment["id"]),
             razorpay_order_id=order.razorpay_order_id,
             amount_paise=int(payment.get("amount") or 0),
-            status="failed",
+            status=PaymentStatus.FAILED,
             method=payment.get("method"),
-            source="webhook",
+            source=PaymentSource.WEBHOOK,
             error_code=str(payment.get("error_code") or "")[:64] or None,
             error_description=str(payment.get("error_description") or "")[:255] or None,
         )
@@ -240,7 +264,7 @@ def _on_failed(db: Session, event: dict[str, Any]) -> WebhookResult:
         entity_id=order.id,
         changes={"razorpay_payment_id": payment["id"], "error_code": payment.get("error_code")},
     )
-    return WebhookResult("processed")
+    return WebhookResult(WebhookOutcome.PROCESSED)
 
 
 def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> WebhookResult:
@@ -251,8 +275,8 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
     known = db.scalar(
         select(Payment).where(Payment.razorpay_payment_id == entity.get("payment_id"))
     )
-    if known is None or known.status != "captured":
-        return WebhookResult("ignored")
+    if known is None or known.status != PaymentStatus.CAPTURED:
+        return WebhookResult(WebhookOutcome.IGNORED)
     order = get_order(db, known.order_id, for_update=True)
     payment = next(p for p in order.payments if p.id == known.id)
     razorpay_refund_id = str(entity.get("id") or "")[:64] or None
@@ -265,7 +289,7 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
             payment_id=payment.id,
             razorpay_refund_id=razorpay_refund_id,
             amount_paise=amount,
-            status="processed" if processed else "pending",
+            status=RefundStatus.PROCESSED if processed else RefundStatus.PENDING,
             idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
         )
         order.refunds.append(refund)
@@ -285,23 +309,27 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
         changed = True
     else:
         if processed:
-            new_status = "processed"
+            new_status = RefundStatus.PROCESSED
         else:
-            new_status = "pending" if refund.status == "requested" else refund.status
+            new_status = (
+                RefundStatus.PENDING if refund.status == RefundStatus.REQUESTED else refund.status
+            )
         changed = new_status != refund.status
         refund.status = new_status
         refund.razorpay_refund_id = refund.razorpay_refund_id or razorpay_refund_id
     if payment.stray_reason is None and refund.amount_paise >= payment.amount_paise:
         changed = _follow_refund(db, order, razorpay_refund_id, processed=processed) or changed
-    return WebhookResult("processed" if changed else "already_known", order)
+    return WebhookResult(
+        WebhookOutcome.PROCESSED if changed else WebhookOutcome.ALREADY_KNOWN, order
+    )
 
 
 def _follow_refund(
     db: Session, order: Order, razorpay_refund_id: str | None, *, processed: bool
 ) -> bool:
     """Move the order to refund_pending / refunded for a full refund of its payment."""
-    target = "refunded" if processed else "refund_pending"
-    if order.status == target or order.status == "refunded":
+    target = OrderStatus.REFUNDED if processed else OrderStatus.REFUND_PENDING
+    if order.status == target or order.status == OrderStatus.REFUNDED:
         return False
     if order.status not in REFUNDABLE_BY_RAZORPAY:
         # Refunded after the sample was collected: recorded, the fulfilment left to support.
@@ -359,15 +387,15 @@ def handle_webhook(
     event_type = str(event.get("event", ""))
     event_id = (event_id or hashlib.sha256(raw_body).hexdigest())[:64]
     if db.scalar(select(WebhookEvent.id).where(WebhookEvent.event_id == event_id)):
-        return WebhookResult("duplicate")
+        return WebhookResult(WebhookOutcome.DUPLICATE)
     try:
         with db.begin_nested():
             db.add(WebhookEvent(event_id=event_id, event_type=event_type[:64]))
     except IntegrityError:
-        return WebhookResult("duplicate")
+        return WebhookResult(WebhookOutcome.DUPLICATE)
     handler = HANDLERS.get(event_type)
     if handler is None:
-        return WebhookResult("ignored")
+        return WebhookResult(WebhookOutcome.IGNORED)
     result = handler(db, event)
     logger.info("webhook %s (%s): %s", event_type, event_id, result.status)
     return result

@@ -1,12 +1,12 @@
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.validation import MultiLine, PhoneNumber, ShortText
-from Orders_module.models import ORDER_STATUSES
+from Orders_module.models import OrderStatus, PaymentStatus, RefundStatus
+from Orders_module.payments import WebhookOutcome
 
-OrderStatus = Literal[ORDER_STATUSES]  # type: ignore[valid-type]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MultiLine]
 RazorpayId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
@@ -57,7 +57,7 @@ class PaymentOut(BaseModel):
     razorpay_payment_id: str
     amount_paise: int
     currency: str
-    status: str
+    status: PaymentStatus
     method: str | None
     # Set when the payment did not pay the order (amount_mismatch, currency_mismatch,
     # already_paid): it is refunded on its own.
@@ -71,7 +71,7 @@ class RefundOut(BaseModel):
     razorpay_refund_id: str | None
     amount_paise: int
     # requested (not yet confirmed by Razorpay; sent again), pending, processed
-    status: str
+    status: RefundStatus
     created_at: datetime
 
 
@@ -181,4 +181,4 @@ class TrackingOut(BaseModel):
 
 
 class WebhookAckOut(BaseModel):
-    status: str = Field(description="processed, already_known, duplicate or ignored")
+    status: WebhookOutcome

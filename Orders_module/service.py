@@ -14,7 +14,7 @@ from Member_module.service import register_member_in_use_check
 from Orders_module.errors import (
     OrderNotFound,
 )
-from Orders_module.models import Order, OrderItem, OrderStatusHistory
+from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 from Orders_module.states import (
     FINISHED,
 )
@@ -54,7 +54,7 @@ def get_order(
 def add_history(
     db: Session,
     order: Order,
-    status: str,
+    status: OrderStatus,
     note: str | None,
     actor_user_id: int | None,
     item: OrderItem | None = None,
@@ -75,7 +75,7 @@ def add_history(
 def set_order_status(
     db: Session,
     order: Order,
-    status: str,
+    status: OrderStatus,
     *,
     note: str | None,
     actor_user_id: int | None,

@@ -1,37 +1,48 @@
 """The order status machine; items follow the same path per member."""
 
-FLOW: dict[str, tuple[str, ...]] = {
-    "pending_payment": ("paid", "cancelled"),
-    "paid": ("sample_collection_scheduled", "cancelled"),
-    "sample_collection_scheduled": ("sample_collected", "cancelled"),
-    "sample_collected": ("in_lab",),
-    "in_lab": ("report_ready",),
-    "report_ready": ("completed",),
-    "completed": (),
-    "cancelled": ("refund_pending",),
-    "refund_pending": ("refunded",),
-    "refunded": (),
+from Orders_module.models import OrderStatus
+
+FLOW: dict[OrderStatus, tuple[OrderStatus, ...]] = {
+    OrderStatus.PENDING_PAYMENT: (OrderStatus.PAID, OrderStatus.CANCELLED),
+    OrderStatus.PAID: (OrderStatus.SAMPLE_COLLECTION_SCHEDULED, OrderStatus.CANCELLED),
+    OrderStatus.SAMPLE_COLLECTION_SCHEDULED: (OrderStatus.SAMPLE_COLLECTED, OrderStatus.CANCELLED),
+    OrderStatus.SAMPLE_COLLECTED: (OrderStatus.IN_LAB,),
+    OrderStatus.IN_LAB: (OrderStatus.REPORT_READY,),
+    OrderStatus.REPORT_READY: (OrderStatus.COMPLETED,),
+    OrderStatus.COMPLETED: (),
+    OrderStatus.CANCELLED: (OrderStatus.REFUND_PENDING,),
+    OrderStatus.REFUND_PENDING: (OrderStatus.REFUNDED,),
+    OrderStatus.REFUNDED: (),
 }
 
 # The fulfilment path, in order; an order sits at the earliest step any of its items is at.
 FULFILMENT = (
-    "paid",
-    "sample_collection_scheduled",
-    "sample_collected",
-    "in_lab",
-    "report_ready",
-    "completed",
+    OrderStatus.PAID,
+    OrderStatus.SAMPLE_COLLECTION_SCHEDULED,
+    OrderStatus.SAMPLE_COLLECTED,
+    OrderStatus.IN_LAB,
+    OrderStatus.REPORT_READY,
+    OrderStatus.COMPLETED,
 )
 
 # Money states move only with money: payment verification, webhooks, cancellation with refund.
-PAYMENT_DRIVEN = {"paid", "refund_pending", "refunded"}
-CANCELLABLE = {"pending_payment", "paid", "sample_collection_scheduled"}
-FINISHED = {"completed", "cancelled", "refund_pending", "refunded"}
+PAYMENT_DRIVEN = {OrderStatus.PAID, OrderStatus.REFUND_PENDING, OrderStatus.REFUNDED}
+CANCELLABLE = {
+    OrderStatus.PENDING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.SAMPLE_COLLECTION_SCHEDULED,
+}
+FINISHED = {
+    OrderStatus.COMPLETED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REFUND_PENDING,
+    OrderStatus.REFUNDED,
+}
 
 
-def can_move(current: str, target: str) -> bool:
+def can_move(current: OrderStatus, target: OrderStatus) -> bool:
     return target in FLOW.get(current, ())
 
 
-def fulfilment_rank(status: str) -> int:
+def fulfilment_rank(status: OrderStatus) -> int:
     return FULFILMENT.index(status) if status in FULFILMENT else -1

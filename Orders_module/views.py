@@ -3,7 +3,7 @@
 from typing import Any
 
 from config import get_settings
-from Orders_module.models import Order, OrderItem
+from Orders_module.models import Order, OrderItem, OrderStatus
 
 
 def _item_view(item: OrderItem, withdrawn: list[str]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def order_view(order: Order, withdrawn: dict[int, list[str]] | None = None) -> d
 
 
 def payment_request_view(order: Order) -> dict[str, Any] | None:
-    if order.status != "pending_payment" or order.razorpay_order_id is None:
+    if order.status != OrderStatus.PENDING_PAYMENT or order.razorpay_order_id is None:
         return None
     return {
         "razorpay_order_id": order.razorpay_order_id,

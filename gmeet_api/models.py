@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import Base, TimestampMixin, utcnow
+from database import Base, TimestampMixin, stored_as_string, utcnow
 
 
 class CounsellorStatus(StrEnum):
@@ -20,17 +20,6 @@ class CounsellorStatus(StrEnum):
 class BookingStatus(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
-
-
-def _stored_as_string(enum: type[StrEnum], length: int) -> Enum:
-    """A VARCHAR(length) holding the members' values, the same on SQLite and MariaDB."""
-    return Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
 
 
 class Counsellor(TimestampMixin, Base):
@@ -47,7 +36,7 @@ class Counsellor(TimestampMixin, Base):
     # New counsellors wait for an admin: any Google account can complete the OAuth flow.
     is_active: Mapped[bool] = mapped_column(default=False)
     status: Mapped[CounsellorStatus] = mapped_column(
-        _stored_as_string(CounsellorStatus, 24), default=CounsellorStatus.CONNECTED
+        stored_as_string(CounsellorStatus, 24), default=CounsellorStatus.CONNECTED
     )
     # Per-counsellor overrides of the default working hours (NULL = the default).
     working_days: Mapped[str | None] = mapped_column(String(32), default=None)
@@ -94,7 +83,7 @@ class Booking(TimestampMixin, Base):
     end_time: Mapped[datetime]
     slot_key: Mapped[datetime | None] = mapped_column(default=None)
     status: Mapped[BookingStatus] = mapped_column(
-        _stored_as_string(BookingStatus, 16), default=BookingStatus.CONFIRMED
+        stored_as_string(BookingStatus, 16), default=BookingStatus.CONFIRMED
     )
     google_event_id: Mapped[str | None] = mapped_column(String(255), default=None)
     meet_link: Mapped[str | None] = mapped_column(String(255), default=None)
