@@ -7,9 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from database import Base, TimestampMixin
 
-LABELS = ("home", "work", "other")
-
-
 # What an address is made of: copied into order items as the collection address snapshot.
 ADDRESS_FIELDS = (
     "label",

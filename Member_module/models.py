@@ -7,9 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from database import Base, TimestampMixin
 
-RELATIONS = ("self", "spouse", "child", "parent", "sibling", "grandparent", "other")
-GENDERS = ("male", "female", "other")
-
 
 class Member(TimestampMixin, Base):
     __tablename__ = "members"
