@@ -1,13 +1,12 @@
-"""Coupon rules: what a coupon takes off a cart, its limits, holds on orders, and admin edits.
+"""Coupon rules: what a coupon takes off a cart, its limits, and admin edits.
 
 A coupon is `percent` (1..100, optionally capped by `max_discount_paise`) or `flat`
 (`amount_off_paise`). It may be restricted to products and/or categories: then only the matching
 lines count (a line matches if its product is listed OR its category is), both for
 `min_order_paise` and for the discount, which never exceeds what it applies to.
 
-Uses are counted from `coupon_redemptions` rows that are `held` (on an order awaiting payment) or
-`used` (paid). `hold_coupon` takes the coupon row lock before counting, so with a limit of N no
-more than N orders can ever hold or use the coupon at once, whatever the concurrency.
+Uses are counted from `coupon_redemptions` rows that are held (on an order awaiting payment) or
+used (paid); the holds themselves are taken, counted and released in Cart_module.checkout.
 """
 
 import re
@@ -35,7 +34,6 @@ from Cart_module.errors import (
 from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
 from Category_module.models import Category
 from core.pagination import PageParams, paginate
-from database import utcnow
 from Product_module.models import Product
 
 ENTITY = "coupon"
@@ -184,25 +182,6 @@ def usage_for(db: Session, coupon_ids: Sequence[int], user_id: int) -> dict[int,
     return {coupon_id: Usage(int(total), int(mine)) for coupon_id, total, mine in rows}
 
 
-def _locked_usage(db: Session, coupon_id: int, user_id: int) -> Usage:
-    """The counts as committed right now, taken after the coupon lock. A locking read: it sees
-    the holds the previous lock holder committed whatever the isolation level (the engine runs
-    READ COMMITTED; under REPEATABLE READ a plain SELECT would read an older snapshot)."""
-    statement = (
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((CouponRedemption.user_id == user_id, 1), else_=0)), 0),
-        )
-        .where(
-            CouponRedemption.coupon_id == coupon_id,
-            CouponRedemption.status.in_(COUNTED_STATUSES),
-        )
-        .with_for_update(read=True)
-    )
-    total, mine = db.execute(statement).one()
-    return Usage(int(total or 0), int(mine or 0))
-
-
 # --- what carts and checkout call --------------------------------------------------------------
 
 
@@ -232,79 +211,6 @@ def coupon_discount(
     """
     usage = usage_for(db, [coupon.id], user_id).get(coupon.id, Usage())
     return evaluate(coupon, lines_for_coupon, usage, now)
-
-
-def hold_coupon(
-    db: Session, *, coupon_id: int, user_id: int, order_id: int, discount_paise: int
-) -> None:
-    """Reserve one use of the coupon for an order awaiting payment.
-
-    Locks the coupon row (`SELECT ... FOR UPDATE`), re-checks active, window and both usage
-    limits (held+used) with a locking read, then inserts a `held` CouponRedemption. Concurrent
-    checkouts queue on the row lock, so the limits hold under any concurrency. Raises
-    CouponInvalid, CouponExpired, CouponUsageExceeded. Holding again for the same order is a
-    no-op while its hold stands; a released hold is re-taken (after the same checks).
-    """
-    coupon = db.scalar(
-        select(Coupon)
-        .where(Coupon.id == coupon_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if coupon is None or not coupon.active:
-        raise CouponInvalid()
-    check_window(coupon, utcnow())
-    existing = db.scalar(
-        select(CouponRedemption)
-        .where(CouponRedemption.order_id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if existing is not None and existing.status in COUNTED_STATUSES:
-        return
-    check_usage(coupon, _locked_usage(db, coupon.id, user_id))
-    if existing is not None:
-        existing.coupon_id = coupon.id
-        existing.user_id = user_id
-        existing.discount_paise = discount_paise
-        existing.status = RedemptionStatus.HELD
-    else:
-        db.add(
-            CouponRedemption(
-                coupon_id=coupon.id,
-                user_id=user_id,
-                order_id=order_id,
-                discount_paise=discount_paise,
-                status=RedemptionStatus.HELD,
-            )
-        )
-    db.flush()
-
-
-def _move_hold(db: Session, order_id: int, new_status: RedemptionStatus) -> bool:
-    redemption = db.scalar(
-        select(CouponRedemption)
-        .where(CouponRedemption.order_id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if redemption is None or redemption.status != RedemptionStatus.HELD:
-        return False
-    redemption.status = new_status
-    db.flush()
-    return True
-
-
-def mark_coupon_used(db: Session, order_id: int) -> bool:
-    """The order was paid: its held redemption becomes `used`. Returns whether one did
-    (False when the order had no coupon, or its use is already counted or released)."""
-    return _move_hold(db, order_id, RedemptionStatus.USED)
-
-
-def release_coupon_hold(db: Session, order_id: int) -> bool:
-    """The order will not be paid: its held redemption becomes `released`, freeing the use.
-    A no-op (False) when there is no held redemption for the order."""
-    return _move_hold(db, order_id, RedemptionStatus.RELEASED)
 
 
 def usable_coupons(

@@ -1,7 +1,6 @@
 """The cart: items (a product for a group of members), re-priced on every read, and its coupon.
 
-Checkout uses: `load_cart`, `price_locked_cart`, `empty_cart`, and from Cart_module.coupons
-(re-exported here) `coupon_discount`, `hold_coupon`, `mark_coupon_used`, `release_coupon_hold`.
+Other modules reach the cart through Cart_module.checkout.
 """
 
 from collections.abc import Sequence
@@ -15,13 +14,9 @@ from Address_module.errors import LocationNotServiceable
 from Address_module.service import get_address, serviceability_for
 from Audit_module.service import record_audit, record_rejection
 from Cart_module.coupons import (
-    CouponLineData,
     coupon_discount,
     find_coupon,
-    hold_coupon,
-    mark_coupon_used,
     normalize_code,
-    release_coupon_hold,
     usable_coupons,
 )
 from Cart_module.errors import (
@@ -44,28 +39,6 @@ from Member_module.service import (
 )
 from Product_module.models import Product
 from Product_module.service import get_product_for_sale
-
-__all__ = [
-    "CartLine",
-    "CartView",
-    "CouponLineData",
-    "MemberChoice",
-    "add_item",
-    "apply_coupon",
-    "coupon_discount",
-    "empty_cart",
-    "hold_coupon",
-    "list_usable_coupons",
-    "load_cart",
-    "mark_coupon_used",
-    "member_in_cart",
-    "price_cart",
-    "price_locked_cart",
-    "release_coupon_hold",
-    "remove_coupon",
-    "remove_item",
-    "update_item",
-]
 
 CART = "cart"
 ITEM = "cart_item"

@@ -36,7 +36,7 @@ from Address_module.service import ERASED_ADDRESS
 from Address_module.service import erase_user_data as erase_addresses
 from Audit_module.erasure import erase_user_data as erase_audit_values
 from Audit_module.service import record_audit, record_rejection
-from Cart_module.service import empty_cart, load_cart
+from Cart_module.checkout import empty_cart, load_cart
 from database import on_commit, utcnow
 from gmeet_api.bookings import erase_bookings_of_user
 from Login_module.Device.service import erase_user_data as erase_sessions

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from Address_module.models import Address
 from Audit_module.service import audit_query, record_audit
-from Cart_module.service import load_cart
+from Cart_module.checkout import load_cart
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
 from Consent_module.service import grants_query
 from database import utcnow

@@ -10,13 +10,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
-from Cart_module.coupons import (
-    CouponLineData,
-    coupon_discount,
-    hold_coupon,
-    mark_coupon_used,
-    release_coupon_hold,
-)
+from Cart_module.checkout import hold_coupon, mark_coupon_used, release_coupon_hold
+from Cart_module.coupons import CouponLineData, coupon_discount
 from Cart_module.errors import (
     CouponExpired,
     CouponInvalid,

@@ -1,0 +1,134 @@
+"""What other modules use of the cart, for an order's life and a user's data.
+
+Checkout, in order: `load_cart(db, user_id, for_update=True)` (after locking the user row),
+`price_locked_cart`, `lock_applied_coupon` before inserting the order, `hold_coupon` once the
+order has an id; on payment `mark_coupon_used` and `empty_cart`; on cancellation or expiry
+`release_coupon_hold`. `Cart` and `CartView` are the types these take and return.
+
+Uses are counted from `coupon_redemptions` rows that are held (on an order awaiting payment) or
+used (paid). `hold_coupon` takes the coupon row lock before counting, so with a limit of N no
+more than N orders can ever hold or use the coupon at once, whatever the concurrency.
+"""
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from Cart_module.coupons import COUNTED_STATUSES, Usage, check_usage, check_window
+from Cart_module.errors import CouponInvalid
+from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
+from Cart_module.service import CartView, empty_cart, load_cart, price_locked_cart
+from database import utcnow
+
+__all__ = [
+    "Cart",
+    "CartView",
+    "empty_cart",
+    "hold_coupon",
+    "load_cart",
+    "lock_applied_coupon",
+    "mark_coupon_used",
+    "price_locked_cart",
+    "release_coupon_hold",
+]
+
+
+def lock_applied_coupon(db: Session, view: CartView) -> None:
+    """Lock the row of the coupon the priced cart applies, if any, until commit.
+
+    Taken before inserting rows that reference it: the order's foreign key would take a shared
+    lock first, and two checkouts upgrading it deadlock.
+    """
+    if view.coupon is not None:
+        db.execute(select(Coupon.id).where(Coupon.id == view.coupon.id).with_for_update())
+
+
+def _locked_usage(db: Session, coupon_id: int, user_id: int) -> Usage:
+    """The counts as committed right now, taken after the coupon lock. A locking read: it sees
+    the holds the previous lock holder committed whatever the isolation level (the engine runs
+    READ COMMITTED; under REPEATABLE READ a plain SELECT would read an older snapshot)."""
+    statement = (
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((CouponRedemption.user_id == user_id, 1), else_=0)), 0),
+        )
+        .where(
+            CouponRedemption.coupon_id == coupon_id,
+            CouponRedemption.status.in_(COUNTED_STATUSES),
+        )
+        .with_for_update(read=True)
+    )
+    total, mine = db.execute(statement).one()
+    return Usage(int(total or 0), int(mine or 0))
+
+
+def hold_coupon(
+    db: Session, *, coupon_id: int, user_id: int, order_id: int, discount_paise: int
+) -> None:
+    """Reserve one use of the coupon for an order awaiting payment.
+
+    Locks the coupon row (`SELECT ... FOR UPDATE`), re-checks active, window and both usage
+    limits (held+used) with a locking read, then inserts a `held` CouponRedemption. Concurrent
+    checkouts queue on the row lock, so the limits hold under any concurrency. Raises
+    CouponInvalid, CouponExpired, CouponUsageExceeded. Holding again for the same order is a
+    no-op while its hold stands; a released hold is re-taken (after the same checks).
+    """
+    coupon = db.scalar(
+        select(Coupon)
+        .where(Coupon.id == coupon_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if coupon is None or not coupon.active:
+        raise CouponInvalid()
+    check_window(coupon, utcnow())
+    existing = db.scalar(
+        select(CouponRedemption)
+        .where(CouponRedemption.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if existing is not None and existing.status in COUNTED_STATUSES:
+        return
+    check_usage(coupon, _locked_usage(db, coupon.id, user_id))
+    if existing is not None:
+        existing.coupon_id = coupon.id
+        existing.user_id = user_id
+        existing.discount_paise = discount_paise
+        existing.status = RedemptionStatus.HELD
+    else:
+        db.add(
+            CouponRedemption(
+                coupon_id=coupon.id,
+                user_id=user_id,
+                order_id=order_id,
+                discount_paise=discount_paise,
+                status=RedemptionStatus.HELD,
+            )
+        )
+    db.flush()
+
+
+def _move_hold(db: Session, order_id: int, new_status: RedemptionStatus) -> bool:
+    redemption = db.scalar(
+        select(CouponRedemption)
+        .where(CouponRedemption.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if redemption is None or redemption.status != RedemptionStatus.HELD:
+        return False
+    redemption.status = new_status
+    db.flush()
+    return True
+
+
+def mark_coupon_used(db: Session, order_id: int) -> bool:
+    """The order was paid: its held redemption becomes `used`. Returns whether one did
+    (False when the order had no coupon, or its use is already counted or released)."""
+    return _move_hold(db, order_id, RedemptionStatus.USED)
+
+
+def release_coupon_hold(db: Session, order_id: int) -> bool:
+    """The order will not be paid: its held redemption becomes `released`, freeing the use.
+    A no-op (False) when there is no held redemption for the order."""
+    return _move_hold(db, order_id, RedemptionStatus.RELEASED)
