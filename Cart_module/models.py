@@ -4,10 +4,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from database import Base, TimestampMixin
+from database import Base, TimestampMixin, stored_as_string
 
 if TYPE_CHECKING:
     from Address_module.models import Address
@@ -24,17 +24,6 @@ class RedemptionStatus(StrEnum):
     USED = "used"
     # The order never was paid: the use is free again.
     RELEASED = "released"
-
-
-def _stored_as_string(enum: type[StrEnum], length: int) -> Enum:
-    """A VARCHAR(length) holding the members' values, the same on SQLite and MariaDB."""
-    return Enum(
-        enum,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [member.value for member in members],
-        validate_strings=True,
-    )
 
 
 class Cart(TimestampMixin, Base):
@@ -117,5 +106,5 @@ class CouponRedemption(TimestampMixin, Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
     discount_paise: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[RedemptionStatus] = mapped_column(
-        _stored_as_string(RedemptionStatus, 16), default=RedemptionStatus.HELD
+        stored_as_string(RedemptionStatus, 16), default=RedemptionStatus.HELD
     )
