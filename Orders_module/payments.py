@@ -76,6 +76,39 @@ def stray_reason(order: Order, amount_paise: int, currency: str | None) -> str |
     return None
 
 
+def _refuse_stray(
+    db: Session,
+    order: Order,
+    payment: Payment,
+    reason: str,
+    currency: str | None,
+    actor_user_id: int | None,
+) -> None:
+    """A captured payment that does not pay its order: logged, audited (with the currency
+    Razorpay reported), its refund recorded."""
+    logger.warning(
+        "payment %s on order %s refused (%s): refunding it",
+        payment.razorpay_payment_id,
+        order.id,
+        reason,
+    )
+    record_audit(
+        db,
+        action="payment.refused",
+        entity_type="order",
+        entity_id=order.id,
+        actor_user_id=actor_user_id,
+        changes={
+            "razorpay_payment_id": payment.razorpay_payment_id,
+            "reason": reason,
+            "amount_paise": {"expected": order.total_paise, "received": payment.amount_paise},
+            "currency": {"expected": order.currency, "received": currency},
+            "order_status": order.status,
+        },
+    )
+    request_refund(db, order, payment, actor_user_id, reason=reason)
+
+
 def record_captured_payment(
     db: Session,
     order: Order,
@@ -126,27 +159,7 @@ def record_captured_payment(
         },
     )
     if reason is not None:
-        logger.warning(
-            "payment %s on order %s refused (%s): refunding it",
-            razorpay_payment_id,
-            order.id,
-            reason,
-        )
-        record_audit(
-            db,
-            action="payment.refused",
-            entity_type="order",
-            entity_id=order.id,
-            actor_user_id=actor_user_id,
-            changes={
-                "razorpay_payment_id": razorpay_payment_id,
-                "reason": reason,
-                "amount_paise": {"expected": order.total_paise, "received": amount_paise},
-                "currency": {"expected": order.currency, "received": currency},
-                "order_status": order.status,
-            },
-        )
-        request_refund(db, order, payment, actor_user_id, reason=reason)
+        _refuse_stray(db, order, payment, reason, currency, actor_user_id)
     elif order.status == OrderStatus.PENDING_PAYMENT:
         complete_payment(
             db, order, note=f"payment {razorpay_payment_id} ({source})", actor_user_id=actor_user_id

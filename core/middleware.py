@@ -57,6 +57,28 @@ def client_ip(scope: Scope, trusted_hops: int) -> str | None:
     return _valid_ip(hops[max(0, len(hops) - trusted_hops)]) or peer
 
 
+INTERNAL_ERROR = "Something went wrong; it has been logged."
+TOO_LARGE = "The request body is too large."
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a sane one, else a new one."""
+    sent_id = _header(scope, b"x-request-id")
+    return sent_id if sent_id and REQUEST_ID_PATTERN.match(sent_id) else uuid.uuid4().hex
+
+
+def _stamp_headers(message: Message, request_id: str, authenticated: bool) -> None:
+    """The request id and the security headers on every answer; no-store on authenticated
+    ones unless the route chose its own caching."""
+    headers = list(message.get("headers", []))
+    names = {k.lower() for k, _ in headers}
+    headers.append((b"x-request-id", request_id.encode()))
+    headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
+    if authenticated and b"cache-control" not in names:
+        headers.append((b"cache-control", b"no-store"))
+    message["headers"] = headers
+
+
 class PayloadTooLarge(Exception):
     """Raised while the body streams in (chunked, no Content-Length) once it passes the cap."""
 
@@ -76,25 +98,19 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        sent_id = _header(scope, b"x-request-id")
-        request_id = sent_id if sent_id and REQUEST_ID_PATTERN.match(sent_id) else uuid.uuid4().hex
+        request_id = _request_id(scope)
         user_agent = (_header(scope, b"user-agent") or "")[:255] or None
         token = set_request_context(
             RequestContext(request_id, client_ip(scope, self.trusted_proxy_hops), user_agent)
         )
         authenticated = _header(scope, b"authorization") is not None
-        content_type = _header(scope, b"content-type") or ""
-        limit = (
-            self.upload_body_bytes if content_type.startswith("multipart/") else self.max_body_bytes
-        )
+        limit = self._body_limit(scope)
         started = time.perf_counter()
         status = {"code": 500, "started": False, "too_large": False}
 
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > limit:
-            await self._send_error(
-                send, request_id, 413, "payload_too_large", "The request body is too large."
-            )
+            await self._send_error(send, request_id, 413, "payload_too_large", TOO_LARGE)
             self._log(scope, 413, started)
             reset_request_context(token)
             return
@@ -117,19 +133,11 @@ class RequestContextMiddleware:
                 # parsing the body"); the cap is ours, so the client gets our 413 instead.
                 if not status["started"]:
                     status["code"], status["started"] = 413, True
-                    await self._send_error(
-                        send, request_id, 413, "payload_too_large", "The request body is too large."
-                    )
+                    await self._send_error(send, request_id, 413, "payload_too_large", TOO_LARGE)
                 return
             if message["type"] == "http.response.start":
                 status["code"], status["started"] = message["status"], True
-                headers = list(message.get("headers", []))
-                names = {k.lower() for k, _ in headers}
-                headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in names)
-                if authenticated and b"cache-control" not in names:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
+                _stamp_headers(message, request_id, authenticated)
             await send(message)
 
         try:
@@ -137,23 +145,21 @@ class RequestContextMiddleware:
         except PayloadTooLarge:
             if not status["started"]:
                 status["code"] = 413
-                await self._send_error(
-                    send, request_id, 413, "payload_too_large", "The request body is too large."
-                )
+                await self._send_error(send, request_id, 413, "payload_too_large", TOO_LARGE)
         except Exception:
             error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             if not status["started"]:
                 status["code"] = 500
-                await self._send_error(
-                    send,
-                    request_id,
-                    500,
-                    "internal_error",
-                    "Something went wrong; it has been logged.",
-                )
+                await self._send_error(send, request_id, 500, "internal_error", INTERNAL_ERROR)
         finally:
             self._log(scope, status["code"], started)
             reset_request_context(token)
+
+    def _body_limit(self, scope: Scope) -> int:
+        content_type = _header(scope, b"content-type") or ""
+        if content_type.startswith("multipart/"):
+            return self.upload_body_bytes
+        return self.max_body_bytes
 
     @staticmethod
     async def _send_error(
