@@ -13,7 +13,7 @@ more than N orders can ever hold or use the coupon at once, whatever the concurr
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from Cart_module.coupons import COUNTED_STATUSES, Usage, check_usage, check_window
+from Cart_module.coupon_rules import COUNTED_STATUSES, Usage, check_usage, check_window
 from Cart_module.errors import CouponInvalid
 from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
 from Cart_module.service import CartView, empty_cart, load_cart, price_locked_cart

@@ -12,7 +12,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from Cart_module.coupons import CODE_PATTERN, normalize_code
+from Cart_module.coupon_rules import normalize_code
+from Cart_module.coupons import CODE_PATTERN
 from core.errors import CODED_VALIDATION_TYPES
 from core.validation import BodyRowId, PatchIn, SingleLine
 from Product_module.models import PLAN_MEMBER_RANGES

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from Address_module.errors import LocationNotServiceable
 from Address_module.service import get_address, serviceability_for
 from Audit_module.service import record_audit, record_rejection
-from Cart_module.coupons import (
+from Cart_module.coupon_rules import (
     coupon_discount,
     find_coupon,
     normalize_code,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from Cart_module.checkout import hold_coupon, mark_coupon_used, release_coupon_hold
-from Cart_module.coupons import CouponLineData, coupon_discount
+from Cart_module.coupon_rules import CouponLineData, coupon_discount
 from Cart_module.errors import (
     CouponExpired,
     CouponInvalid,
