@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from Cart_module.coupon_rules import COUNTED_STATUSES, Usage, check_usage, check_window
 from Cart_module.errors import CouponInvalid
 from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
-from Cart_module.service import CartView, empty_cart, load_cart, price_locked_cart
+from Cart_module.pricing import CartView, load_cart, price_locked_cart
+from Cart_module.service import empty_cart
 from database import utcnow
 
 __all__ = [

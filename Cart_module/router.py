@@ -8,6 +8,7 @@ from Cart_module.coupons import (
     get_coupon,
     update_coupon,
 )
+from Cart_module.pricing import price_cart
 from Cart_module.schemas import (
     CartAddIn,
     CartItemUpdateIn,
@@ -25,7 +26,6 @@ from Cart_module.service import (
     apply_coupon,
     empty_cart,
     list_usable_coupons,
-    price_cart,
     remove_coupon,
     remove_item,
     update_item,

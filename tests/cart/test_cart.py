@@ -5,7 +5,8 @@ from sqlalchemy import select
 
 from Audit_module.models import AuditLog
 from Cart_module.models import Cart, CartItem, CartItemMember
-from Cart_module.service import empty_cart, load_cart, price_cart
+from Cart_module.pricing import load_cart, price_cart
+from Cart_module.service import empty_cart
 from Member_module.models import Member
 from tests.addresses.factories import make_address, make_location
 from tests.cart.factories import add_to_cart, make_coupon, member_choices

@@ -14,7 +14,8 @@ from Address_module.models import Address, ServiceableLocation
 from Audit_module.models import AuditLog
 from Cart_module.errors import AlreadyInCart
 from Cart_module.models import Cart, CartItem, CartItemMember
-from Cart_module.service import MemberChoice, add_item, price_cart
+from Cart_module.pricing import price_cart
+from Cart_module.service import MemberChoice, add_item
 from Category_module.models import Category
 from database import engine
 from Login_module.models import User

@@ -1,0 +1,285 @@
+"""The cart read and priced now: what GET /cart shows, and what checkout starts from.
+
+Every read re-prices the cart from current prices, and drops what can no longer be bought (an
+inactive product, a deleted member, a member count the product no longer covers) and a coupon
+that no longer applies, each with a notice.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from Audit_module.service import record_audit
+from Cart_module.coupon_rules import coupon_discount
+from Cart_module.errors import CouponError
+from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
+from database import utcnow
+from Member_module.models import Member
+from Product_module.models import Product
+
+CART = "cart"
+ITEM = "cart_item"
+
+
+@dataclass(frozen=True)
+class LineMember:
+    member_id: int
+    name: str
+    address_id: int
+
+
+@dataclass
+class CartLine:
+    """One cart item priced now. Also a CouponLine (product_id, category_id, line_total_paise)."""
+
+    item: CartItem
+    product: Product
+    members: list[LineMember]
+    quantity: int
+    unit_price_paise: int
+    line_total_paise: int
+
+    @property
+    def item_id(self) -> int:
+        return self.item.id
+
+    @property
+    def product_id(self) -> int:
+        return self.product.id
+
+    @property
+    def category_id(self) -> int:
+        return self.product.category_id
+
+
+@dataclass
+class CartView:
+    """The cart as GET /cart shows it, computed from current prices."""
+
+    cart: Cart | None
+    lines: list[CartLine] = field(default_factory=list)
+    coupon: Coupon | None = None
+    subtotal_paise: int = 0
+    discount_paise: int = 0
+    total_paise: int = 0
+    notices: list[str] = field(default_factory=list)
+    # Why the cart's coupon stopped applying, when it did (its notice is in `notices`).
+    coupon_refusal: CouponError | None = None
+    # The rows of the members named in the cart, deleted ones included.
+    members: dict[int, Member] = field(default_factory=dict)
+
+    @property
+    def coupon_code(self) -> str | None:
+        return self.coupon.code if self.coupon is not None else None
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "items": [
+                {
+                    "id": line.item_id,
+                    "product": {
+                        "id": line.product.id,
+                        "name": line.product.name,
+                        "plan_type": line.product.plan_type,
+                        "price_paise": line.product.price_paise,
+                    },
+                    "members": [
+                        {"member_id": m.member_id, "name": m.name, "address_id": m.address_id}
+                        for m in line.members
+                    ],
+                    "quantity": line.quantity,
+                    "unit_price_paise": line.unit_price_paise,
+                    "line_total_paise": line.line_total_paise,
+                }
+                for line in self.lines
+            ],
+            "coupon": (
+                {"code": self.coupon.code, "discount_paise": self.discount_paise}
+                if self.coupon is not None
+                else None
+            ),
+            "subtotal_paise": self.subtotal_paise,
+            "discount_paise": self.discount_paise,
+            "total_paise": self.total_paise,
+            "notices": list(self.notices),
+        }
+
+
+def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | None:
+    """The user's cart with items -> product -> category, items -> members -> member and the
+    coupon loaded; None if they never had one. One query whatever the size; `for_update`
+    locks the cart row (only it) until commit, serialising the user's cart writes and
+    checkout, and then reads the items, with each member's address too, in a second query
+    (MariaDB has no `FOR UPDATE OF`: a joined read would lock the products and members too)."""
+    product = joinedload(CartItem.product).joinedload(Product.category)
+    links = joinedload(CartItem.members)
+    statement = select(Cart).where(Cart.user_id == user_id)
+    if for_update:
+        statement = statement.options(
+            selectinload(Cart.items).options(
+                product,
+                links.joinedload(CartItemMember.member),
+                links.joinedload(CartItemMember.address),
+            ),
+            selectinload(Cart.coupon),
+        ).with_for_update()
+    else:
+        statement = statement.options(
+            joinedload(Cart.items).options(product, links.joinedload(CartItemMember.member)),
+            joinedload(Cart.coupon),
+        )
+    statement = statement.execution_options(populate_existing=True)
+    return db.scalars(statement).unique().first()
+
+
+def _members(cart: Cart) -> dict[int, Member]:
+    """{member_id: Member} of everyone the cart names (checkout snapshots the same rows)."""
+    return {link.member_id: link.member for item in cart.items for link in item.members}
+
+
+def _drop_reason(item: CartItem, members: dict[int, Member]) -> tuple[str, str] | None:
+    """Why an item can no longer be bought (an audit reason and the user's notice), or None."""
+    product = item.product
+    deleted = [
+        members[m.member_id].name if m.member_id in members else "a member"
+        for m in item.members
+        if m.member_id not in members or members[m.member_id].is_deleted
+    ]
+    if not product.is_active:
+        return (
+            "product_unavailable",
+            f"{product.name} is no longer available and was removed from your cart.",
+        )
+    if deleted:
+        return (
+            "member_deleted",
+            f"{product.name} for {', '.join(deleted)} was removed from your cart because the "
+            "member was deleted.",
+        )
+    if not product.min_members <= len(item.members) <= product.max_members:
+        return (
+            "member_count_changed",
+            f"{product.name} was removed from your cart because it now covers a different "
+            "number of members.",
+        )
+    return None
+
+
+def _line(item: CartItem, members: dict[int, Member]) -> CartLine:
+    """An item that can still be bought, priced now."""
+    product = item.product
+    return CartLine(
+        item=item,
+        product=product,
+        members=[
+            LineMember(m.member_id, members[m.member_id].name, m.address_id) for m in item.members
+        ],
+        quantity=item.quantity,
+        unit_price_paise=product.price_paise,
+        line_total_paise=product.price_paise * item.quantity,
+    )
+
+
+def _drop_item(
+    db: Session, cart: Cart, view: CartView, item: CartItem, reason: tuple[str, str], user_id: int
+) -> None:
+    """Delete an item that can no longer be bought, audited, with the user's notice."""
+    cart.items.remove(item)
+    record_audit(
+        db,
+        action="cart.item_removed",
+        entity_type=ITEM,
+        entity_id=item.id,
+        actor_user_id=user_id,
+        changes={"product_id": item.product_id, "reason": reason[0]},
+    )
+    view.notices.append(reason[1])
+
+
+def _price_coupon(
+    db: Session, cart: Cart, view: CartView, user_id: int, *, apply_drops: bool
+) -> bool:
+    """The cart's coupon priced on the view's lines; returns whether it had to be dropped (and
+    with `apply_drops` drops it, audited, with a notice)."""
+    coupon = cart.coupon
+    if coupon is None:
+        return False
+    try:
+        view.discount_paise = coupon_discount(db, coupon, user_id, view.lines, utcnow())
+    except CouponError as refusal:
+        view.coupon_refusal = refusal
+        if apply_drops:
+            cart.coupon = None
+            record_audit(
+                db,
+                action="cart.coupon_removed",
+                entity_type=CART,
+                entity_id=cart.id,
+                actor_user_id=user_id,
+                changes={"code": coupon.code, "reason": refusal.code},
+            )
+            view.notices.append(
+                f"The coupon {coupon.code} no longer applies and was removed: {refusal.message}"
+            )
+        return True
+    view.coupon = coupon
+    return False
+
+
+def _compute(db: Session, cart: Cart, user_id: int, *, apply_drops: bool) -> tuple[CartView, bool]:
+    """Price `cart`; returns the view and whether anything had to be dropped. Drops are only
+    written (deleted, audited, noticed) with `apply_drops`."""
+    members = _members(cart)
+    view = CartView(cart=cart, members=members)
+    dropped = False
+    for item in list(cart.items):
+        reason = _drop_reason(item, members)
+        if reason is None:
+            view.lines.append(_line(item, members))
+            continue
+        dropped = True
+        if apply_drops:
+            _drop_item(db, cart, view, item, reason, user_id)
+    view.subtotal_paise = sum(line.line_total_paise for line in view.lines)
+    if _price_coupon(db, cart, view, user_id, apply_drops=apply_drops):
+        dropped = True
+    view.total_paise = view.subtotal_paise - view.discount_paise
+    return view, dropped
+
+
+def price_cart(db: Session, user_id: int) -> CartView:
+    """The cart priced now (GET /cart, and checkout's starting point).
+
+    Drops (deletes) items whose product was deactivated, whose member was deleted or whose
+    member count no longer fits the product, and a coupon that no longer applies, each with a
+    notice. Lines are `CartLine`s (each usable as a coupon line); totals are from current
+    prices: subtotal - discount = total.
+
+    Reading takes no lock. Only when something must drop is the cart row locked and the cart
+    read and priced again, so two requests dropping the same item at once (a cart screen
+    loading /cart and /cart/coupons together) remove and report it once.
+    """
+    cart = load_cart(db, user_id)
+    if cart is None:
+        return CartView(cart=None)
+    view, dropped = _compute(db, cart, user_id, apply_drops=False)
+    if not dropped:
+        return view
+    cart = load_cart(db, user_id, for_update=True)
+    if cart is None:
+        return CartView(cart=None)
+    view, _ = _compute(db, cart, user_id, apply_drops=True)
+    db.flush()
+    return view
+
+
+def price_locked_cart(db: Session, cart: Cart, user_id: int) -> CartView:
+    """`price_cart` for a cart the caller already holds locked (checkout: `load_cart(...,
+    for_update=True)`): priced once, from the rows already loaded, and what must drop is
+    dropped at once."""
+    view, dropped = _compute(db, cart, user_id, apply_drops=True)
+    if dropped:
+        db.flush()
+    return view
