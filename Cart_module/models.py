@@ -14,8 +14,6 @@ if TYPE_CHECKING:
     from Member_module.models import Member
     from Product_module.models import Product
 
-DISCOUNT_TYPES = ("percent", "flat")
-
 
 class RedemptionStatus(StrEnum):
     # On an order awaiting payment: counted against the limits.
