@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from Consent_module.models import ConsentGrant, ConsentType, ProductConsent
+from Consent_module.schemas import RequiredConsentOut
 
 
 def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[ConsentType]]:
@@ -57,8 +58,13 @@ def withdrawn_consents(
     return result
 
 
+def required_consents(db: Session, product_id: int) -> list[ConsentType]:
+    """The active consent types one product requires, by code."""
+    return required_types(db, [product_id])[product_id]
+
+
 def required_consents_view(db: Session, product_id: int) -> list[dict[str, Any]]:
+    """`required_consents` as JSON-ready dicts, in the `RequiredConsentOut` shape."""
     return [
-        {"code": t.code, "title": t.title, "version": t.version}
-        for t in required_types(db, [product_id])[product_id]
+        RequiredConsentOut.model_validate(t).model_dump() for t in required_consents(db, product_id)
     ]

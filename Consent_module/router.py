@@ -3,7 +3,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from Consent_module import service
-from Consent_module.models import ConsentGrant
 from Consent_module.schemas import (
     ConsentCode,
     ConsentTypeCreateIn,
@@ -22,26 +21,6 @@ from deps import AdminUser, CurrentUser, DbSession, RequestRoute
 router = APIRouter(prefix="/consent", tags=["consent"], route_class=RequestRoute)
 
 
-def grant_view(grant: ConsentGrant, current_versions: dict[int, int]) -> dict:
-    if grant.withdrawn_at is not None:
-        state = "withdrawn"
-    elif current_versions.get(grant.consent_type_id) != grant.version:
-        state = "outdated"
-    else:
-        state = "active"
-    return {
-        "id": grant.id,
-        "member_id": grant.member_id,
-        "code": grant.code,
-        "version": grant.version,
-        "granted_at": grant.granted_at,
-        "withdrawn_at": grant.withdrawn_at,
-        "ip_address": grant.ip_address,
-        "user_agent": grant.user_agent,
-        "status": state,
-    }
-
-
 @router.get("/types", response_model=list[ConsentTypeOut])
 @public_cache
 def list_consent_types(db: DbSession) -> list:
@@ -51,20 +30,16 @@ def list_consent_types(db: DbSession) -> list:
 
 @router.get("/types/{code}", response_model=ConsentTypeDetailOut)
 @public_cache
-def consent_type_detail(code: ConsentCode, db: DbSession) -> dict:
+def consent_type_detail(code: ConsentCode, db: DbSession) -> service.ConsentTypeWithVersions:
     """One consent with the text of every version ever published."""
-    consent_type = service.get_type(db, code)
-    return {
-        **ConsentTypeOut.model_validate(consent_type).model_dump(),
-        "versions": service.type_versions(db, consent_type),
-    }
+    return service.type_with_versions(db, code)
 
 
 @router.post("", response_model=GrantOut, status_code=status.HTTP_201_CREATED)
-def grant(body: GrantIn, db: DbSession, user: CurrentUser) -> dict:
+def grant(body: GrantIn, db: DbSession, user: CurrentUser) -> service.GrantWithState:
     """Give a member's consent to the current version of a consent text."""
     created = service.grant_consent(db, user.id, body.member_id, body.code, body.version)
-    return grant_view(created, service.current_versions(db, [created.consent_type_id]))
+    return service.with_states(db, [created])[0]
 
 
 @router.get("", response_model=Page[GrantOut])
@@ -76,15 +51,14 @@ def my_grants(
 ) -> dict:
     """My consents, newest first, withdrawn and outdated ones included (the full history)."""
     result = paginate(db, service.grants_query(user.id, member_id), page)
-    versions = service.current_versions(db, {g.consent_type_id for g in result["items"]})
-    return {**result, "items": [grant_view(g, versions) for g in result["items"]]}
+    return result | {"items": service.with_states(db, result["items"])}
 
 
 @router.post("/{grant_id}/withdraw", response_model=GrantOut)
-def withdraw(grant_id: RowId, db: DbSession, user: CurrentUser) -> dict:
+def withdraw(grant_id: RowId, db: DbSession, user: CurrentUser) -> service.GrantWithState:
     """Withdraw a consent (one call); its history is kept."""
     withdrawn = service.withdraw_consent(db, user.id, grant_id)
-    return grant_view(withdrawn, service.current_versions(db, [withdrawn.consent_type_id]))
+    return service.with_states(db, [withdrawn])[0]
 
 
 # --- admin -----------------------------------------------------------------------------------

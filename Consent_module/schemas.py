@@ -1,8 +1,9 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from Consent_module.service import GrantState
 from core.validation import BodyRowId, MultiLine, SingleLine
 
 ConsentCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
@@ -38,6 +39,8 @@ class ConsentTypeDetailOut(ConsentTypeOut):
 
 
 class RequiredConsentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     title: str
     version: int
@@ -79,6 +82,8 @@ class GrantIn(BaseModel):
 
 
 class GrantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     member_id: int
     code: str
@@ -87,4 +92,4 @@ class GrantOut(BaseModel):
     withdrawn_at: datetime | None
     ip_address: str | None
     user_agent: str | None
-    status: Literal["active", "outdated", "withdrawn"]
+    status: GrantState

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, select
@@ -33,6 +34,36 @@ class CheckoutLine:
 
     product_id: int
     member_ids: tuple[int, ...]
+
+
+class GrantState(StrEnum):
+    """A grant's state: withdrawn, outdated (an older version than the current) or active."""
+
+    ACTIVE = "active"
+    OUTDATED = "outdated"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class ConsentTypeWithVersions:
+    """A consent type and every version ever published; reads through to the type."""
+
+    consent_type: ConsentType
+    versions: list[ConsentTypeVersion]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.consent_type, name)
+
+
+@dataclass(frozen=True)
+class GrantWithState:
+    """A grant and its state against the current versions; reads through to the grant."""
+
+    grant: ConsentGrant
+    status: GrantState
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.grant, name)
 
 
 # --- types and versions ----------------------------------------------------------------------
@@ -120,6 +151,12 @@ def set_type_active(db: Session, code: str, active: bool, actor_user_id: int) ->
         )
         consent_type.active = active
     return consent_type
+
+
+def type_with_versions(db: Session, code: str) -> ConsentTypeWithVersions:
+    """A consent type with the text of every version ever published."""
+    consent_type = get_type(db, code)
+    return ConsentTypeWithVersions(consent_type, type_versions(db, consent_type))
 
 
 def type_versions(db: Session, consent_type: ConsentType) -> list[ConsentTypeVersion]:
@@ -286,6 +323,21 @@ def current_versions(db: Session, type_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = db.execute(select(ConsentType.id, ConsentType.version).where(ConsentType.id.in_(ids)))
     return {type_id: version for type_id, version in rows}
+
+
+def grant_state(grant: ConsentGrant, current_versions: dict[int, int]) -> GrantState:
+    if grant.withdrawn_at is not None:
+        return GrantState.WITHDRAWN
+    if current_versions.get(grant.consent_type_id) != grant.version:
+        return GrantState.OUTDATED
+    return GrantState.ACTIVE
+
+
+def with_states(db: Session, grants: Iterable[ConsentGrant]) -> list[GrantWithState]:
+    """Each grant with its state (one query for the current versions, any number of grants)."""
+    grants = list(grants)
+    versions = current_versions(db, {grant.consent_type_id for grant in grants})
+    return [GrantWithState(grant, grant_state(grant, versions)) for grant in grants]
 
 
 def missing_consents(
