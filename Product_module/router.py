@@ -4,7 +4,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from Category_module.schemas import CategoryOut
 from Consent_module import service as consent_service
-from Consent_module.queries import required_consents_view
+from Consent_module.models import ConsentType
+from Consent_module.queries import required_consents
 from Consent_module.schemas import ConsentCode, ProductLinkIn, RequiredConsentOut
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
@@ -21,15 +22,14 @@ from Product_module.schemas import (
     ProductUpdateIn,
 )
 from Product_module.service import (
+    ProductDetail,
     categories_on_shelf,
     create_product,
     deactivate_product,
     get_product,
     get_product_for_sale,
-    product_admin_view,
-    product_detail_view,
+    product_detail,
     product_search_statement,
-    product_view,
     update_product,
 )
 
@@ -65,9 +65,7 @@ def list_products(
         max_price_paise=max_price_paise,
         sort=sort,
     )
-    result = paginate(db, statement, page)
-    result["items"] = [product_view(product) for product in result["items"]]
-    return result
+    return paginate(db, statement, page)
 
 
 @router.get("/{product_ref}", response_model=ProductDetailOut)
@@ -75,25 +73,27 @@ def list_products(
 def get_product_detail(
     product_ref: Annotated[str, Path(max_length=140, description="product id or slug")],
     db: DbSession,
-) -> dict:
+) -> ProductDetail:
     """One product on sale, by id or slug, with the consents it requires."""
-    return product_detail_view(db, get_product_for_sale(db, product_ref))
+    return product_detail(db, get_product_for_sale(db, product_ref))
 
 
 @router.post("", response_model=ProductAdminOut, status_code=status.HTTP_201_CREATED)
-def post_product(body: ProductCreateIn, db: DbSession, admin: AdminUser) -> dict:
+def post_product(body: ProductCreateIn, db: DbSession, admin: AdminUser) -> ProductDetail:
     """Create a product (admin)."""
     product = create_product(db, body.model_dump(), actor_user_id=admin.id)
-    return product_admin_view(db, product)
+    return product_detail(db, product)
 
 
 @router.put("/{product_id}", response_model=ProductAdminOut)
-def put_product(product_id: RowId, body: ProductUpdateIn, db: DbSession, admin: AdminUser) -> dict:
+def put_product(
+    product_id: RowId, body: ProductUpdateIn, db: DbSession, admin: AdminUser
+) -> ProductDetail:
     """Change a product (admin); only the fields sent are changed."""
     product = update_product(
         db, get_product(db, product_id), body.changes(), actor_user_id=admin.id
     )
-    return product_admin_view(db, product)
+    return product_detail(db, product)
 
 
 @router.delete("/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -112,10 +112,10 @@ def list_categories(db: DbSession) -> object:
 
 @product_consents_router.get("/{product_id}", response_model=list[RequiredConsentOut])
 @public_cache
-def product_consents(product_id: RowId, db: DbSession) -> list:
+def product_consents(product_id: RowId, db: DbSession) -> list[ConsentType]:
     """The consents a product requires from each member it is bought for."""
     product = get_product_for_sale(db, product_id)
-    return required_consents_view(db, product.id)
+    return required_consents(db, product.id)
 
 
 @product_consents_router.post(
@@ -123,11 +123,11 @@ def product_consents(product_id: RowId, db: DbSession) -> list:
 )
 def link_product_consent(
     product_id: RowId, body: ProductLinkIn, db: DbSession, admin: AdminUser
-) -> list:
+) -> list[ConsentType]:
     """Make a product require a consent (admin)."""
     product = get_product(db, product_id)
     consent_service.link_product(db, product.id, body.code, admin.id)
-    return required_consents_view(db, product.id)
+    return required_consents(db, product.id)
 
 
 @product_consents_router.delete("/{product_id}/{code}", status_code=status.HTTP_204_NO_CONTENT)

@@ -8,6 +8,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -73,12 +74,17 @@ SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
 
 
 class CategoryRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     slug: str
     name: str
 
 
+# Read from a `Product` whose category is loaded (a docstring here would show in the OpenAPI).
 class ProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     slug: str
@@ -94,11 +100,22 @@ class ProductOut(BaseModel):
     sample_type: str | None
     turnaround_days: int | None
 
+    @field_validator("images", mode="before")
+    @classmethod
+    def _no_images_is_empty(cls, value: list[str] | None) -> list[str]:
+        return list(value or [])
 
+
+# Read from a `ProductDetail`: a product with the consents it requires.
 class ProductDetailOut(ProductOut):
     description: str | None
     tags: list[str]
     required_consents: list[RequiredConsentOut]
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _no_tags_is_empty(cls, value: list[str] | None) -> list[str]:
+        return list(value or [])
 
 
 class ProductAdminOut(ProductDetailOut):

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, case, func, or_, select
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from Audit_module.service import diff, record_audit
 from Category_module.models import Category
-from Consent_module.queries import required_consents_view
+from Consent_module.models import ConsentType
+from Consent_module.queries import required_consents
 from core.slugs import InvalidSlug, slugify
 from core.validation import DB_INT_MAX
 from Product_module.errors import (
@@ -26,48 +28,20 @@ from Product_module.models import PLAN_MEMBER_RANGES, Product
 LIKE_ESCAPE = "!"
 
 
-# --- views -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProductDetail:
+    """A product with the active consent types it requires; reads through to the product."""
+
+    product: Product
+    required_consents: list[ConsentType]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.product, name)
 
 
-def product_view(product: Product) -> dict[str, Any]:
-    """The listing shape; `product.category` must be loaded."""
-    category = product.category
-    return {
-        "id": product.id,
-        "name": product.name,
-        "slug": product.slug,
-        "short_description": product.short_description,
-        "category": {"id": category.id, "slug": category.slug, "name": category.name},
-        "plan_type": product.plan_type,
-        "min_members": product.min_members,
-        "max_members": product.max_members,
-        "price_paise": product.price_paise,
-        "mrp_paise": product.mrp_paise,
-        "discount_percent": product.discount_percent,
-        "images": list(product.images or []),
-        "sample_type": product.sample_type,
-        "turnaround_days": product.turnaround_days,
-    }
-
-
-def product_detail_view(db: Session, product: Product) -> dict[str, Any]:
-    return {
-        **product_view(product),
-        "description": product.description,
-        "tags": list(product.tags or []),
-        "required_consents": required_consents_view(db, product.id),
-    }
-
-
-def product_admin_view(db: Session, product: Product) -> dict[str, Any]:
-    return {
-        **product_detail_view(db, product),
-        "category_id": product.category_id,
-        "is_active": product.is_active,
-        "sort_order": product.sort_order,
-        "created_at": product.created_at,
-        "updated_at": product.updated_at,
-    }
+def product_detail(db: Session, product: Product) -> ProductDetail:
+    """`product` (category loaded) with the consents it requires (one query)."""
+    return ProductDetail(product, required_consents(db, product.id))
 
 
 # --- reading -----------------------------------------------------------------------------
