@@ -2,13 +2,11 @@
 orders stop a test whose consent was withdrawn)."""
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from Consent_module.models import ConsentGrant, ConsentType, ProductConsent
-from Consent_module.schemas import RequiredConsentOut
 
 
 def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[ConsentType]]:
@@ -61,10 +59,3 @@ def withdrawn_consents(
 def required_consents(db: Session, product_id: int) -> list[ConsentType]:
     """The active consent types one product requires, by code."""
     return required_types(db, [product_id])[product_id]
-
-
-def required_consents_view(db: Session, product_id: int) -> list[dict[str, Any]]:
-    """`required_consents` as JSON-ready dicts, in the `RequiredConsentOut` shape."""
-    return [
-        RequiredConsentOut.model_validate(t).model_dump() for t in required_consents(db, product_id)
-    ]

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from Address_module.locations import read_locations_csv
 from Address_module.models import ServiceableLocation
-from Consent_module.queries import required_consents_view
+from Consent_module.queries import required_consents
 from Product_module.models import PLAN_MEMBER_RANGES, Product
 from scripts.demo_catalogue import DEMO_PRODUCTS
 from scripts.seed_demo import seed_demo
@@ -45,7 +45,7 @@ def test_seed_creates_the_product_line_with_consents(db: Session) -> None:
         low, high = PLAN_MEMBER_RANGES[product.plan_type]
         assert low <= product.min_members <= product.max_members <= high
         assert 0 < product.price_paise <= product.mrp_paise
-        codes = {c["code"] for c in required_consents_view(db, product.id)}
+        codes = {t.code for t in required_consents(db, product.id)}
         assert "platform_data_processing" in codes
         if product.plan_type == "couple":
             assert {"genetic_testing", "partner_consent"} <= codes

@@ -47,7 +47,7 @@ from Address_module.models import ServiceableLocation
 from Cart_module.models import Coupon
 from config import Settings
 from Consent_module.models import ConsentGrant, ConsentType
-from gmeet_api import rate_limits as gmeet_service
+from gmeet_api import rate_limits as gmeet_rate_limits
 from main import app
 from Product_module.models import Product
 from scripts.demo_catalogue import WELCOME_COUPON
@@ -180,8 +180,8 @@ def generous_limits(settings_: Settings, monkeypatch: pytest.MonkeyPatch) -> Non
     ):
         monkeypatch.setattr(settings_, name, 1_000_000)
     monkeypatch.setattr(settings_, "OTP_RESEND_COOLDOWN_SECONDS", 0)
-    monkeypatch.setattr(gmeet_service, "CONNECT_STARTS_PER_IP_PER_HOUR", 1_000_000)
-    monkeypatch.setattr(gmeet_service, "AVAILABILITY_CHECKS_PER_IP_PER_MINUTE", 1_000_000)
+    monkeypatch.setattr(gmeet_rate_limits, "CONNECT_STARTS_PER_IP_PER_HOUR", 1_000_000)
+    monkeypatch.setattr(gmeet_rate_limits, "AVAILABILITY_CHECKS_PER_IP_PER_MINUTE", 1_000_000)
     monkeypatch.setattr(
         settings_, "OTP_TEST_NUMBERS", f"{settings_.OTP_TEST_NUMBERS},{ADMIN_PHONE}:{ADMIN_OTP}"
     )
