@@ -21,6 +21,7 @@ from Consent_module.errors import (
     ConsentVersionOutdated,
 )
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
+from core.answers import ReadsThrough
 from core.context import current_request
 from database import utcnow
 from Member_module.errors import MemberNotFound
@@ -45,25 +46,19 @@ class GrantState(StrEnum):
 
 
 @dataclass(frozen=True)
-class ConsentTypeWithVersions:
+class ConsentTypeWithVersions(ReadsThrough):
     """A consent type and every version ever published; reads through to the type."""
 
     consent_type: ConsentType
     versions: list[ConsentTypeVersion]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.consent_type, name)
-
 
 @dataclass(frozen=True)
-class GrantWithState:
+class GrantWithState(ReadsThrough):
     """A grant and its state against the current versions; reads through to the grant."""
 
     grant: ConsentGrant
     status: GrantState
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.grant, name)
 
 
 # --- types and versions ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from Audit_module.service import diff, record_audit
 from Category_module.models import Category
 from Consent_module.models import ConsentType
 from Consent_module.queries import required_consents
+from core.answers import ReadsThrough
 from core.slugs import InvalidSlug, slugify
 from core.validation import DB_INT_MAX
 from Product_module.errors import (
@@ -29,14 +30,11 @@ LIKE_ESCAPE = "!"
 
 
 @dataclass(frozen=True)
-class ProductDetail:
+class ProductDetail(ReadsThrough):
     """A product with the active consent types it requires; reads through to the product."""
 
     product: Product
     required_consents: list[ConsentType]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.product, name)
 
 
 def product_detail(db: Session, product: Product) -> ProductDetail:
