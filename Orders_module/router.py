@@ -29,7 +29,7 @@ from Orders_module.schemas import (
     VerifyPaymentIn,
     WebhookAckOut,
 )
-from Orders_module.views import order_view, payment_request_view, tracking_view
+from Orders_module.views import CheckoutAnswer, OrderAnswer, Tracking, checkout_answer
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=RequestRoute)
 logger = logging.getLogger("nucleotide.orders")
@@ -85,7 +85,7 @@ def checkout(
     user: CurrentUser,
     idempotency_key: IdempotencyKey = None,
     body: CheckoutIn | None = None,
-) -> dict:
+) -> CheckoutAnswer:
     """Place an order from my cart; pay it with Razorpay Checkout using `payment`."""
     result = create_order_from_cart(db, user, idempotency_key, body.model_dump() if body else None)
     order = result.order
@@ -94,7 +94,7 @@ def checkout(
         # is held during the call; a failed call cancels the order again.
         db.commit()
         order = attach_razorpay_order(db, order)
-    return {"order": order_view(order), "payment": payment_request_view(order)}
+    return checkout_answer(order)
 
 
 @router.get("", response_model=Page[OrderSummaryOut])
@@ -140,24 +140,24 @@ def razorpay_webhook(
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def order_detail(order_id: RowId, db: DbSession, auth: CurrentAuth) -> dict:
+def order_detail(order_id: RowId, db: DbSession, auth: CurrentAuth) -> OrderAnswer:
     """One of my orders (any order for an admin); items a withdrawn consent stops are marked."""
     owner = None if auth.is_admin else auth.user.id
     order = service.get_order(db, order_id, user_id=owner)
-    return order_view(order, order_withdrawn_consents(db, order))
+    return OrderAnswer(order, order_withdrawn_consents(db, order))
 
 
 @router.get("/{order_id}/tracking", response_model=TrackingOut)
-def order_tracking(order_id: RowId, db: DbSession, auth: CurrentAuth) -> dict:
+def order_tracking(order_id: RowId, db: DbSession, auth: CurrentAuth) -> Tracking:
     """Where each member's sample is."""
     owner = None if auth.is_admin else auth.user.id
-    return tracking_view(service.get_order(db, order_id, user_id=owner))
+    return Tracking(service.get_order(db, order_id, user_id=owner))
 
 
 @router.post("/{order_id}/verify-payment", response_model=OrderOut)
 def verify_payment(
     order_id: RowId, body: VerifyPaymentIn, db: DbSession, user: CurrentUser
-) -> dict:
+) -> OrderAnswer:
     """Confirm a Razorpay Checkout payment with its signature."""
     order = payments.verify_payment(
         db,
@@ -167,30 +167,34 @@ def verify_payment(
         body.razorpay_payment_id,
         body.razorpay_signature,
     )
-    return order_view(_send_refunds(db, order, user.id, wait=False))
+    return OrderAnswer(_send_refunds(db, order, user.id, wait=False))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
-def cancel(order_id: RowId, db: DbSession, user: CurrentUser, body: CancelIn | None = None) -> dict:
+def cancel(
+    order_id: RowId, db: DbSession, user: CurrentUser, body: CancelIn | None = None
+) -> OrderAnswer:
     """Cancel before any sample is collected; a paid order is refunded."""
     order = service.get_order(db, order_id, user_id=user.id, for_update=True)
     reason = (body.reason if body else None) or "cancelled by customer"
     order = cancel_order(db, order, reason, user.id)
-    return order_view(_send_refunds(db, order, user.id, wait=True))
+    return OrderAnswer(_send_refunds(db, order, user.id, wait=True))
 
 
 @router.put("/{order_id}/status", response_model=OrderOut)
-def set_status(order_id: RowId, body: OrderStatusIn, db: DbSession, admin: AdminUser) -> dict:
+def set_status(
+    order_id: RowId, body: OrderStatusIn, db: DbSession, admin: AdminUser
+) -> OrderAnswer:
     """Move an order along its status path (admin)."""
     order = service.get_order(db, order_id, for_update=True)
     order = admin_set_order_status(db, order, body.status, body.note, admin.id)
-    return order_view(_send_refunds(db, order, admin.id, wait=True))
+    return OrderAnswer(_send_refunds(db, order, admin.id, wait=True))
 
 
 @router.put("/{order_id}/items/{item_id}/status", response_model=OrderOut)
 def set_item_status(
     order_id: RowId, item_id: RowId, body: ItemStatusIn, db: DbSession, admin: AdminUser
-) -> dict:
+) -> OrderAnswer:
     """Move one member's test along: scheduling, technician, collection, lab, report (admin)."""
     order = service.get_order(db, order_id, for_update=True)
     admin_set_item_status(
@@ -204,4 +208,4 @@ def set_item_status(
         technician_phone=body.technician_phone,
         note=body.note,
     )
-    return order_view(order, order_withdrawn_consents(db, order))
+    return OrderAnswer(order, order_withdrawn_consents(db, order))

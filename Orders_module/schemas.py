@@ -18,23 +18,31 @@ class CheckoutIn(BaseModel):
 
 
 class MemberRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     relation: str
 
 
 class ProductRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     plan_type: str
 
 
 class TechnicianOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     name: str | None
     phone: str | None
 
 
 class OrderItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     line_group: int
     member: MemberRef
@@ -76,13 +84,17 @@ class RefundOut(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     status: OrderStatus
     at: datetime
     note: str | None
-    item_id: int | None
+    item_id: int | None = Field(validation_alias="order_item_id")
 
 
 class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     order_number: str
     user_id: int
@@ -120,6 +132,8 @@ class OrderSummaryOut(BaseModel):
 class PaymentRequestOut(BaseModel):
     """What the app hands Razorpay Checkout."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     razorpay_order_id: str
     key_id: str
     amount_paise: int
@@ -127,6 +141,8 @@ class PaymentRequestOut(BaseModel):
 
 
 class CheckoutOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     order: OrderOut
     payment: PaymentRequestOut | None
 
@@ -163,6 +179,8 @@ class ItemStatusIn(BaseModel):
 
 
 class TrackingItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     member_name: str
     product_name: str
@@ -173,6 +191,8 @@ class TrackingItemOut(BaseModel):
 
 
 class TrackingOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     order_id: int
     order_number: str
     status: OrderStatus

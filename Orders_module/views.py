@@ -1,101 +1,114 @@
-"""Orders as the API shows them."""
+"""Orders as the API shows them: the rows, plus what the rows do not hold, for the `*Out`
+schemas to shape (`from_attributes`)."""
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from config import get_settings
-from Orders_module.models import Order, OrderItem, OrderStatus
+from core.answers import ReadsThrough
+from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 
 
-def _item_view(item: OrderItem, withdrawn: list[str]) -> dict[str, Any]:
-    member, product = item.member_snapshot, item.product_snapshot
-    technician = (
-        {"name": item.technician_name, "phone": item.technician_phone}
-        if item.technician_name or item.technician_phone
-        else None
-    )
-    return {
-        "id": item.id,
-        "line_group": item.line_group,
-        "member": {"id": member["id"], "name": member["name"], "relation": member["relation"]},
-        "product": {
-            "id": product["id"],
-            "name": product["name"],
-            "plan_type": product["plan_type"],
-        },
-        "address": item.address_snapshot,
-        "quantity": item.quantity,
-        "unit_price_paise": item.unit_price_paise,
-        "status": item.status,
-        "scheduled_date": item.scheduled_date,
-        "technician": technician,
-        "consent_withdrawn": bool(withdrawn),
-        "withdrawn_consents": withdrawn,
-    }
+@dataclass(frozen=True)
+class ItemAnswer(ReadsThrough):
+    """An item with the withdrawn consent codes stopping it (consent_holds)."""
+
+    item: OrderItem
+    withdrawn_consents: list[str] = field(default_factory=list)
+
+    @property
+    def member(self) -> dict[str, Any]:
+        return self.item.member_snapshot
+
+    @property
+    def product(self) -> dict[str, Any]:
+        return self.item.product_snapshot
+
+    @property
+    def address(self) -> dict[str, Any]:
+        return self.item.address_snapshot
+
+    @property
+    def technician(self) -> dict[str, str | None] | None:
+        item = self.item
+        if not (item.technician_name or item.technician_phone):
+            return None
+        return {"name": item.technician_name, "phone": item.technician_phone}
+
+    @property
+    def consent_withdrawn(self) -> bool:
+        return bool(self.withdrawn_consents)
 
 
-def history_view(order: Order) -> list[dict[str, Any]]:
-    return [
-        {"status": h.status, "at": h.at, "note": h.note, "item_id": h.order_item_id}
-        for h in order.history
-    ]
+@dataclass(frozen=True)
+class OrderAnswer(ReadsThrough):
+    """An order; `withdrawn`: item id -> the withdrawn consent codes stopping it."""
+
+    order: Order
+    withdrawn: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def items(self) -> list[ItemAnswer]:
+        return [ItemAnswer(item, self.withdrawn.get(item.id, [])) for item in self.order.items]
+
+    @property
+    def status_history(self) -> list[OrderStatusHistory]:
+        return self.order.history
 
 
-def order_view(order: Order, withdrawn: dict[int, list[str]] | None = None) -> dict[str, Any]:
-    """`withdrawn`: item id -> the withdrawn consent codes stopping it (consent_holds)."""
-    withdrawn = withdrawn or {}
-    fields = (
-        "id",
-        "order_number",
-        "user_id",
-        "status",
-        "subtotal_paise",
-        "discount_paise",
-        "total_paise",
-        "currency",
-        "coupon_code",
-        "razorpay_order_id",
-        "payment_due_at",
-        "paid_at",
-        "cancelled_at",
-        "cancel_reason",
-        "created_at",
-    )
-    return {
-        **{field: getattr(order, field) for field in fields},
-        "items": [_item_view(item, withdrawn.get(item.id, [])) for item in order.items],
-        "payments": order.payments,
-        "refunds": order.refunds,
-        "status_history": history_view(order),
-    }
+@dataclass(frozen=True)
+class PaymentRequest:
+    """What the app hands Razorpay Checkout."""
+
+    razorpay_order_id: str
+    key_id: str
+    amount_paise: int
+    currency: str
 
 
-def payment_request_view(order: Order) -> dict[str, Any] | None:
+def payment_request(order: Order) -> PaymentRequest | None:
     if order.status != OrderStatus.PENDING_PAYMENT or order.razorpay_order_id is None:
         return None
-    return {
-        "razorpay_order_id": order.razorpay_order_id,
-        "key_id": get_settings().RAZORPAY_KEY_ID,
-        "amount_paise": order.total_paise,
-        "currency": order.currency,
-    }
+    return PaymentRequest(
+        order.razorpay_order_id, get_settings().RAZORPAY_KEY_ID, order.total_paise, order.currency
+    )
 
 
-def tracking_view(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": order.id,
-        "order_number": order.order_number,
-        "status": order.status,
-        "items": [
-            {
-                "id": item.id,
-                "member_name": item.member_snapshot["name"],
-                "product_name": item.product_snapshot["name"],
-                "status": item.status,
-                "scheduled_date": item.scheduled_date,
-                "technician_name": item.technician_name,
-                "technician_phone": item.technician_phone,
-            }
-            for item in order.items
-        ],
-        "status_history": history_view(order),
-    }
+@dataclass(frozen=True)
+class CheckoutAnswer:
+    order: OrderAnswer
+    payment: PaymentRequest | None
+
+
+def checkout_answer(order: Order) -> CheckoutAnswer:
+    return CheckoutAnswer(OrderAnswer(order), payment_request(order))
+
+
+@dataclass(frozen=True)
+class TrackingItem(ReadsThrough):
+    item: OrderItem
+
+    @property
+    def member_name(self) -> str:
+        return self.item.member_snapshot["name"]
+
+    @property
+    def product_name(self) -> str:
+        return self.item.product_snapshot["name"]
+
+
+@dataclass(frozen=True)
+class Tracking(ReadsThrough):
+    order: Order
+
+    @property
+    def order_id(self) -> int:
+        return self.order.id
+
+    @property
+    def items(self) -> list[TrackingItem]:
+        return [TrackingItem(item) for item in self.order.items]
+
+    @property
+    def status_history(self) -> list[OrderStatusHistory]:
+        return self.order.history
