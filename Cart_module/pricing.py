@@ -6,7 +6,6 @@ that no longer applies, each with a notice.
 """
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -46,6 +45,10 @@ class CartLine:
         return self.item.id
 
     @property
+    def id(self) -> int:
+        return self.item.id
+
+    @property
     def product_id(self) -> int:
         return self.product.id
 
@@ -74,37 +77,17 @@ class CartView:
     def coupon_code(self) -> str | None:
         return self.coupon.code if self.coupon is not None else None
 
-    def as_response(self) -> dict[str, Any]:
-        return {
-            "items": [
-                {
-                    "id": line.item_id,
-                    "product": {
-                        "id": line.product.id,
-                        "name": line.product.name,
-                        "plan_type": line.product.plan_type,
-                        "price_paise": line.product.price_paise,
-                    },
-                    "members": [
-                        {"member_id": m.member_id, "name": m.name, "address_id": m.address_id}
-                        for m in line.members
-                    ],
-                    "quantity": line.quantity,
-                    "unit_price_paise": line.unit_price_paise,
-                    "line_total_paise": line.line_total_paise,
-                }
-                for line in self.lines
-            ],
-            "coupon": (
-                {"code": self.coupon.code, "discount_paise": self.discount_paise}
-                if self.coupon is not None
-                else None
-            ),
-            "subtotal_paise": self.subtotal_paise,
-            "discount_paise": self.discount_paise,
-            "total_paise": self.total_paise,
-            "notices": list(self.notices),
-        }
+    @property
+    def applied_coupon(self) -> "AppliedCoupon | None":
+        if self.coupon is None:
+            return None
+        return AppliedCoupon(self.coupon.code, self.discount_paise)
+
+
+@dataclass(frozen=True)
+class AppliedCoupon:
+    code: str
+    discount_paise: int
 
 
 def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | None:

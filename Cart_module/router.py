@@ -8,7 +8,7 @@ from Cart_module.coupons import (
     get_coupon,
     update_coupon,
 )
-from Cart_module.pricing import price_cart
+from Cart_module.pricing import CartView, price_cart
 from Cart_module.schemas import (
     CartAddIn,
     CartItemUpdateIn,
@@ -43,16 +43,15 @@ def _choices(members: list[CartMemberIn]) -> list[MemberChoice]:
 
 # Fixed paths come before `/{item_id}` so they are never read as an id.
 @router.get("", response_model=CartOut)
-def read_cart(db: DbSession, user: CurrentUser) -> dict:
+def read_cart(db: DbSession, user: CurrentUser) -> CartView:
     """My cart, priced now (unavailable items and a coupon that no longer applies drop out)."""
-    return price_cart(db, user.id).as_response()
+    return price_cart(db, user.id)
 
 
 @router.post("/add", response_model=CartOut)
-def add_to_cart(body: CartAddIn, db: DbSession, user: CurrentUser) -> dict:
+def add_to_cart(body: CartAddIn, db: DbSession, user: CurrentUser) -> CartView:
     """Add a test for one or more of my members (as many as its plan covers)."""
-    view = add_item(db, user.id, body.product_id, _choices(body.members), body.quantity)
-    return view.as_response()
+    return add_item(db, user.id, body.product_id, _choices(body.members), body.quantity)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
@@ -63,15 +62,15 @@ def clear_cart(db: DbSession, user: CurrentUser) -> Response:
 
 
 @router.post("/coupon", response_model=CartOut)
-def add_coupon(body: CouponApplyIn, db: DbSession, user: CurrentUser) -> dict:
+def add_coupon(body: CouponApplyIn, db: DbSession, user: CurrentUser) -> CartView:
     """Apply a coupon code (any case) to my cart."""
-    return apply_coupon(db, user.id, body.code).as_response()
+    return apply_coupon(db, user.id, body.code)
 
 
 @router.delete("/coupon", response_model=CartOut)
-def drop_coupon(db: DbSession, user: CurrentUser) -> dict:
+def drop_coupon(db: DbSession, user: CurrentUser) -> CartView:
     """Remove the coupon from my cart."""
-    return remove_coupon(db, user.id).as_response()
+    return remove_coupon(db, user.id)
 
 
 @router.get("/coupons", response_model=list[UsableCouponOut])
@@ -116,10 +115,12 @@ def retire_coupon(coupon_id: RowId, db: DbSession, admin: AdminUser) -> Response
 
 
 @router.put("/{item_id}", response_model=CartOut)
-def change_item(item_id: RowId, body: CartItemUpdateIn, db: DbSession, user: CurrentUser) -> dict:
+def change_item(
+    item_id: RowId, body: CartItemUpdateIn, db: DbSession, user: CurrentUser
+) -> CartView:
     """Change an item's quantity or members."""
     choices = _choices(body.members) if body.members is not None else None
-    return update_item(db, user.id, item_id, quantity=body.quantity, choices=choices).as_response()
+    return update_item(db, user.id, item_id, quantity=body.quantity, choices=choices)
 
 
 @router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)

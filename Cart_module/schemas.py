@@ -88,6 +88,8 @@ class CouponApplyIn(BaseModel):
 
 
 class CartProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     plan_type: str
@@ -95,12 +97,16 @@ class CartProductOut(BaseModel):
 
 
 class CartMemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     member_id: int
     name: str
     address_id: int
 
 
 class CartItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     product: CartProductOut
     members: list[CartMemberOut]
@@ -110,13 +116,18 @@ class CartItemOut(BaseModel):
 
 
 class CartCouponOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     discount_paise: int
 
 
+# Shaped from Cart_module.pricing.CartView (a comment, not a docstring: the OpenAPI text stays).
 class CartOut(BaseModel):
-    items: list[CartItemOut]
-    coupon: CartCouponOut | None
+    model_config = ConfigDict(from_attributes=True)
+
+    items: list[CartItemOut] = Field(validation_alias="lines")
+    coupon: CartCouponOut | None = Field(validation_alias="applied_coupon")
     subtotal_paise: int
     discount_paise: int
     total_paise: int
