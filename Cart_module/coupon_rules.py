@@ -25,6 +25,7 @@ from Cart_module.errors import (
     CouponUsageExceeded,
 )
 from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
+from core.answers import ReadsThrough
 
 COUNTED_STATUSES = (RedemptionStatus.HELD, RedemptionStatus.USED)
 MAX_USABLE_LISTED = 100
@@ -184,9 +185,18 @@ def coupon_discount(
     return evaluate(coupon, lines_for_coupon, usage, now)
 
 
+@dataclass(frozen=True)
+class UsableCoupon(ReadsThrough):
+    """A public coupon and what it would take off the current cart."""
+
+    coupon: Coupon
+    eligible: bool
+    discount_paise: int
+
+
 def usable_coupons(
     db: Session, user_id: int, lines: Sequence[CouponLine], now: datetime
-) -> list[dict[str, Any]]:
+) -> list[UsableCoupon]:
     """Public coupons this user can use now (active, in their window, not exhausted for them),
     each with `eligible`/`discount_paise` evaluated on `lines`; best discount first. Private
     codes are never listed: they apply only when typed."""
@@ -201,7 +211,7 @@ def usable_coupons(
         .order_by(Coupon.id)
     ).all()
     usage = usage_for(db, [coupon.id for coupon in coupons], user_id)
-    listed: list[dict[str, Any]] = []
+    listed: list[UsableCoupon] = []
     for coupon in coupons:
         used = usage.get(coupon.id, Usage())
         try:
@@ -213,19 +223,6 @@ def usable_coupons(
             eligible = True
         except (CouponNotApplicable, CouponMinOrder):
             discount, eligible = 0, False
-        listed.append(
-            {
-                "code": coupon.code,
-                "description": coupon.description,
-                "discount_type": coupon.discount_type,
-                "percent_off": coupon.percent_off,
-                "amount_off_paise": coupon.amount_off_paise,
-                "max_discount_paise": coupon.max_discount_paise,
-                "min_order_paise": coupon.min_order_paise,
-                "valid_to": coupon.valid_to,
-                "eligible": eligible,
-                "discount_paise": discount,
-            }
-        )
-    listed.sort(key=lambda entry: (not entry["eligible"], -entry["discount_paise"], entry["code"]))
+        listed.append(UsableCoupon(coupon, eligible, discount))
+    listed.sort(key=lambda entry: (not entry.eligible, -entry.discount_paise, entry.coupon.code))
     return listed[:MAX_USABLE_LISTED]

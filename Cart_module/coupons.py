@@ -5,6 +5,7 @@ with each coupon's use counts. The rules a coupon applies are in Cart_module.cou
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -16,6 +17,7 @@ from Cart_module.coupon_rules import COUNTED_STATUSES, normalize_code
 from Cart_module.errors import CouponExists, CouponNotFound, InvalidCoupon
 from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
 from Category_module.models import Category
+from core.answers import ReadsThrough
 from core.pagination import PageParams, paginate
 from Product_module.models import Product
 
@@ -119,25 +121,30 @@ def redemption_counts(
     return counts
 
 
-def coupon_admin_view(coupon: Coupon, counts: dict[RedemptionStatus, int]) -> dict[str, Any]:
-    return {
-        "id": coupon.id,
-        **coupon_snapshot(coupon),
-        "used_count": counts.get(RedemptionStatus.USED, 0),
-        "held_count": counts.get(RedemptionStatus.HELD, 0),
-        "created_at": coupon.created_at,
-        "updated_at": coupon.updated_at,
-    }
+@dataclass(frozen=True)
+class CouponWithCounts(ReadsThrough):
+    """A coupon and how many orders use it (paid) and hold it (awaiting payment)."""
+
+    coupon: Coupon
+    used_count: int
+    held_count: int
 
 
-def coupon_admin_views(db: Session, coupons: Sequence[Coupon]) -> list[dict[str, Any]]:
+def with_counts(db: Session, coupons: Sequence[Coupon]) -> list[CouponWithCounts]:
     counts = redemption_counts(db, [coupon.id for coupon in coupons])
-    return [coupon_admin_view(coupon, counts[coupon.id]) for coupon in coupons]
+    return [
+        CouponWithCounts(
+            coupon,
+            counts[coupon.id][RedemptionStatus.USED],
+            counts[coupon.id][RedemptionStatus.HELD],
+        )
+        for coupon in coupons
+    ]
 
 
 def coupon_admin_page(db: Session, params: PageParams, active: bool | None) -> dict[str, Any]:
     page = paginate(db, coupons_query(active), params)
-    page["items"] = coupon_admin_views(db, page["items"])
+    page["items"] = with_counts(db, page["items"])
     return page
 
 

@@ -1,12 +1,14 @@
 from fastapi import APIRouter, Response, status
 
+from Cart_module.coupon_rules import UsableCoupon
 from Cart_module.coupons import (
+    CouponWithCounts,
     coupon_admin_page,
-    coupon_admin_views,
     create_coupon,
     deactivate_coupon,
     get_coupon,
     update_coupon,
+    with_counts,
 )
 from Cart_module.pricing import CartView, price_cart
 from Cart_module.schemas import (
@@ -74,7 +76,7 @@ def drop_coupon(db: DbSession, user: CurrentUser) -> CartView:
 
 
 @router.get("/coupons", response_model=list[UsableCouponOut])
-def my_coupons(db: DbSession, user: CurrentUser) -> list[dict]:
+def my_coupons(db: DbSession, user: CurrentUser) -> list[UsableCoupon]:
     """Coupons I can use now, with what each would take off my current cart."""
     return list_usable_coupons(db, user.id)
 
@@ -88,23 +90,25 @@ def list_coupons(
 
 
 @router.post("/admin/coupons", response_model=CouponAdminOut, status_code=status.HTTP_201_CREATED)
-def add_coupon_admin(body: CouponCreateIn, db: DbSession, admin: AdminUser) -> dict:
+def add_coupon_admin(body: CouponCreateIn, db: DbSession, admin: AdminUser) -> CouponWithCounts:
     """Create a coupon (admin)."""
     coupon = create_coupon(db, admin.id, body.model_dump())
-    return coupon_admin_views(db, [coupon])[0]
+    return with_counts(db, [coupon])[0]
 
 
 @router.get("/admin/coupons/{coupon_id}", response_model=CouponAdminOut)
-def read_coupon(coupon_id: RowId, db: DbSession, _admin: AdminUser) -> dict:
+def read_coupon(coupon_id: RowId, db: DbSession, _admin: AdminUser) -> CouponWithCounts:
     """One coupon with its use counts (admin)."""
-    return coupon_admin_views(db, [get_coupon(db, coupon_id)])[0]
+    return with_counts(db, [get_coupon(db, coupon_id)])[0]
 
 
 @router.put("/admin/coupons/{coupon_id}", response_model=CouponAdminOut)
-def change_coupon(coupon_id: RowId, body: CouponUpdateIn, db: DbSession, admin: AdminUser) -> dict:
+def change_coupon(
+    coupon_id: RowId, body: CouponUpdateIn, db: DbSession, admin: AdminUser
+) -> CouponWithCounts:
     """Change a coupon's settings (only the fields sent; admin)."""
     coupon = update_coupon(db, admin.id, coupon_id, body.changes())
-    return coupon_admin_views(db, [coupon])[0]
+    return with_counts(db, [coupon])[0]
 
 
 @router.delete("/admin/coupons/{coupon_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -135,6 +135,8 @@ class CartOut(BaseModel):
 
 
 class UsableCouponOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     description: str | None
     discount_type: DiscountType
@@ -220,6 +222,8 @@ class CouponUpdateIn(PatchIn):
 
 
 class CouponAdminOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     code: str
     description: str | None

@@ -16,6 +16,7 @@ from Address_module.errors import LocationNotServiceable
 from Address_module.service import get_address, serviceability_for
 from Audit_module.service import record_audit, record_rejection
 from Cart_module.coupon_rules import (
+    UsableCoupon,
     coupon_discount,
     find_coupon,
     normalize_code,
@@ -367,7 +368,7 @@ def remove_coupon(db: Session, user_id: int) -> CartView:
     return price_cart(db, user_id)
 
 
-def list_usable_coupons(db: Session, user_id: int) -> list[dict[str, Any]]:
+def list_usable_coupons(db: Session, user_id: int) -> list[UsableCoupon]:
     """Coupons I can use now, each evaluated on my current cart."""
     view = price_cart(db, user_id)
     return usable_coupons(db, user_id, view.lines, utcnow())
