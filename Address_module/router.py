@@ -12,6 +12,7 @@ from Address_module.schemas import (
     ServiceabilityOut,
 )
 from Address_module.service import (
+    Serviceability,
     addresses_query,
     create_address,
     create_location,
@@ -38,7 +39,7 @@ def check_serviceability(
     db: DbSession,
     city: Annotated[str, Query(min_length=1, max_length=120)],
     pincode: Annotated[Pincode | None, Query()] = None,
-) -> dict:
+) -> Serviceability:
     """Whether we collect samples in a city, and how (public; a pincode sent must be real)."""
     return serviceability(db, city)
 

@@ -86,6 +86,8 @@ class AddressOut(BaseModel):
 
 
 class ServiceabilityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     serviceable: bool
     home_collection: bool
     sample_pickup: bool

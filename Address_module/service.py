@@ -1,6 +1,7 @@
 """Addresses (one default per user, soft delete, audited) and serviceable locations."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -71,24 +72,24 @@ def require_serviceable(db: Session, city: str) -> ServiceableLocation:
     return location
 
 
-def serviceability(db: Session, city: str) -> dict[str, Any]:
-    """What we can do in a city: `{serviceable, home_collection, sample_pickup, zone, city}`."""
+@dataclass(frozen=True)
+class Serviceability:
+    """What we can do in a city (nothing, where we do not serve it)."""
+
+    serviceable: bool
+    home_collection: bool = False
+    sample_pickup: bool = False
+    zone: str | None = None
+    city: str | None = None
+
+
+def serviceability(db: Session, city: str) -> Serviceability:
     location = serviceability_for(db, city)
     if location is None:
-        return {
-            "serviceable": False,
-            "home_collection": False,
-            "sample_pickup": False,
-            "zone": None,
-            "city": None,
-        }
-    return {
-        "serviceable": True,
-        "home_collection": location.home_collection,
-        "sample_pickup": location.sample_pickup,
-        "zone": location.zone,
-        "city": location.city,
-    }
+        return Serviceability(serviceable=False)
+    return Serviceability(
+        True, location.home_collection, location.sample_pickup, location.zone, location.city
+    )
 
 
 def locations_query(

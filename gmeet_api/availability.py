@@ -1,5 +1,6 @@
 """Free slots: working hours, less Google Calendar's busy blocks and our confirmed bookings."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -54,3 +55,23 @@ def available_slots(
     )
     taken = busy + live_bookings(db, counsellor_id, first, last)
     return [(s, e) for s, e in candidates if not utils.overlaps(s, e, taken)]
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class FreeSlots:
+    counsellor_id: str
+    start_time: datetime
+    end_time: datetime
+    available_slots: list[Slot]
+
+
+def free_slots(db: Session, counsellor_id: str, start: datetime, end: datetime) -> FreeSlots:
+    """`available_slots` as the availability answer."""
+    slots = [Slot(a, b) for a, b in available_slots(db, counsellor_id, start, end)]
+    return FreeSlots(counsellor_id, start, end, slots)

@@ -8,7 +8,7 @@ from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
 from core.validation import RowId
 from deps import AdminUser, CurrentUser, DbSession, RequestRoute
-from gmeet_api.availability import available_slots
+from gmeet_api.availability import FreeSlots, free_slots
 from gmeet_api.bookings import BookingRequest, book_session, cancel_booking, my_bookings_query
 from gmeet_api.counsellors import (
     admin_counsellors_query,
@@ -90,15 +90,9 @@ def list_counsellors(db: DbSession, page: Pagination) -> dict:
 
 
 @router.get("/availability", response_model=AvailabilityOut)
-def availability(db: DbSession, query: Availability) -> dict:
+def availability(db: DbSession, query: Availability) -> FreeSlots:
     """Free 30-minute slots of a counsellor between start_time and end_time (Indian time)."""
-    slots = available_slots(db, query.counsellor_id, query.start_time, query.end_time)
-    return {
-        "counsellor_id": query.counsellor_id,
-        "start_time": query.start_time,
-        "end_time": query.end_time,
-        "available_slots": [{"start": start, "end": end} for start, end in slots],
-    }
+    return free_slots(db, query.counsellor_id, query.start_time, query.end_time)
 
 
 @router.post("/book", response_model=BookingOut, status_code=status.HTTP_201_CREATED)

@@ -102,11 +102,15 @@ class CounsellorUpdateIn(PatchIn):
 
 
 class SlotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     start: IstDatetime
     end: IstDatetime
 
 
 class AvailabilityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     counsellor_id: str
     start_time: IstDatetime
     end_time: IstDatetime
