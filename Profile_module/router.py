@@ -5,19 +5,21 @@ from fastapi import APIRouter, File, Response, UploadFile, status
 from config import get_settings
 from core.openapi import error_responses
 from deps import CurrentUser, CurrentUserRow, DbSession, RequestRoute
+from Login_module.models import User
+from Login_module.snapshot import UserSnapshot
 from Profile_module.erasure import erase_account
 from Profile_module.errors import PhotoTooLarge
 from Profile_module.export import build_export
 from Profile_module.schemas import ErasureIn, ErasureOut, ExportOut, ProfileOut, ProfileUpdateIn
-from Profile_module.service import profile_view, remove_photo, replace_photo, update_profile
+from Profile_module.service import remove_photo, replace_photo, update_profile
 
 router = APIRouter(prefix="/profile", tags=["profile"], route_class=RequestRoute)
 
 
 @router.get("", response_model=ProfileOut)
-async def get_profile(user: CurrentUser) -> dict:
+async def get_profile(user: CurrentUser) -> UserSnapshot:
     """My profile (no I/O: the caller's snapshot holds it)."""
-    return profile_view(user)
+    return user
 
 
 @router.get("/export", response_model=ExportOut)
@@ -33,9 +35,9 @@ def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUserRow) -> di
 
 
 @router.put("", response_model=ProfileOut)
-def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUserRow) -> dict:
+def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUserRow) -> User:
     """Change my name, email, date of birth or gender (the phone is not editable here)."""
-    return profile_view(update_profile(db, user, body.model_dump(exclude_unset=True)))
+    return update_profile(db, user, body.model_dump(exclude_unset=True))
 
 
 @router.post("/photo", response_model=ProfileOut, responses=error_responses(415))
@@ -43,12 +45,12 @@ def upload_photo(
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB")],
     db: DbSession,
     user: CurrentUserRow,
-) -> dict:
+) -> User:
     """Upload or replace my profile photo."""
     content = file.file.read(get_settings().MAX_PHOTO_BYTES + 1)
     if len(content) > get_settings().MAX_PHOTO_BYTES:
         raise PhotoTooLarge()
-    return profile_view(replace_photo(db, user, content))
+    return replace_photo(db, user, content)
 
 
 @router.delete("/photo", status_code=status.HTTP_204_NO_CONTENT)

@@ -2,9 +2,18 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from core.validation import SingleLine
+from Profile_module.photos import photo_url
 
 Gender = Literal["male", "female", "other", "prefer_not_to_say"]
 Name = Annotated[
@@ -23,14 +32,22 @@ def past_date(value: date) -> date:
 BirthDate = Annotated[date, AfterValidator(past_date)]
 
 
+# Shaped from the user row or its snapshot.
 class ProfileOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     phone: str | None
     name: str | None
     email: str | None
     date_of_birth: date | None
     gender: Gender | None
-    photo_url: str | None
+    photo_url: str | None = Field(validation_alias="photo_path")
+
+    @field_validator("photo_url")
+    @classmethod
+    def _url_of_path(cls, value: str | None) -> str | None:
+        return photo_url(value)
 
 
 class ProfileUpdateIn(BaseModel):

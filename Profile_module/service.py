@@ -8,29 +8,15 @@ from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from database import on_commit, on_rollback
 from Login_module.models import User
-from Login_module.snapshot import UserSnapshot
 from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
 from Profile_module.photos import (
     delete_photo,
     detect_image_type,
-    photo_url,
     reencode_without_metadata,
     save_photo,
 )
 
 EDITABLE_FIELDS = ("name", "email", "date_of_birth", "gender")
-
-
-def profile_view(user: User | UserSnapshot) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "phone": user.phone,
-        "name": user.name,
-        "email": user.email,
-        "date_of_birth": user.date_of_birth,
-        "gender": user.gender,
-        "photo_url": photo_url(user.photo_path),
-    }
 
 
 def update_profile(db: Session, user: User, changes: dict[str, Any]) -> User:
