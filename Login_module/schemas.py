@@ -48,6 +48,8 @@ class LoginUserOut(UserOut):
 
 
 class TokenPairOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -55,7 +57,7 @@ class TokenPairOut(BaseModel):
 
 
 class LoginOut(TokenPairOut):
-    user: LoginUserOut
+    user: LoginUserOut = Field(validation_alias="login_user")
 
 
 class RefreshIn(BaseModel):

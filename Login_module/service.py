@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
 from config import get_settings
+from core.answers import ReadsThrough
 from database import on_rollback, utcnow
 from Login_module.Device.service import revoke_session, start_session
 from Login_module.errors import AccountDisabled, RefreshTokenReused, SessionRevoked
@@ -25,12 +26,30 @@ class DeviceInfo:
 
 
 @dataclass(frozen=True)
+class LoginUser(ReadsThrough):
+    user: User
+    is_new_user: bool
+
+
+@dataclass(frozen=True)
+class Me(ReadsThrough):
+    """GET /auth/me: the caller's snapshot and the role their token carries."""
+
+    user: UserSnapshot
+    role: str
+
+
+@dataclass(frozen=True)
 class IssuedTokens:
     access_token: str
     refresh_token: str
     expires_in: int
     user: User
     is_new_user: bool
+
+    @property
+    def login_user(self) -> LoginUser:
+        return LoginUser(self.user, self.is_new_user)
 
 
 def _issue(user: User, session: DeviceSession, is_new_user: bool) -> IssuedTokens:

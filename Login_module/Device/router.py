@@ -3,6 +3,7 @@ from fastapi import APIRouter, Response, status
 from config import get_settings
 from core.validation import RowId
 from deps import CurrentAuth, DbSession, RequestRoute
+from Login_module.Device.answers import SessionAnswer, SessionList
 from Login_module.Device.schemas import RevokedCountOut, SessionListOut
 from Login_module.Device.service import (
     list_sessions,
@@ -15,26 +16,10 @@ router = APIRouter(prefix="/sessions", tags=["sessions"], route_class=RequestRou
 
 
 @router.get("", response_model=SessionListOut)
-def my_sessions(db: DbSession, auth: CurrentAuth) -> dict:
+def my_sessions(db: DbSession, auth: CurrentAuth) -> SessionList:
     """My active device sessions."""
-    sessions = list_sessions(db, auth.user.id)
-    return {
-        "count": len(sessions),
-        "max_sessions": get_settings().MAX_ACTIVE_SESSIONS,
-        "sessions": [
-            {
-                "id": s.id,
-                "device_name": s.device_name,
-                "device_platform": s.device_platform,
-                "ip_address": s.ip_address,
-                "user_agent": s.user_agent,
-                "created_at": s.created_at,
-                "last_active": s.last_active,
-                "is_current": s.id == auth.session_id,
-            }
-            for s in sessions
-        ],
-    }
+    sessions = [SessionAnswer(s, s.id == auth.session_id) for s in list_sessions(db, auth.user.id)]
+    return SessionList(len(sessions), get_settings().MAX_ACTIVE_SESSIONS, sessions)
 
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,9 +1,11 @@
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class SessionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     device_name: str | None
     device_platform: str | None
@@ -15,6 +17,8 @@ class SessionOut(BaseModel):
 
 
 class SessionListOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     count: int
     max_sessions: int
     sessions: list[SessionOut]
