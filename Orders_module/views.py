@@ -10,6 +10,12 @@ from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHisto
 
 
 @dataclass(frozen=True)
+class Technician:
+    name: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
 class ItemAnswer(ReadsThrough):
     """An item with the withdrawn consent codes stopping it (consent_holds)."""
 
@@ -29,11 +35,12 @@ class ItemAnswer(ReadsThrough):
         return self.item.address_snapshot
 
     @property
-    def technician(self) -> dict[str, str | None] | None:
+    def technician(self) -> Technician | None:
+        """None until a technician's name or phone is set."""
         item = self.item
         if not (item.technician_name or item.technician_phone):
             return None
-        return {"name": item.technician_name, "phone": item.technician_phone}
+        return Technician(item.technician_name, item.technician_phone)
 
     @property
     def consent_withdrawn(self) -> bool:
