@@ -1,6 +1,6 @@
 """The per-user lock every per-user write starts with."""
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from Login_module.models import User
@@ -8,5 +8,18 @@ from Login_module.models import User
 
 def lock_user(db: Session, user_id: int) -> None:
     """Take the user's row lock: the first lock of every per-user write (members, addresses,
-    cart, sessions, checkout, erasure), so they serialise in one order and never deadlock."""
+    cart, sessions, checkout, erasure), so they serialise in one order and never deadlock.
+
+    SQLite has no row locks (FOR UPDATE is dropped): there a no-op UPDATE takes the database's
+    write lock instead, so the write waits its turn (busy timeout) rather than failing later to
+    upgrade its read lock while another connection (a scheduled job) writes.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(id=User.id, updated_at=User.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        return
     db.execute(select(User.id).where(User.id == user_id).with_for_update())
