@@ -52,7 +52,7 @@ def paginate(
     as_rows: bool = False,
 ) -> dict[str, Any]:
     """Run `statement` for one page plus its total; returns the Page fields: ORM items, or with
-    `as_rows` a dict per row of a column select (no entity loaded).
+    `as_rows` the rows of a column select (no entity loaded; schemas read them by attribute).
 
     A page shorter than `limit` (and not an empty one past the end) tells the total itself:
     no count query. Otherwise the total is counted; with `total_key` (naming the list and every
@@ -60,7 +60,7 @@ def paginate(
     Redis: for lists over whole tables (the admin's orders, the audit trail), whose exact count
     costs a scan growing with the table. The items are always read afresh."""
     result = db.execute(statement.limit(params.limit).offset(params.offset))
-    items = [row._asdict() for row in result] if as_rows else list(result.scalars())
+    items = list(result) if as_rows else list(result.scalars())
     page = {"items": items, "limit": params.limit, "offset": params.offset}
     if len(items) < params.limit and (items or params.offset == 0):
         return page | {"total": params.offset + len(items)}
