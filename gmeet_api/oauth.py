@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import personal_changes, record_audit
 from config import get_settings
+from core.answers import ReadsThrough
 from core.redis import get_redis
 from database import utcnow
 from gmeet_api import utils
@@ -53,7 +54,9 @@ class ConnectStart:
 
 
 @dataclass(frozen=True)
-class ConnectResult:
+class ConnectResult(ReadsThrough):
+    """The connected counsellor (answers as the row) and whether they were new."""
+
     counsellor: Counsellor
     is_new: bool
 

@@ -17,7 +17,7 @@ from gmeet_api.counsellors import (
 )
 from gmeet_api.deps import Availability, BookingCaller, CounsellorIdPath
 from gmeet_api.errors import ConnectError
-from gmeet_api.oauth import complete_connect, start_connect
+from gmeet_api.oauth import ConnectResult, ConnectStart, complete_connect, start_connect
 from gmeet_api.schemas import (
     AvailabilityOut,
     BookingIn,
@@ -40,13 +40,11 @@ OAuthParam = Annotated[str | None, Query(max_length=2048)]
     response_model=ConnectUrlOut,
     responses={302: {"description": "Redirect to Google's consent screen"}},
 )
-def connect_counsellor(return_url: bool = False) -> object:
+def connect_counsellor(return_url: bool = False) -> ConnectStart | RedirectResponse:
     """Start connecting a counsellor's Google Calendar (302 to Google, or the URL as JSON)."""
     started = start_connect()
     if return_url:
-        return ConnectUrlOut(
-            authorization_url=started.authorization_url, redirect_uri=started.redirect_uri
-        )
+        return started
     return RedirectResponse(started.authorization_url, status_code=status.HTTP_302_FOUND)
 
 
@@ -57,7 +55,7 @@ def connect_counsellor(return_url: bool = False) -> object:
 )
 def oauth_callback(
     db: DbSession, code: OAuthParam = None, state: OAuthParam = None, error: OAuthParam = None
-) -> object:
+) -> ConnectResult | RedirectResponse:
     """Google's redirect after consent: connects the counsellor, then sends them to the frontend."""
     settings = get_settings()
     try:
@@ -69,14 +67,9 @@ def oauth_callback(
             settings.FRONTEND_COUNSELLOR_ERROR_URL, {"error": exc.code, "message": exc.message}
         )
         return RedirectResponse(target, status_code=status.HTTP_302_FOUND)
-    body = ConnectResultOut(
-        counsellor_id=result.counsellor.counsellor_id,
-        name=result.counsellor.name,
-        email=result.counsellor.email,
-        is_new=result.is_new,
-    )
     if not settings.FRONTEND_COUNSELLOR_SUCCESS_URL:
-        return body
+        return result
+    body = ConnectResultOut.model_validate(result)
     params = {**body.model_dump(exclude={"is_new"}), "is_new": str(body.is_new).lower()}
     target = with_query(settings.FRONTEND_COUNSELLOR_SUCCESS_URL, params)
     return RedirectResponse(target, status_code=status.HTTP_302_FOUND)

@@ -35,11 +35,15 @@ Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 
 
 class ConnectUrlOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     authorization_url: str
     redirect_uri: str
 
 
 class ConnectResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     counsellor_id: str
     name: str
     email: str
