@@ -129,14 +129,14 @@ def razorpay_webhook(
     body: Annotated[bytes, Depends(raw_body)],
     signature: Annotated[str | None, Header(alias="X-Razorpay-Signature", max_length=256)] = None,
     event_id: Annotated[str | None, Header(alias="X-Razorpay-Event-Id", max_length=128)] = None,
-) -> dict:
+) -> payments.WebhookResult:
     """Razorpay events, signed with RAZORPAY_WEBHOOK_SECRET (no login)."""
     result = payments.handle_webhook(db, body, signature, event_id)
     if result.order is not None:
         # The event is recorded either way; a refund Razorpay does not take now is re-sent by
         # the refund job, not by a redelivery (that would be a duplicate).
         _send_refunds(db, result.order, None, wait=False)
-    return {"status": result.status}
+    return result
 
 
 @router.get("/{order_id}", response_model=OrderOut)

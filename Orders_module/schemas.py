@@ -201,4 +201,6 @@ class TrackingOut(BaseModel):
 
 
 class WebhookAckOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     status: WebhookOutcome
