@@ -4,6 +4,7 @@ import base64
 import binascii
 import hashlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -14,6 +15,8 @@ APP_VERSION = "3.0.0"
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
 MIN_SECRET_KEY_LENGTH = 32
 FERNET_KEY_BYTES = 32
+# Public on purpose (it is in the source): development and tests only; production refuses it.
+DEV_REPORT_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"development-only-report-key-0000").decode()
 HOUR_MINUTE = r"^([01]\d|2[0-3]):[0-5]\d$"
 WEEKDAY_LIST = r"^(?i)\s*(mon|tue|wed|thu|fri|sat|sun)(\s*,\s*(mon|tue|wed|thu|fri|sat|sun))*\s*$"
 
@@ -109,6 +112,20 @@ class Settings(BaseSettings):
     MEDIA_URL: str = "/media"
     MAX_PHOTO_BYTES: int = 5 * 1_048_576
 
+    # Private files (lab reports, invoices): core/storage.py. Never served, never under MEDIA_ROOT.
+    STORAGE_BACKEND: Literal["local", "s3"] = "local"
+    PRIVATE_STORAGE_ROOT: str = "./private"
+    S3_BUCKET: str | None = None
+    # Unset: AWS itself; set for an S3-compatible store (MinIO, a test server).
+    S3_ENDPOINT_URL: str | None = None
+    S3_REGION: str = "ap-south-1"
+    # Short on purpose: an unreachable store is a quick 503, not a hung worker thread.
+    S3_CONNECT_TIMEOUT_SECONDS: float = Field(2.0, gt=0)
+    S3_READ_TIMEOUT_SECONDS: float = Field(10.0, gt=0)
+    S3_MAX_ATTEMPTS: int = Field(2, ge=1, le=10)
+    # Comma-separated Fernet keys: the first encrypts, all decrypt (prepend a new key to rotate).
+    REPORT_ENCRYPTION_KEY: SecretStr | None = None
+
     # Jobs
     SCHEDULER_ENABLED: bool = True
 
@@ -172,6 +189,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def private_storage_is_usable(self) -> "Settings":
+        private = Path(self.PRIVATE_STORAGE_ROOT).resolve()
+        media = Path(self.MEDIA_ROOT).resolve()
+        if private == media or media in private.parents or private in media.parents:
+            raise ValueError("PRIVATE_STORAGE_ROOT must not be inside MEDIA_ROOT (or contain it)")
+        if self.STORAGE_BACKEND == "s3" and not self.S3_BUCKET:
+            raise ValueError("STORAGE_BACKEND=s3 needs S3_BUCKET")
+        if not all(is_fernet_key(key) for key in self.configured_report_keys):
+            raise ValueError("REPORT_ENCRYPTION_KEY must be comma-separated Fernet keys")
+        return self
+
+    @model_validator(mode="after")
     def refuse_unsafe_production(self) -> "Settings":
         """Production must not start with development conveniences switched on."""
         if self.ENVIRONMENT != "production":
@@ -205,6 +234,10 @@ class Settings(BaseSettings):
             problems.append("TOKEN_ENCRYPTION_KEY is required (Fernet key for Google tokens)")
         elif not is_fernet_key(token_key):
             problems.append("TOKEN_ENCRYPTION_KEY must be a Fernet key (Fernet.generate_key())")
+        if not self.configured_report_keys:
+            problems.append("REPORT_ENCRYPTION_KEY is required (Fernet key for lab reports)")
+        elif DEV_REPORT_ENCRYPTION_KEY in self.configured_report_keys:
+            problems.append("REPORT_ENCRYPTION_KEY must not include the development key")
         if not self.GOOGLE_OAUTH_REDIRECT_URI.startswith("https://"):
             problems.append("GOOGLE_OAUTH_REDIRECT_URI must be an https:// URL")
         if problems:
@@ -236,6 +269,19 @@ class Settings(BaseSettings):
             return self.TOKEN_ENCRYPTION_KEY.get_secret_value().encode()
         seed = b"gmeet-token-key:" + self.SECRET_KEY.get_secret_value().encode()
         return base64.urlsafe_b64encode(hashlib.sha256(seed).digest())
+
+    @property
+    def configured_report_keys(self) -> list[str]:
+        raw = self.REPORT_ENCRYPTION_KEY.get_secret_value() if self.REPORT_ENCRYPTION_KEY else ""
+        return split_csv(raw)
+
+    @property
+    def report_encryption_keys(self) -> list[str]:
+        """Report Fernet keys, newest first; outside production the development key if unset."""
+        keys = self.configured_report_keys
+        if not keys and self.ENVIRONMENT != "production":
+            return [DEV_REPORT_ENCRYPTION_KEY]
+        return keys
 
 
 @lru_cache

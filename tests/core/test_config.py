@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from config import Settings
+from config import DEV_REPORT_ENCRYPTION_KEY, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SAFE_PRODUCTION = {
@@ -23,6 +23,7 @@ SAFE_PRODUCTION = {
     "RAZORPAY_KEY_SECRET": "live-secret-from-the-dashboard",
     "RAZORPAY_WEBHOOK_SECRET": "webhook-secret-from-the-dashboard",
     "TOKEN_ENCRYPTION_KEY": "q0X9n2Qm4nVQ8Jc9m3C2pX7E1yHq1sZfK0lYv3v1bZU=",
+    "REPORT_ENCRYPTION_KEY": "50HDzodukoblUGAa24qsFy63JyD-zwv9wkmVrM9Th2M=",
     "GOOGLE_OAUTH_REDIRECT_URI": "https://api.nucleotide.example/gmeet/auth/callback",
 }
 
@@ -52,6 +53,10 @@ def test_safe_production_settings_are_accepted() -> None:
         ({"TOKEN_ENCRYPTION_KEY": None}, "TOKEN_ENCRYPTION_KEY is required"),
         ({"TOKEN_ENCRYPTION_KEY": ""}, "TOKEN_ENCRYPTION_KEY is required"),
         ({"TOKEN_ENCRYPTION_KEY": "not-a-fernet-key"}, "TOKEN_ENCRYPTION_KEY must be a Fernet"),
+        ({"REPORT_ENCRYPTION_KEY": None}, "REPORT_ENCRYPTION_KEY is required"),
+        ({"REPORT_ENCRYPTION_KEY": ""}, "REPORT_ENCRYPTION_KEY is required"),
+        ({"REPORT_ENCRYPTION_KEY": DEV_REPORT_ENCRYPTION_KEY}, "must not include the development"),
+        ({"REPORT_ENCRYPTION_KEY": "not-a-fernet-key"}, "REPORT_ENCRYPTION_KEY must be comma"),
         (
             {"GOOGLE_OAUTH_REDIRECT_URI": "http://api.nucleotide.example/gmeet/auth/callback"},
             "GOOGLE_OAUTH_REDIRECT_URI must be an https",
@@ -75,7 +80,7 @@ def test_process_refuses_to_start_with_a_short_secret_in_production(tmp_path: Pa
         "PATH": os.environ.get("PATH", ""),
         **SAFE_PRODUCTION,
         "SECRET_KEY": "too-short",
-        "MEDIA_ROOT": str(tmp_path),
+        "MEDIA_ROOT": str(tmp_path / "media"),
     }
     result = subprocess.run(
         [sys.executable, "-c", "import main"],
