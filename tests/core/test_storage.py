@@ -1,7 +1,6 @@
 """core/storage.py: the same behaviour from the local folder and from a real S3 server."""
 
 import os
-import socket
 import stat
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from core.storage import (
     seal,
 )
 from tests.fakes.s3 import REGION, aws_env, s3_bucket, s3_client, s3_server  # noqa: F401 (fixtures)
+from tests.helpers import free_port
 
 PDF = b"%PDF-1.7\n% a lab report\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 BAD_KEYS = [
@@ -79,12 +79,6 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return s3_backend(request.getfixturevalue("s3_server"), request.getfixturevalue("s3_bucket"))
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(params=["local", "s3"])
 def down_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     """A backend that cannot work: a root below a plain file (unwritable even for root), or an
@@ -94,7 +88,7 @@ def down_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
         blocker.write_bytes(b"not a folder")
         return LocalStorage(blocker / "private")
     request.getfixturevalue("aws_env")
-    return S3Storage("reports", region=REGION, endpoint_url=f"http://127.0.0.1:{closed_port()}")
+    return S3Storage("reports", region=REGION, endpoint_url=f"http://127.0.0.1:{free_port()}")
 
 
 @pytest.fixture

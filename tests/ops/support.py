@@ -34,7 +34,7 @@ from tests.catalogue.factories import make_category, make_product
 from tests.consent.factories import grant_all_required, link_consent, make_consent_type
 from tests.fakes import razorpay as fake_razorpay
 from tests.fakes.server import FakeResponse
-from tests.helpers import LoggedIn, login
+from tests.helpers import LoggedIn, free_port, login
 from tests.members.factories import make_member
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +43,6 @@ REDIS_SERVER = shutil.which("redis-server")
 requires_redis_server = pytest.mark.skipif(
     REDIS_SERVER is None, reason="needs the redis-server binary for a private, stoppable Redis"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition: Any, timeout: float, interval: float = 0.05) -> float:

@@ -4,13 +4,10 @@ Run with `pytest -s` to see the measured figures."""
 
 import re
 import signal
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +24,7 @@ from Orders_module.models import Order, OrderStatusHistory, Payment
 from tests.conftest import IS_MARIADB
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import assert_error, login
+from tests.helpers import all_at_once, assert_error, login
 from tests.ops.support import (
     RedisServer,
     Replica,
@@ -208,17 +205,6 @@ def test_each_scheduled_job_runs_once_per_tick_across_both_replicas(pair: Pair) 
         every_run = Counter(tick for ticks_run in per_replica for tick in ticks_run)
         assert every_run and max(every_run.values()) == 1, every_run
         assert sum(every_run.values()) == after[job]
-
-
-def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 @pytest.mark.parametrize("attempt", range(3))

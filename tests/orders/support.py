@@ -4,11 +4,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from Address_module.models import Address
 from Category_module.models import Category
 from Consent_module.models import ConsentType
+from main import app
 from Member_module.models import Member
 from Product_module.models import Product
 from tests.addresses.factories import make_address
@@ -133,3 +135,21 @@ def captured_event(
             "method": "upi",
         },
     )
+
+
+def new_client() -> TestClient:
+    """A client of its own (for threads and committed data), answering 500s instead of raising."""
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def ready_shopper(client: TestClient, engine: Engine, phone: str, product_id: int) -> Shopper:
+    """Like `shopper`, for races: the member, address and consents committed in `engine`."""
+    me: LoggedIn = login(client, phone)
+    with Session(engine, expire_on_commit=False) as session:
+        member = make_member(session, me.user_id, relation="self")
+        address = make_address(session, me.user_id)
+        grant_all_required(session, me.user_id, member, session.get(Product, product_id))
+        session.commit()
+        buyer = Shopper(me, [member], address)
+    add_to_cart(client, me.headers, product_id, [(buyer.members[0].id, buyer.address.id)])
+    return buyer

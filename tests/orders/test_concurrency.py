@@ -1,13 +1,11 @@
 """Races with real threads and real commits on MariaDB: coupon limits, idempotency, paid once,
 no lock held while Razorpay is called, lock waits answered as a retryable 503."""
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -15,35 +13,21 @@ from Cart_module.models import CouponRedemption
 from config import Settings
 from database import engine
 from Login_module.models import User
-from main import app
 from Orders_module.models import Order, OrderStatusHistory, Payment
-from Product_module.models import Product
-from tests.addresses.factories import make_address
-from tests.cart.factories import add_to_cart, make_coupon
+from tests.cart.factories import make_coupon
 from tests.catalogue.factories import make_category, make_product
-from tests.consent.factories import grant_all_required, link_consent, make_consent_type
+from tests.consent.factories import link_consent, make_consent_type
 from tests.fakes.razorpay import GATE_LIMIT_SECONDS, FakeRazorpay, new_payment_id
-from tests.helpers import LoggedIn, assert_error, login
-from tests.members.factories import make_member
-from tests.orders.support import Shopper, captured_event, deliver_webhook, pay
+from tests.helpers import all_at_once, assert_error
+from tests.orders.support import (
+    captured_event,
+    deliver_webhook,
+    new_client,
+    pay,
+    ready_shopper,
+)
 
 pytestmark = pytest.mark.concurrency
-
-
-def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, released together by a barrier."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def new_client() -> TestClient:
-    return TestClient(app, raise_server_exceptions=False)
 
 
 def make_catalogue(engine: Engine, **coupon: Any) -> tuple[int, int | None]:
@@ -53,18 +37,6 @@ def make_catalogue(engine: Engine, **coupon: Any) -> tuple[int, int | None]:
         coupon_id = make_coupon(session, code="RACE5", **coupon).id if coupon else None
         session.commit()
         return product.id, coupon_id
-
-
-def ready_shopper(client: TestClient, engine: Engine, phone: str, product_id: int) -> Shopper:
-    me: LoggedIn = login(client, phone)
-    with Session(engine, expire_on_commit=False) as session:
-        member = make_member(session, me.user_id, relation="self")
-        address = make_address(session, me.user_id)
-        grant_all_required(session, me.user_id, member, session.get(Product, product_id))
-        session.commit()
-        buyer = Shopper(me, [member], address)
-    add_to_cart(client, me.headers, product_id, [(buyer.members[0].id, buyer.address.id)])
-    return buyer
 
 
 def test_coupon_limited_to_5_is_carried_by_exactly_5_paid_orders(
