@@ -126,6 +126,12 @@ class Settings(BaseSettings):
     # Comma-separated Fernet keys: the first encrypts, all decrypt (prepend a new key to rotate).
     REPORT_ENCRYPTION_KEY: SecretStr | None = None
 
+    # Lab reports (Report_module)
+    MAX_REPORT_BYTES: int = Field(20 * 1_048_576, ge=1)
+    REPORT_DOWNLOADS_PER_HOUR: int = Field(30, ge=1)
+    # How often files of erased accounts still in storage are deleted again (after a failure).
+    REPORT_PURGE_INTERVAL_MINUTES: float = 10
+
     # Jobs
     SCHEDULER_ENABLED: bool = True
 

@@ -1,6 +1,7 @@
 """The Nucleotide API: one FastAPI app, one router per domain module."""
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,8 @@ from Orders_module.router import router as orders_router
 from Product_module.router import product_consents_router, shelf_router
 from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
+from Report_module.jobs import register_report_jobs
+from Report_module.router import router as reports_router
 
 logger = logging.getLogger("nucleotide")
 
@@ -54,15 +57,18 @@ ROUTERS = [
     product_consents_router,
     cart_router,
     orders_router,
+    reports_router,
     gmeet_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
+REPORT_UPLOAD_PATH = re.compile(r"/orders/admin/\d+/items/\d+/report")
 
 
 def start_background_jobs() -> None:
     register_session_jobs()
     register_order_jobs()
+    register_report_jobs()
     scheduler.start()
 
 
@@ -116,13 +122,14 @@ def create_app() -> FastAPI:
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        expose_headers=["X-Request-ID", "Retry-After", "Content-Disposition"],
     )
     app.add_middleware(
         RequestContextMiddleware,
         trusted_proxy_hops=settings.TRUSTED_PROXY_HOPS if settings.TRUST_PROXY_HEADERS else 0,
         max_body_bytes=settings.MAX_JSON_BODY_BYTES,
         upload_body_bytes=settings.MAX_PHOTO_BYTES + UPLOAD_OVERHEAD_BYTES,
+        large_uploads=((REPORT_UPLOAD_PATH, settings.MAX_REPORT_BYTES + UPLOAD_OVERHEAD_BYTES),),
     )
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -10,6 +10,7 @@ from Login_module import models as login_models
 from Member_module import models as member_models
 from Orders_module import models as order_models
 from Product_module import models as product_models
+from Report_module import models as report_models
 
 __all__ = [
     "address_models",
@@ -22,4 +23,5 @@ __all__ = [
     "member_models",
     "order_models",
     "product_models",
+    "report_models",
 ]

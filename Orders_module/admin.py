@@ -1,5 +1,6 @@
 """The admin's status changes of orders and their items."""
 
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -7,12 +8,9 @@ from sqlalchemy.orm import Session
 from Audit_module.service import personal_changes, record_audit
 from Orders_module.cancellation import cancel_order
 from Orders_module.consent_holds import cancellable_after_withdrawal, ensure_consents_hold
-from Orders_module.errors import (
-    InvalidStatusTransition,
-    OrderItemNotFound,
-)
+from Orders_module.errors import InvalidStatusTransition, ReportRequired
 from Orders_module.models import Order, OrderItem, OrderStatus
-from Orders_module.service import add_history, set_order_status
+from Orders_module.service import add_history, order_item, set_order_status
 from Orders_module.states import (
     FULFILMENT,
     PAYMENT_DRIVEN,
@@ -29,6 +27,8 @@ def admin_set_order_status(
     )
     if status in PAYMENT_DRIVEN or not allowed:
         raise InvalidStatusTransition(details=[{"from": order.status, "to": status}])
+    if status == OrderStatus.REPORT_READY:
+        raise ReportRequired()
     if status == OrderStatus.CANCELLED:
         return cancel_order(db, order, note or "cancelled by support", admin_id)
     ensure_consents_hold(db, order, [item for item in order.items if item.status == order.status])
@@ -50,12 +50,13 @@ def admin_set_item_status(
     technician_phone: str | None = None,
     note: str | None = None,
 ) -> OrderItem:
-    """Move one member's test along; the order follows once all its items have."""
-    item = next((i for i in order.items if i.id == item_id), None)
-    if item is None:
-        raise OrderItemNotFound()
+    """Move one member's test along; the order follows once all its items have. Only an
+    uploaded report moves it to report_ready (`record_report_uploaded`)."""
+    item = order_item(order, item_id)
     if status not in FULFILMENT or status in PAYMENT_DRIVEN or not can_move(item.status, status):
         raise InvalidStatusTransition(details=[{"from": item.status, "to": status}])
+    if status == OrderStatus.REPORT_READY:
+        raise ReportRequired()
     ensure_consents_hold(db, order, [item])
     old = {
         "status": item.status,
@@ -70,10 +71,50 @@ def admin_set_item_status(
         item.technician_name = technician_name
     if technician_phone is not None:
         item.technician_phone = technician_phone
-    add_history(db, order, status, note, admin_id, item=item)
+    _item_changed(db, order, item, old, note, admin_id, "order_item.status_changed")
+    return item
+
+
+REPORT_UPLOADED_NOTE = "report uploaded"
+REPORT_STEPS = (OrderStatus.IN_LAB, OrderStatus.REPORT_READY)
+
+
+def record_report_uploaded(
+    db: Session, order: Order, item: OrderItem, version: int, admin_id: int
+) -> None:
+    """The item's report `version` is being stored (Report_module): allowed once the sample is
+    in the lab; the first report moves the item to report_ready (and the order, once all its
+    items are there). `order` is locked by the caller."""
+    if item.status not in REPORT_STEPS:
+        raise InvalidStatusTransition(
+            details=[{"from": item.status, "to": OrderStatus.REPORT_READY}]
+        )
+    ensure_consents_hold(db, order, [item])
+    old = {"status": item.status, "report_version": item.report_version}
+    item.report_version = version
+    note = None
+    if item.status == OrderStatus.IN_LAB:
+        item.status = OrderStatus.REPORT_READY
+        note = REPORT_UPLOADED_NOTE
+    _item_changed(db, order, item, old, note, admin_id, "order_item.report_uploaded")
+
+
+def _item_changed(
+    db: Session,
+    order: Order,
+    item: OrderItem,
+    old: Mapping[str, object],
+    note: str | None,
+    admin_id: int,
+    action: str,
+) -> None:
+    """History (when the status moved) and audit of an item change; the order follows once
+    all its items have reached a further step."""
+    if item.status != old["status"]:
+        add_history(db, order, item.status, note, admin_id, item=item)
     record_audit(
         db,
-        action="order_item.status_changed",
+        action=action,
         entity_type="order_item",
         entity_id=item.id,
         actor_user_id=admin_id,
@@ -95,4 +136,3 @@ def admin_set_item_status(
             actor_user_id=admin_id,
             items_from=set(),
         )
-    return item

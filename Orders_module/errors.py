@@ -70,3 +70,8 @@ class OrderNotCancellable(ConflictError):
 class InvalidStatusTransition(ConflictError):
     code = "invalid_status_transition"
     message = "That status change is not allowed."
+
+
+class ReportRequired(ConflictError):
+    code = "report_required"
+    message = "A test reaches report_ready only by uploading its report."

@@ -110,6 +110,9 @@ class OrderItem(TimestampMixin, Base):
     scheduled_date: Mapped[date | None] = mapped_column(default=None)
     technician_name: Mapped[str | None] = mapped_column(String(120), default=None)
     technician_phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    # The latest lab report version uploaded for this test (Report_module keeps the files);
+    # None until the first upload, which is what moves the item to report_ready.
+    report_version: Mapped[int | None] = mapped_column(default=None)
 
 
 class OrderStatusHistory(Base):

@@ -57,6 +57,10 @@ class OrderItemOut(BaseModel):
     # again; the order may be cancelled (refunded) while no report is issued.
     consent_withdrawn: bool = False
     withdrawn_consents: list[str] = Field(default_factory=list)
+    # The lab report: GET /orders/{id}/items/{item_id}/report serves `report_version` (the
+    # latest); /reports lists every version.
+    report_available: bool = False
+    report_version: int | None = None
 
 
 class PaymentOut(BaseModel):
@@ -114,6 +118,7 @@ class OrderOut(BaseModel):
     payments: list[PaymentOut]
     refunds: list[RefundOut]
     status_history: list[HistoryOut]
+    report_available: bool = Field(False, description="Some member's report can be downloaded")
 
 
 class OrderSummaryOut(BaseModel):

@@ -11,9 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from Audit_module.service import record_audit
 from database import utcnow
 from Member_module.service import register_member_in_use_check
-from Orders_module.errors import (
-    OrderNotFound,
-)
+from Orders_module.errors import OrderItemNotFound, OrderNotFound
 from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 from Orders_module.states import (
     FINISHED,
@@ -49,6 +47,14 @@ def get_order(
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def order_item(order: Order, item_id: int) -> OrderItem:
+    """One of the order's items; another order's (or none) is OrderItemNotFound."""
+    item = next((i for i in order.items if i.id == item_id), None)
+    if item is None:
+        raise OrderItemNotFound()
+    return item
 
 
 def add_history(

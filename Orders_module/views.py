@@ -46,6 +46,10 @@ class ItemAnswer(ReadsThrough):
     def consent_withdrawn(self) -> bool:
         return bool(self.withdrawn_consents)
 
+    @property
+    def report_available(self) -> bool:
+        return self.item.report_version is not None
+
 
 @dataclass(frozen=True)
 class OrderAnswer(ReadsThrough):
@@ -61,6 +65,11 @@ class OrderAnswer(ReadsThrough):
     @property
     def status_history(self) -> list[OrderStatusHistory]:
         return self.order.history
+
+    @property
+    def report_available(self) -> bool:
+        """Some member's report can be downloaded."""
+        return any(item.report_version is not None for item in self.order.items)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ What happens, in order:
    reasons replaced and every note a person typed on them (staff or customer: status history,
    cancellation reasons, the notes in the orders' audit entries, whoever wrote them) replaced;
    products, prices, statuses, payments and refunds stay as they were.
+   Their lab reports keep their metadata (version, size, SHA-256, times) without the lab's
+   note; the report files are deleted once the erasure commits (`Report_module`; the purge
+   job retries a deletion the storage refused).
 5. The profile, every member and every address (deleted ones too) are scrubbed; members and
    addresses are marked deleted. The cart is emptied. Consent grants are kept as they are:
    they name member ids, not people, and are the proof of consent we must keep.
@@ -48,6 +51,7 @@ from Orders_module.erasure import erase_user_data as erase_orders
 from Orders_module.erasure import is_system_note, lock_open_orders, orders_blocking_erasure
 from Profile_module.errors import ErasureBlockedByOpenOrders
 from Profile_module.photos import delete_photo
+from Report_module.service import erase_user_data as erase_reports
 
 # Keys in audit `changes` that hold personal values (the value, or its {old, new}, is replaced).
 PERSONAL_AUDIT_KEYS = frozenset(
@@ -110,6 +114,7 @@ def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
     verify_code(db, user.phone, code)
 
     orders = erase_orders(db, user.id, open_orders)
+    report_files = erase_reports(db, orders.order_ids)
     empty_cart(db, user.id)
     members = erase_members(db, user.id)
     addresses = erase_addresses(db, user.id)
@@ -135,6 +140,7 @@ def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
         "bookings_cancelled": bookings_cancelled,
         "sessions_revoked": sessions,
         "audit_entries_scrubbed": audit_entries,
+        "report_files_deleted": report_files,
     }
     record_audit(
         db,

@@ -24,6 +24,7 @@ from Login_module.models import User
 from Member_module.models import Member
 from Orders_module.service import orders_query, with_details
 from Profile_module.photos import photo_url
+from Report_module.service import export_reports
 
 FORMAT_VERSION = 1
 # Never exported: secrets and internal fingerprints, not data about the person.
@@ -163,6 +164,7 @@ def build_export(db: Session, user: User) -> dict[str, Any]:
         "consent_texts": consent_texts_section(db, user.id),
         "cart": cart_section(db, user.id),
         "orders": orders_section(db, user.id),
+        "reports": export_reports(db, user.id),
         "bookings": bookings_section(db, user.id),
         "sessions": sessions_section(db, user.id),
         "audit_trail": audit_section(db, user.id),

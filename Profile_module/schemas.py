@@ -105,6 +105,10 @@ class ExportOut(BaseModel):
         description="Orders with items (product, member and address snapshots), payments, "
         "refunds and status_history"
     )
+    reports: Rows = Field(
+        description="Lab report versions of my orders' tests: order_id, item_id, version, "
+        "sha256, size_bytes, uploaded_at, note, and `download` (the path that serves the PDF)"
+    )
     bookings: Rows = Field(description="Counselling bookings")
     sessions: Rows = Field(description="Active device sessions")
     audit_trail: Rows = Field(description="Audit entries of what I did (actor = me)")
@@ -128,3 +132,7 @@ class ErasureOut(BaseModel):
     bookings_cancelled: int = Field(description="Upcoming counselling sessions cancelled")
     sessions_revoked: int
     audit_entries_scrubbed: int
+    report_files_deleted: int = Field(
+        description="Lab report files deleted after the erasure (their metadata is kept, notes "
+        "dropped)"
+    )

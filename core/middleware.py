@@ -87,12 +87,20 @@ class RequestContextMiddleware:
     """Sets the request context, stamps headers, logs one access line, turns crashes into JSON."""
 
     def __init__(
-        self, app: ASGIApp, trusted_proxy_hops: int, max_body_bytes: int, upload_body_bytes: int
+        self,
+        app: ASGIApp,
+        trusted_proxy_hops: int,
+        max_body_bytes: int,
+        upload_body_bytes: int,
+        large_uploads: tuple[tuple[re.Pattern[str], int], ...] = (),
     ) -> None:
+        """`upload_body_bytes` caps multipart bodies, except on paths matching one of
+        `large_uploads` (pattern, cap), e.g. the lab's report upload."""
         self.app = app
         self.trusted_proxy_hops = trusted_proxy_hops
         self.max_body_bytes = max_body_bytes
         self.upload_body_bytes = upload_body_bytes
+        self.large_uploads = large_uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -157,9 +165,13 @@ class RequestContextMiddleware:
 
     def _body_limit(self, scope: Scope) -> int:
         content_type = _header(scope, b"content-type") or ""
-        if content_type.startswith("multipart/"):
-            return self.upload_body_bytes
-        return self.max_body_bytes
+        if not content_type.startswith("multipart/"):
+            return self.max_body_bytes
+        path = scope["path"]
+        for pattern, cap in self.large_uploads:
+            if pattern.fullmatch(path):
+                return cap
+        return self.upload_body_bytes
 
     @staticmethod
     async def _send_error(

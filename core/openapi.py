@@ -34,6 +34,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "Not allowed, e.g. a user on an admin route (`admin_required`).",
     404: "Not found, or not yours (`not_found` and module codes).",
     409: "Conflicts with the current state (module codes).",
+    410: "It existed and is gone for good, e.g. erased with its account (module codes).",
     413: "The request body is too large (`payload_too_large`).",
     415: "The upload is not of an accepted type (module codes).",
     422: "Validation failed (`validation_error`, or a field's own code such as `invalid_phone`).",

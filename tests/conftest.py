@@ -20,6 +20,7 @@ os.environ.update(
         "DATABASE_URL": TEST_DATABASE_URL or f"sqlite:///{_TMP / 'test.db'}",
         "SCHEDULER_ENABLED": "false",
         "MEDIA_ROOT": str(_TMP / "media"),
+        "PRIVATE_STORAGE_ROOT": str(_TMP / "private"),
         "ADMIN_PHONES": "+919000000001",
         "OTP_TEST_NUMBERS": "+919999900001:123456",
         "ALLOWED_ORIGINS": "https://app.nucleotide.example",

@@ -24,6 +24,8 @@ from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.fakes.razorpay import FakeRazorpay, sign_payment
 from tests.gmeet.factories import make_counsellor
+from tests.helpers import ADMIN_PHONE, login
+from tests.reports.support import TO_THE_LAB, move_item, upload
 
 GUIDE = Path(__file__).resolve().parents[1] / "FRONTEND_INTEGRATION_GUIDE.md"
 BLOCK = re.compile(
@@ -114,6 +116,19 @@ def story_steps(
                 )
                 assert response.status_code == 201, response.text
 
+    def report_uploaded(known: dict[str, Any]) -> None:
+        """The lab (an admin) has the samples and uploads the first member's report."""
+        admin = login(client, ADMIN_PHONE)
+        order = client.get(f"/orders/{known['order_id']}", headers=admin.headers).json()
+        first, second = (item["id"] for item in order["items"])
+        for item_id in (first, second):
+            for status in TO_THE_LAB:
+                moved = move_item(client, admin, known["order_id"], item_id, status)
+                assert moved.status_code == 200, moved.text
+        uploaded = upload(client, admin, known["order_id"], first)
+        assert uploaded.status_code == 201, uploaded.text
+        known["report_item_id"], known["pending_item_id"] = first, second
+
     def connected_counsellor(known: dict[str, Any]) -> None:
         make_counsellor(db, google)
         db.commit()
@@ -121,6 +136,7 @@ def story_steps(
     return {
         "razorpay_checkout": razorpay_checkout,
         "remaining_consents": remaining_consents,
+        "report_uploaded": report_uploaded,
         "connected_counsellor": connected_counsellor,
     }
 

@@ -13,6 +13,7 @@ from Orders_module.models import Order, OrderItem, OrderStatusHistory
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
+from tests.reports.support import upload
 
 PHONE = "+919876530001"
 
@@ -166,9 +167,8 @@ def test_the_customer_can_cancel_a_stopped_order_in_the_lab_and_is_refunded(
     assert_error(refused, 409, "order_not_cancellable")
 
     withdraw(client, buyer, grant_id)
-    assert_error(
-        move_item(client, admin, order, item["id"], "report_ready"), 409, "consent_withdrawn"
-    )
+    # The lab's report is refused too, and nothing is stored.
+    assert_error(upload(client, admin, order["id"], item["id"]), 409, "consent_withdrawn")
     cancelled = client.post(
         f"/orders/{order['id']}/cancel", json={"reason": "withdrew consent"}, headers=buyer.headers
     )
@@ -202,8 +202,9 @@ def test_a_stopped_order_with_a_report_is_not_cancellable(
     shop = make_shop(db)
     buyer, order, [grant_id] = paid_order(client, db, shop)
     [item] = order["items"]
-    for status in ("sample_collection_scheduled", "sample_collected", "in_lab", "report_ready"):
+    for status in ("sample_collection_scheduled", "sample_collected", "in_lab"):
         assert move_item(client, admin, order, item["id"], status).status_code == 200
+    assert upload(client, admin, order["id"], item["id"]).status_code == 201
     withdraw(client, buyer, grant_id)
     assert_error(move_item(client, admin, order, item["id"], "completed"), 409, "consent_withdrawn")
     assert_error(

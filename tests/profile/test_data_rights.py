@@ -465,6 +465,7 @@ def test_export_schema_declares_every_section() -> None:
         "consent_texts",
         "cart",
         "orders",
+        "reports",
         "bookings",
         "sessions",
         "audit_trail",

@@ -1,0 +1,75 @@
+"""Lab reports under the order paths: the lab's upload (admin), the customer's download."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+
+from config import get_settings
+from core.openapi import error_responses
+from core.validation import RowId
+from deps import AdminUser, CurrentAuth, DbSession, RequestRoute
+from Orders_module.schemas import Note
+from Report_module.errors import ReportTooLarge
+from Report_module.models import Report
+from Report_module.schemas import ReportOut, ReportVersionOut
+from Report_module.service import download_report, report_versions, upload_report
+
+router = APIRouter(prefix="/orders", tags=["reports"], route_class=RequestRoute)
+
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The report (PDF)"}
+}
+
+
+@router.post(
+    "/admin/{order_id}/items/{item_id}/report",
+    response_model=ReportOut,
+    status_code=201,
+    responses=error_responses(415),
+)
+def upload(
+    order_id: RowId,
+    item_id: RowId,
+    file: Annotated[UploadFile, File(description="The report as a PDF, at most 20 MB")],
+    db: DbSession,
+    admin: AdminUser,
+    note: Annotated[Note | None, Form()] = None,
+) -> Report:
+    """Store a member's lab report (a new version if one exists); the first moves the test to
+    report_ready (admin)."""
+    limit = get_settings().MAX_REPORT_BYTES
+    content = file.file.read(limit + 1)
+    if len(content) > limit:
+        raise ReportTooLarge()
+    return upload_report(db, order_id, item_id, content, note, admin.id)
+
+
+@router.get("/{order_id}/items/{item_id}/reports", response_model=list[ReportVersionOut])
+def versions(order_id: RowId, item_id: RowId, db: DbSession, auth: CurrentAuth) -> list[Report]:
+    """Every version of this member's report, oldest first (the last is served by default)."""
+    owner = None if auth.is_admin else auth.user.id
+    return report_versions(db, order_id, item_id, owner)
+
+
+@router.get(
+    "/{order_id}/items/{item_id}/report",
+    response_class=Response,
+    responses={**PDF_RESPONSE, **error_responses(410)},
+)
+def download(
+    order_id: RowId,
+    item_id: RowId,
+    db: DbSession,
+    auth: CurrentAuth,
+    version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Response:
+    """The report as a PDF (the latest version unless `version`); every download is audited."""
+    report = download_report(db, order_id, item_id, version, auth.user.id, auth.is_admin)
+    return Response(
+        content=report.content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{report.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,248 @@
+"""Storing, listing and reading lab reports; their part of the data export and the erasure.
+
+An upload is one transaction: the order row locked, the item moved by Orders' state machine
+(`record_report_uploaded`), the sealed file written, the version row and its audit entry. The
+file is written before the commit and deleted if the transaction rolls back, so a row never
+points at nothing and no file is left without its row.
+"""
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from Audit_module.service import record_audit
+from config import get_settings
+from core.rate_limit import hit_sliding_window
+from core.storage import (
+    SealedDataInvalid,
+    StorageKeyNotFound,
+    StorageUnavailable,
+    get_sealed_storage,
+    get_storage,
+)
+from database import on_commit, on_rollback, utcnow
+from Orders_module.admin import record_report_uploaded
+from Orders_module.models import Order, OrderItem
+from Orders_module.service import get_order, order_item
+from Report_module.errors import (
+    NotAPdf,
+    ReportErased,
+    ReportNotFound,
+    ReportNotReady,
+    ReportTooLarge,
+    ReportUnreadable,
+)
+from Report_module.models import Report
+
+logger = logging.getLogger("nucleotide.reports")
+
+PDF_MAGIC = b"%PDF-"
+DOWNLOAD_WINDOW_SECONDS = 3600
+
+
+def check_pdf(content: bytes) -> None:
+    """A PDF by its bytes (the name and the declared type are the client's word)."""
+    if len(content) > get_settings().MAX_REPORT_BYTES:
+        raise ReportTooLarge()
+    if not content.startswith(PDF_MAGIC):
+        raise NotAPdf()
+
+
+def _storage_key(order_id: int, item_id: int, version: int) -> str:
+    # Random so that a file left by a failed clean-up can never be taken for a later version.
+    return f"reports/{order_id}/{item_id}/v{version}-{uuid.uuid4().hex}.pdf.sealed"
+
+
+def upload_report(
+    db: Session, order_id: int, item_id: int, content: bytes, note: str | None, admin_id: int
+) -> Report:
+    check_pdf(content)
+    order = get_order(db, order_id, for_update=True)
+    item = order_item(order, item_id)
+    version = (item.report_version or 0) + 1
+    record_report_uploaded(db, order, item, version, admin_id)
+    key = _storage_key(order.id, item.id, version)
+    storage = get_sealed_storage()
+    storage.put(key, content)
+    on_rollback(db, lambda _session: _delete_quietly(key))
+    report = Report(
+        order_id=order.id,
+        order_item_id=item.id,
+        version=version,
+        storage_key=key,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size_bytes=len(content),
+        note=note,
+        uploaded_by=admin_id,
+        uploaded_at=utcnow(),
+    )
+    db.add(report)
+    db.flush()
+    record_audit(
+        db,
+        action="report.uploaded",
+        entity_type="report",
+        entity_id=report.id,
+        actor_user_id=admin_id,
+        changes={
+            "order_id": order.id,
+            "order_item_id": item.id,
+            "version": version,
+            "sha256": report.sha256,
+            "size_bytes": report.size_bytes,
+        },
+    )
+    return report
+
+
+def _delete_quietly(key: str) -> None:
+    """Best effort (a rollback or an erasure): a failure is logged, the purge job retries
+    erased files."""
+    try:
+        get_storage().delete(key)
+    except StorageUnavailable:
+        logger.warning("report file %s could not be deleted now", key)
+
+
+def _item_of(db: Session, order_id: int, item_id: int, owner_id: int | None) -> OrderItem:
+    """The item of one of `owner_id`'s orders (any order when None); else 404."""
+    return order_item(get_order(db, order_id, user_id=owner_id), item_id)
+
+
+def report_versions(db: Session, order_id: int, item_id: int, owner_id: int | None) -> list[Report]:
+    item = _item_of(db, order_id, item_id, owner_id)
+    return list(
+        db.scalars(select(Report).where(Report.order_item_id == item.id).order_by(Report.version))
+    )
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    content: bytes
+    filename: str
+
+
+def download_report(
+    db: Session, order_id: int, item_id: int, version: int | None, caller_id: int, is_admin: bool
+) -> ReportFile:
+    """The decrypted PDF (the latest version unless `version`), audited as `report.downloaded`."""
+    order = get_order(db, order_id, user_id=None if is_admin else caller_id)
+    item = order_item(order, item_id)
+    if item.report_version is None:
+        raise ReportNotReady()
+    report = db.scalar(
+        select(Report).where(
+            Report.order_item_id == item.id, Report.version == (version or item.report_version)
+        )
+    )
+    if report is None:
+        raise ReportNotFound()
+    if report.erased_at is not None:
+        raise ReportErased()
+    hit_sliding_window(
+        f"report_downloads:{caller_id}",
+        get_settings().REPORT_DOWNLOADS_PER_HOUR,
+        DOWNLOAD_WINDOW_SECONDS,
+    )
+    content = _read(report)
+    record_audit(
+        db,
+        action="report.downloaded",
+        entity_type="report",
+        entity_id=report.id,
+        actor_user_id=caller_id,
+        changes={"order_id": order.id, "order_item_id": item.id, "version": report.version},
+    )
+    return ReportFile(content, f"{order.order_number}-{item.id}-report-v{report.version}.pdf")
+
+
+def _read(report: Report) -> bytes:
+    try:
+        content = get_sealed_storage().get(report.storage_key)
+    except (StorageKeyNotFound, SealedDataInvalid) as exc:
+        logger.error("report %s unreadable: %s", report.id, type(exc).__name__)
+        raise ReportUnreadable() from exc
+    if hashlib.sha256(content).hexdigest() != report.sha256:
+        logger.error("report %s unreadable: SHA-256 differs from the upload's", report.id)
+        raise ReportUnreadable()
+    return content
+
+
+def export_reports(db: Session, user_id: int) -> list[dict[str, Any]]:
+    """The metadata of every report of the user's orders, with where to download each."""
+    rows = db.execute(
+        select(Report)
+        .join(Order, Order.id == Report.order_id)
+        .where(Order.user_id == user_id)
+        .order_by(Report.order_id, Report.order_item_id, Report.version)
+    ).scalars()
+    return [
+        {
+            "order_id": report.order_id,
+            "item_id": report.order_item_id,
+            "version": report.version,
+            "sha256": report.sha256,
+            "size_bytes": report.size_bytes,
+            "uploaded_at": report.uploaded_at,
+            "note": report.note,
+            "download": f"/orders/{report.order_id}/items/{report.order_item_id}/report"
+            f"?version={report.version}",
+        }
+        for report in rows
+    ]
+
+
+def erase_user_data(db: Session, order_ids: list[int]) -> int:
+    """Account erasure: the reports of these orders keep their metadata (version, size,
+    SHA-256, times) without the note; their files are deleted once the erasure commits."""
+    if not order_ids:
+        return 0
+    keys = list(
+        db.scalars(
+            select(Report.storage_key).where(
+                Report.order_id.in_(order_ids), Report.purged_at.is_(None)
+            )
+        )
+    )
+    db.execute(
+        update(Report)
+        .where(Report.order_id.in_(order_ids), Report.erased_at.is_(None))
+        .values(note=None, erased_at=utcnow())
+    )
+    if keys:
+        on_commit(db, lambda: _delete_all_quietly(keys))
+    return len(keys)
+
+
+def _delete_all_quietly(keys: list[str]) -> None:
+    for key in keys:
+        _delete_quietly(key)
+
+
+def purge_erased_files(db: Session, limit: int = 100) -> int:
+    """Delete (again) the files of erased reports not yet confirmed gone; how many were."""
+    reports = list(
+        db.scalars(
+            select(Report)
+            .where(Report.erased_at.is_not(None), Report.purged_at.is_(None))
+            .order_by(Report.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    storage = get_storage()
+    purged = 0
+    for report in reports:
+        try:
+            storage.delete(report.storage_key)
+        except StorageUnavailable:
+            logger.warning("erased report files still in storage; the next run retries")
+            break
+        report.purged_at = utcnow()
+        purged += 1
+    return purged
