@@ -132,6 +132,30 @@ class Settings(BaseSettings):
     # How often files of erased accounts still in storage are deleted again (after a failure).
     REPORT_PURGE_INTERVAL_MINUTES: float = 10
 
+    # Notifications (Notification_module): the outbox delivery job and its channels
+    BRAND_NAME: str = "Nucleotide"
+    APP_LINK_BASE: str = "https://app.nucleotide.example"
+    NOTIFY_INTERVAL_SECONDS: int = Field(10, ge=1)
+    NOTIFY_BATCH_SIZE: int = Field(20, ge=1, le=500)
+    NOTIFY_MAX_ATTEMPTS: int = Field(6, ge=1)
+    # The first retry waits about this long, each next one twice as long (plus jitter).
+    NOTIFY_RETRY_BASE_SECONDS: float = Field(30.0, gt=0)
+    # msg91: the DLT template id registered for each event's text, as JSON {"order_paid": "..."}.
+    MSG91_NOTIFY_TEMPLATES: dict[str, str] = Field(default_factory=dict)
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = 587
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: SecretStr | None = None
+    SMTP_STARTTLS: bool = True
+    SMTP_TIMEOUT_SECONDS: float = Field(10.0, gt=0)
+    # A CA bundle to trust for the SMTP server's certificate (a private relay); default: system's.
+    SMTP_CA_FILE: str | None = None
+    EMAIL_FROM: str = "Nucleotide <no-reply@nucleotide.example>"
+    FCM_PROJECT_ID: str | None = None
+    FCM_CREDENTIALS_FILE: str | None = None
+    FCM_BASE_URL: str = "https://fcm.googleapis.com"
+    FCM_TIMEOUT_SECONDS: float = Field(10.0, gt=0)
+
     # Jobs
     SCHEDULER_ENABLED: bool = True
 

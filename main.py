@@ -27,11 +27,14 @@ from core.openapi import ERROR_RESPONSES
 from core.response_cache import CatalogueCacheMiddleware, watch_tables
 from core.scheduler import scheduler
 from database import engine
+from gmeet_api.notices import register_counselling_jobs
 from gmeet_api.router import router as gmeet_router
 from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
 from Login_module.router import router as auth_router
 from Member_module.router import router as member_router
+from Notification_module.jobs import register_notification_jobs
+from Notification_module.router import router as notifications_router
 from Orders_module.jobs import register_order_jobs
 from Orders_module.router import router as orders_router
 from Product_module.router import product_consents_router, shelf_router
@@ -59,6 +62,7 @@ ROUTERS = [
     orders_router,
     reports_router,
     gmeet_router,
+    notifications_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
@@ -69,6 +73,8 @@ def start_background_jobs() -> None:
     register_session_jobs()
     register_order_jobs()
     register_report_jobs()
+    register_notification_jobs()
+    register_counselling_jobs()
     scheduler.start()
 
 

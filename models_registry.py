@@ -8,6 +8,7 @@ from Consent_module import models as consent_models
 from gmeet_api import models as gmeet_models
 from Login_module import models as login_models
 from Member_module import models as member_models
+from Notification_module import models as notification_models
 from Orders_module import models as order_models
 from Product_module import models as product_models
 from Report_module import models as report_models
@@ -21,6 +22,7 @@ __all__ = [
     "gmeet_models",
     "login_models",
     "member_models",
+    "notification_models",
     "order_models",
     "product_models",
     "report_models",

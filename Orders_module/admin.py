@@ -10,6 +10,7 @@ from Orders_module.cancellation import cancel_order
 from Orders_module.consent_holds import cancellable_after_withdrawal, ensure_consents_hold
 from Orders_module.errors import InvalidStatusTransition, ReportRequired
 from Orders_module.models import Order, OrderItem, OrderStatus
+from Orders_module.notices import tell_item_step
 from Orders_module.service import add_history, order_item, set_order_status
 from Orders_module.states import (
     FULFILMENT,
@@ -31,10 +32,12 @@ def admin_set_order_status(
         raise ReportRequired()
     if status == OrderStatus.CANCELLED:
         return cancel_order(db, order, note or "cancelled by support", admin_id)
-    ensure_consents_hold(db, order, [item for item in order.items if item.status == order.status])
+    moving = [item for item in order.items if item.status == order.status]
+    ensure_consents_hold(db, order, moving)
     set_order_status(
         db, order, status, note=note, actor_user_id=admin_id, items_from={order.status}
     )
+    tell_item_step(db, order, moving)
     return order
 
 
@@ -112,6 +115,7 @@ def _item_changed(
     all its items have reached a further step."""
     if item.status != old["status"]:
         add_history(db, order, item.status, note, admin_id, item=item)
+        tell_item_step(db, order, [item])
     record_audit(
         db,
         action=action,

@@ -38,6 +38,7 @@ from database import on_commit, on_rollback, rows_changed, utcnow
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member
+from Notification_module.models import NotificationEvent
 from Orders_module import idempotency
 from Orders_module.cancellation import cancel_unpaid
 from Orders_module.errors import (
@@ -49,6 +50,7 @@ from Orders_module.errors import (
     RequestInProgress,
 )
 from Orders_module.models import Order, OrderItem, OrderStatus
+from Orders_module.notices import rupees, tell_customer
 from Orders_module.razorpay_client import create_razorpay_order
 from Orders_module.service import (
     add_history,
@@ -393,3 +395,4 @@ def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int
     if order.coupon_id is not None:
         mark_coupon_used(db, order.id)
     empty_cart(db, order.user_id)
+    tell_customer(db, order, NotificationEvent.ORDER_PAID, amount=rupees(order.total_paise))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
 from database import utcnow
+from Notification_module.models import NotificationEvent
 from Orders_module.cancellation import (
     captured_payment,
     refund_idempotency_key,
@@ -37,6 +38,7 @@ from Orders_module.models import (
     RefundStatus,
     WebhookEvent,
 )
+from Orders_module.notices import rupees, tell_customer
 from Orders_module.razorpay_client import payment_signature_is_valid, webhook_signature_is_valid
 from Orders_module.service import get_order, set_order_status, with_details
 
@@ -277,6 +279,8 @@ def _on_failed(db: Session, event: dict[str, Any]) -> WebhookResult:
         entity_id=order.id,
         changes={"razorpay_payment_id": payment["id"], "error_code": payment.get("error_code")},
     )
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        tell_customer(db, order, NotificationEvent.PAYMENT_FAILED)
     return WebhookResult(WebhookOutcome.PROCESSED)
 
 
@@ -295,6 +299,7 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
     razorpay_refund_id = str(entity.get("id") or "")[:64] or None
     amount = _paise(entity.get("amount")) or payment.amount_paise
     refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
+    was_processed = refund is not None and refund.status == RefundStatus.PROCESSED
     changed = False
     if refund is None:
         refund = Refund(
@@ -332,6 +337,10 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
         refund.razorpay_refund_id = refund.razorpay_refund_id or razorpay_refund_id
     if payment.stray_reason is None and refund.amount_paise >= payment.amount_paise:
         changed = _follow_refund(db, order, razorpay_refund_id, processed=processed) or changed
+    if processed and not was_processed:
+        tell_customer(
+            db, order, NotificationEvent.REFUND_PROCESSED, amount=rupees(refund.amount_paise)
+        )
     return WebhookResult(
         WebhookOutcome.PROCESSED if changed else WebhookOutcome.ALREADY_KNOWN, order
     )

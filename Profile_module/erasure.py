@@ -29,6 +29,8 @@ What happens, in order:
    themselves, with their actions, ids, times and IP addresses, are the security log.
 8. Every session is revoked (tokens refused at once on every replica), device details
    scrubbed, `profile.erased` audited; the photo file is deleted after the commit.
+9. The inbox and every queued message, push devices and channel preferences are deleted
+   (`Notification_module`); nothing more is sent to the account.
 """
 
 from typing import Any
@@ -47,6 +49,7 @@ from Login_module.locks import lock_user
 from Login_module.models import User
 from Login_module.OTP.service import verify_code
 from Member_module.service import erase_user_data as erase_members
+from Notification_module.service import erase_user_data as erase_notifications
 from Orders_module.erasure import erase_user_data as erase_orders
 from Orders_module.erasure import is_system_note, lock_open_orders, orders_blocking_erasure
 from Profile_module.errors import ErasureBlockedByOpenOrders
@@ -132,6 +135,7 @@ def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
     bookings_cancelled = erase_bookings_of_user(db, user.id)
     # Revocation writes the Redis tombstones at once: the last step before the final audit.
     sessions = erase_sessions(db, user.id)
+    notifications = erase_notifications(db, user.id)
     summary = {
         "orders_kept": len(orders.order_ids),
         "orders_cancelled": orders.cancelled,
@@ -141,6 +145,7 @@ def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
         "sessions_revoked": sessions,
         "audit_entries_scrubbed": audit_entries,
         "report_files_deleted": report_files,
+        "notifications_deleted": notifications,
     }
     record_audit(
         db,

@@ -22,6 +22,7 @@ from gmeet_api.bookings import my_bookings_query
 from Login_module.Device.service import list_sessions
 from Login_module.models import User
 from Member_module.models import Member
+from Notification_module.service import export_rows, preferences
 from Orders_module.service import orders_query, with_details
 from Profile_module.photos import photo_url
 from Report_module.service import export_reports
@@ -165,6 +166,8 @@ def build_export(db: Session, user: User) -> dict[str, Any]:
         "cart": cart_section(db, user.id),
         "orders": orders_section(db, user.id),
         "reports": export_reports(db, user.id),
+        "notifications": [row(entry) for entry in export_rows(db, user.id)],
+        "notification_preferences": row(preferences(db, user.id)),
         "bookings": bookings_section(db, user.id),
         "sessions": sessions_section(db, user.id),
         "audit_trail": audit_section(db, user.id),

@@ -109,6 +109,13 @@ class ExportOut(BaseModel):
         description="Lab report versions of my orders' tests: order_id, item_id, version, "
         "sha256, size_bytes, uploaded_at, note, and `download` (the path that serves the PDF)"
     )
+    notifications: Rows = Field(
+        description="My in-app inbox: event, title, body, order_id, booking_id, created_at, "
+        "read_at"
+    )
+    notification_preferences: dict[str, Any] = Field(
+        description="The channels (sms, email, push) I allow for reminders and updates"
+    )
     bookings: Rows = Field(description="Counselling bookings")
     sessions: Rows = Field(description="Active device sessions")
     audit_trail: Rows = Field(description="Audit entries of what I did (actor = me)")
@@ -132,6 +139,9 @@ class ErasureOut(BaseModel):
     bookings_cancelled: int = Field(description="Upcoming counselling sessions cancelled")
     sessions_revoked: int
     audit_entries_scrubbed: int
+    notifications_deleted: int = Field(
+        description="Inbox entries and queued messages deleted (nothing more is sent)"
+    )
     report_files_deleted: int = Field(
         description="Lab report files deleted after the erasure (their metadata is kept, notes "
         "dropped)"

@@ -38,6 +38,12 @@ JOB_RUNS = Counter(
     ["job", "outcome"],
     registry=REGISTRY,
 )
+NOTIFICATIONS = Counter(
+    "notifications_total",
+    "Notification deliveries by channel and outcome (sent, retried, failed).",
+    ["channel", "outcome"],
+    registry=REGISTRY,
+)
 DB_POOL_IN_USE = Gauge(
     "db_pool_connections_in_use", "Database connections checked out of the pool.", registry=REGISTRY
 )

@@ -38,10 +38,12 @@ from gmeet_api.errors import (
 )
 from gmeet_api.google_calendar_service import meet_link_of, session_event
 from gmeet_api.models import Booking, BookingStatus, CounsellorStatus
+from gmeet_api.notices import tell_patient
 from gmeet_api.tokens import with_calendar
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
 from Member_module.service import get_member
+from Notification_module.models import NotificationEvent
 
 logger = logging.getLogger("nucleotide.gmeet")
 
@@ -220,6 +222,7 @@ def _record_booked(
             "google_event_id": booking.google_event_id,
         },
     )
+    tell_patient(db, booking, NotificationEvent.COUNSELLING_BOOKED)
 
 
 def _delete_event_if_rolled_back(
@@ -305,6 +308,7 @@ def cancel_booking(
             **detail,
         },
     )
+    tell_patient(db, booking, NotificationEvent.COUNSELLING_CANCELLED)
     return booking
 
 

@@ -52,8 +52,10 @@ from Member_module.models import Member  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
+from tests.fakes.fcm import fcm_server, fcm_settings  # noqa: E402, F401
 from tests.fakes.google_setup import clock, google, google_server  # noqa: E402, F401
 from tests.fakes.sms import FakeSmsGateway  # noqa: E402
+from tests.fakes.smtp import smtp_server, smtp_settings  # noqa: E402, F401
 
 IS_MARIADB = engine.dialect.name == "mysql"
 

@@ -14,6 +14,7 @@ socket timeout per interval, not several per request.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import redis.exceptions
@@ -176,12 +177,25 @@ def active_sessions_query(user_id: int) -> Select[DeviceSession]:
     )
 
 
+SessionEndHook = Callable[[Session, int], object]
+_session_end_hooks: list[SessionEndHook] = []
+
+
+def on_session_end(hook: SessionEndHook) -> SessionEndHook:
+    """Register `hook(db, session_id)`, run in the transaction that ends a session (logout,
+    revocation, eviction, erasure): other modules drop what they bound to it (push tokens)."""
+    _session_end_hooks.append(hook)
+    return hook
+
+
 def revoke_session(db: Session, session: DeviceSession, reason: str, actor_user_id: int) -> None:
     if session.revoked_at is not None:
         return
     session.revoked_at = utcnow()
     session.revoked_reason = reason
     _cache_tombstone(session.id)
+    for hook in _session_end_hooks:
+        hook(db, session.id)
     record_audit(
         db,
         action="session.revoked",

@@ -25,12 +25,19 @@ def otp_message(code: str, expires_in: int) -> str:
 class SmsSender(Protocol):
     def send_otp(self, phone: str, code: str) -> None: ...
 
+    def send_text(self, phone: str, text: str, event: str) -> None:
+        """A notification (`event` names it: msg91 needs its DLT template)."""
+        ...
+
 
 class ConsoleSender:
     """Development only: writes the code to the log instead of sending it."""
 
     def send_otp(self, phone: str, code: str) -> None:
         logger.warning("development SMS to %s: code %s", mask_phone(phone), code)
+
+    def send_text(self, phone: str, text: str, event: str) -> None:
+        logger.warning("development SMS to %s: %s notification", mask_phone(phone), event)
 
 
 class WebhookSender:
@@ -47,6 +54,9 @@ class WebhookSender:
         payload = {"phone": phone, "message": otp_message(code, self.expires_in)}
         _post(self.url, timeout=self.timeout, json=payload)
 
+    def send_text(self, phone: str, text: str, event: str) -> None:
+        _post(self.url, timeout=self.timeout, json={"phone": phone, "message": text})
+
 
 class Msg91Sender:
     """MSG91 OTP API: POST /api/v5/otp?template_id=&mobile=&otp= with the `authkey` header."""
@@ -55,8 +65,10 @@ class Msg91Sender:
         if not settings.MSG91_AUTH_KEY or not settings.MSG91_TEMPLATE_ID:
             raise RuntimeError("SMS_BACKEND=msg91 needs MSG91_AUTH_KEY and MSG91_TEMPLATE_ID")
         self.url = settings.MSG91_BASE_URL.rstrip("/") + "/api/v5/otp"
+        self.flow_url = settings.MSG91_BASE_URL.rstrip("/") + "/api/v5/flow"
         self.auth_key = settings.MSG91_AUTH_KEY.get_secret_value()
         self.template_id = settings.MSG91_TEMPLATE_ID
+        self.notify_templates = settings.MSG91_NOTIFY_TEMPLATES
         self.timeout = settings.SMS_TIMEOUT_SECONDS
 
     def send_otp(self, phone: str, code: str) -> None:
@@ -64,14 +76,30 @@ class Msg91Sender:
         response = _post(
             self.url, timeout=self.timeout, params=params, headers={"authkey": self.auth_key}
         )
-        try:
-            body = response.json() if response.content else None
-        except ValueError:
-            body = None
-        # Anything but {"type": "success"} (an error object, HTML from a proxy, ...) is a refusal.
-        if not isinstance(body, dict) or body.get("type") != "success":
-            logger.error("msg91 refused the OTP request for %s", mask_phone(phone))
-            raise SmsProviderUnavailable()
+        _check_success(response, "OTP", phone)
+
+    def send_text(self, phone: str, text: str, event: str) -> None:
+        """MSG91 Flow API: the event's DLT template, its `message` variable set to `text`."""
+        payload = {
+            "template_id": self.notify_templates[event],
+            "short_url": "0",
+            "recipients": [{"mobiles": phone.lstrip("+"), "message": text}],
+        }
+        response = _post(
+            self.flow_url, timeout=self.timeout, json=payload, headers={"authkey": self.auth_key}
+        )
+        _check_success(response, event, phone)
+
+
+def _check_success(response: httpx.Response, what: str, phone: str) -> None:
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    # Anything but {"type": "success"} (an error object, HTML from a proxy, ...) is a refusal.
+    if not isinstance(body, dict) or body.get("type") != "success":
+        logger.error("msg91 refused the %s request for %s", what, mask_phone(phone))
+        raise SmsProviderUnavailable()
 
 
 def _post(url: str, timeout: float, **kwargs: object) -> httpx.Response:
@@ -126,6 +154,17 @@ def send_otp_sms(phone: str, code: str) -> None:
     claim_sms_budget()
     try:
         get_sms_sender().send_otp(phone, code)
+    except Exception:
+        release_sms_budget()
+        raise
+
+
+def send_text_sms(phone: str, text: str, event: str) -> None:
+    """A notification by SMS: the same region check, budget and backend as the codes."""
+    check_sms_region(phone)
+    claim_sms_budget()
+    try:
+        get_sms_sender().send_text(phone, text, event)
     except Exception:
         release_sms_budget()
         raise

@@ -22,6 +22,10 @@ class FakeSmsGateway(FakeServer):
             if request.headers.get("authkey") != "test-msg91-key":
                 return FakeResponse(401, {"type": "error", "message": "invalid authkey"})
             return FakeResponse(200, {"type": "success", "request_id": "fake-req-1"})
+        if request.path == "/api/v5/flow":
+            if request.headers.get("authkey") != "test-msg91-key":
+                return FakeResponse(401, {"type": "error", "message": "invalid authkey"})
+            return FakeResponse(200, {"type": "success", "message": "fake-flow-1"})
         return FakeResponse(404, {"error": "no such path"})
 
     def last_code_for(self, phone: str) -> str:

@@ -19,12 +19,17 @@ from sqlalchemy.orm import Session
 from alembic_runner import alembic_config
 from core.scheduler import TICK_EPOCH, job_run_key
 from Login_module.Device.jobs import JOB_ID as SESSION_JOB
+from Notification_module.models import Channel, DeliveryStatus, Notification, NotificationEvent
+from Notification_module.service import notify
 from Orders_module.jobs import JOB_ID as ORDER_JOB
 from Orders_module.models import Order, OrderStatusHistory, Payment
 from tests.conftest import IS_MARIADB
+from tests.factories import make_user
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
+from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import all_at_once, assert_error, login
+from tests.notifications.support import texts_to
 from tests.ops.support import (
     RedisServer,
     Replica,
@@ -38,6 +43,7 @@ from tests.ops.support import (
     requires_redis_server,
     sms_env,
     start_replica,
+    wait_for,
 )
 from tests.orders.support import captured_event, deliver_webhook, pay
 
@@ -82,6 +88,8 @@ def pair(
             SCHEDULER_ENABLED="true",
             SESSION_CLEANUP_INTERVAL_MINUTES=JOB_INTERVAL_MINUTES,
             ORDER_EXPIRY_INTERVAL_MINUTES=JOB_INTERVAL_MINUTES,
+            NOTIFY_INTERVAL_SECONDS="1",
+            NOTIFY_BATCH_SIZE="4",
             OTP_MAX_REQUESTS_PER_HOUR=str(OTP_PER_HOUR),
             OTP_RESEND_COOLDOWN_SECONDS="0",
             **sms_env(sms_gateway.webhook_url),
@@ -261,3 +269,40 @@ def test_replica_logs_hold_no_traceback(pair: Pair) -> None:
             if job == ORDER_JOB and int(tick) <= pair.schema_tick
         ]
         assert log.count("Traceback") == len(early), log[-4000:]
+
+
+def test_two_replicas_deliver_every_queued_message_exactly_once(
+    pair: Pair, sms_gateway: FakeSmsGateway
+) -> None:
+    """Each replica's delivery job ticks every second; each SMS takes the gateway 0.2 s, so a
+    run (batches of 4, until nothing is due) outlasts its tick and the other replica's run
+    claims beside it: `SKIP LOCKED` is what keeps them apart."""
+    with Session(pair.engine) as session:
+        user = make_user(session)
+        for n in range(24):
+            notify(
+                session,
+                user.id,
+                NotificationEvent.SAMPLE_COLLECTED,
+                {"order_id": n, "order_number": f"NUC-RACE-{n:04d}"},
+            )
+        session.commit()
+        phone = user.phone
+    assert phone is not None
+    sms_gateway.fail_next = [
+        FakeResponse(200, {"status": "queued"}, delay_seconds=0.2) for _ in range(24)
+    ]
+    waited = wait_for(lambda: len(texts_to(sms_gateway, phone)) >= 24, timeout=60)
+    time.sleep(2)  # a duplicate would arrive now
+    texts = texts_to(sms_gateway, phone)
+    assert len(texts) == 24 and len(set(texts)) == 24, Counter(texts).most_common(3)
+    with Session(pair.engine) as session:
+        rows = session.scalars(
+            select(Notification).where(
+                Notification.user_id == user.id, Notification.channel == Channel.SMS
+            )
+        ).all()
+        assert {(row.status, row.attempts) for row in rows} == {(DeliveryStatus.SENT, 1)}
+    runs = [replica.log().count("job deliver_notifications ran") for replica in pair.both]
+    print(f"\n[replicas] 24 SMS delivered once each in {waited:.1f} s; runs per replica {runs}")
+    assert all(runs), runs

@@ -466,6 +466,8 @@ def test_export_schema_declares_every_section() -> None:
         "cart",
         "orders",
         "reports",
+        "notifications",
+        "notification_preferences",
         "bookings",
         "sessions",
         "audit_trail",

@@ -13,6 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from main import app
+from Notification_module.models import NotificationEvent
+from Notification_module.service import notify
 from tests.addresses.factories import make_address
 from tests.consent.factories import grant, make_consent_type
 from tests.fakes.razorpay import FakeRazorpay
@@ -103,6 +105,15 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/orders/admin/{order_id}/items/{item_id}/report"): ADMIN,
     ("GET", "/orders/{order_id}/items/{item_id}/report"): OWNED,
     ("GET", "/orders/{order_id}/items/{item_id}/reports"): OWNED,
+    ("GET", "/notifications"): USER,
+    ("POST", "/notifications/read-all"): USER,
+    ("POST", "/notifications/{notification_id}/read"): OWNED,
+    ("POST", "/notifications/devices"): USER,
+    ("DELETE", "/notifications/devices/{token}"): OWNED,
+    ("GET", "/notifications/preferences"): USER,
+    ("PUT", "/notifications/preferences"): USER,
+    ("GET", "/notifications/admin"): ADMIN,
+    ("POST", "/notifications/admin/{notification_id}/retry"): ADMIN,
     ("GET", "/gmeet/counsellor/connect"): PUBLIC,
     ("GET", "/gmeet/auth/callback"): PUBLIC,
     ("GET", "/gmeet/counsellors"): PUBLIC,
@@ -241,6 +252,18 @@ def belongings(client: TestClient, db: Session, razorpay: FakeRazorpay) -> Belon
     order = checkout(client, owner).json()["order"]
     order_item = order["items"][0]["id"]
     sessions = client.get("/sessions", headers=owner.headers).json()["sessions"]
+    token = "owners-push-token-0123456789"
+    device = {"token": token, "platform": "android"}
+    assert (
+        client.post("/notifications/devices", headers=owner.headers, json=device).status_code == 201
+    )
+    entry, *_ = notify(
+        db,
+        owner.me.user_id,
+        NotificationEvent.SAMPLE_COLLECTED,
+        {"order_id": order["id"], "order_number": order["order_number"]},
+    )
+    db.flush()
     ids = {
         "member_id": spare.id,
         "address_id": other_address.id,
@@ -250,6 +273,8 @@ def belongings(client: TestClient, db: Session, razorpay: FakeRazorpay) -> Belon
         "session_id": sessions[0]["id"],
         "counsellor_id": "ABCDEF",
         "booking_id": 1,
+        "token": token,
+        "notification_id": entry.id,
     }
     return Belongings(owner.me, ids, order_item)
 

@@ -1,0 +1,255 @@
+"""`notify`: the one way a module sends a message. It adds the outbox rows, one per channel and
+address, in the caller's transaction: a change that rolls back sends nothing, one that commits
+is delivered (or marked failed) by the delivery job. No module talks to SMTP, FCM or the SMS
+provider itself. Also the inbox, the push devices and the channel preferences."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from Audit_module.service import record_audit
+from database import rows_changed, utcnow
+from Login_module.Device.service import on_session_end
+from Login_module.models import DeviceSession, User
+from Notification_module.errors import (
+    NotificationNotFailed,
+    NotificationNotFound,
+    PushDeviceNotFound,
+)
+from Notification_module.models import (
+    Channel,
+    DeliveryStatus,
+    DevicePlatform,
+    Notification,
+    NotificationEvent,
+    NotificationPreference,
+    PushDevice,
+)
+from Notification_module.render import render
+
+# Always reach the inbox and at least one channel, whatever the preferences say.
+ESSENTIAL = frozenset(
+    {
+        NotificationEvent.ORDER_PAID,
+        NotificationEvent.REPORT_READY,
+        NotificationEvent.REFUND_PROCESSED,
+    }
+)
+
+
+def preferences(db: Session, user_id: int) -> NotificationPreference:
+    """The user's channel preferences (all on when never set; not added to the session)."""
+    found = db.get(NotificationPreference, user_id)
+    return found or NotificationPreference(user_id=user_id, sms=True, email=True, push=True)
+
+
+def _addresses(
+    db: Session, user: User, event: NotificationEvent, phone: str | None
+) -> list[tuple[Channel, str]]:
+    """(channel, address) pairs this event goes to, by the preferences."""
+    if phone is not None:  # a message to a given phone (a member, the old login phone)
+        return [(Channel.SMS, phone)]
+    chosen = preferences(db, user.id)
+    addresses: list[tuple[Channel, str]] = []
+    if chosen.sms and user.phone:
+        addresses.append((Channel.SMS, user.phone))
+    if chosen.email and user.email:
+        addresses.append((Channel.EMAIL, user.email))
+    if chosen.push:
+        tokens = db.scalars(
+            select(PushDevice.token)
+            .join(DeviceSession, DeviceSession.id == PushDevice.session_id)
+            .where(PushDevice.user_id == user.id, DeviceSession.revoked_at.is_(None))
+            .order_by(PushDevice.id)
+        )
+        addresses += [(Channel.PUSH, token) for token in tokens]
+    if not addresses and event in ESSENTIAL and user.phone:
+        addresses.append((Channel.SMS, user.phone))
+    return addresses
+
+
+def notify(
+    db: Session,
+    user_id: int,
+    event: NotificationEvent,
+    context: Mapping[str, Any],
+    *,
+    phone: str | None = None,
+    dedupe_key: str | None = None,
+) -> list[Notification]:
+    """Queue `event` for the user (rendered now with `context`): the inbox entry and one row per
+    enabled channel. `phone`: send only an SMS to this number (no inbox entry). `dedupe_key`: a
+    second call with the same key adds nothing."""
+    if dedupe_key and db.scalar(
+        select(Notification.id).where(Notification.dedupe_key.startswith(f"{dedupe_key}:"))
+    ):
+        return []
+    user = db.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        return []
+    texts = render(event, dict(context))
+    ids = {key: context.get(key) for key in ("order_id", "booking_id")}
+    payload = {key: value for key, value in context.items() if key in ("order_id", "booking_id")}
+    payload["link"] = context.get("link")
+    rows = []
+    addresses: list[tuple[Channel, str | None]] = list(_addresses(db, user, event, phone))
+    if phone is None:
+        addresses.insert(0, (Channel.INBOX, None))
+    now = utcnow()
+    for number, (channel, address) in enumerate(addresses):
+        inbox = channel == Channel.INBOX
+        rows.append(
+            Notification(
+                user_id=user_id,
+                event=event,
+                channel=channel,
+                recipient=address,
+                title=texts.title,
+                body=texts.body,
+                html=texts.html if channel == Channel.EMAIL else None,
+                payload=payload,
+                status=DeliveryStatus.SENT if inbox else DeliveryStatus.PENDING,
+                sent_at=now if inbox else None,
+                next_attempt_at=now,
+                created_at=now,
+                dedupe_key=f"{dedupe_key}:{number}" if dedupe_key else None,
+                **ids,
+            )
+        )
+    db.add_all(rows)
+    if dedupe_key:
+        db.flush()  # the next call's check must see these
+    return rows
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+
+def inbox_query(user_id: int) -> Select[Notification]:
+    return (
+        select(Notification)
+        .where(Notification.user_id == user_id, Notification.channel == Channel.INBOX)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+    )
+
+
+def unread_count(db: Session, user_id: int) -> int:
+    return (
+        db.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user_id,
+                Notification.channel == Channel.INBOX,
+                Notification.read_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def mark_read(db: Session, user_id: int, notification_id: int) -> Notification:
+    found = db.scalar(
+        inbox_query(user_id).where(Notification.id == notification_id).with_for_update()
+    )
+    if found is None:
+        raise NotificationNotFound()
+    if found.read_at is None:
+        found.read_at = utcnow()
+    return found
+
+
+def mark_all_read(db: Session, user_id: int) -> int:
+    return rows_changed(
+        db.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.channel == Channel.INBOX,
+                Notification.read_at.is_(None),
+            )
+            .values(read_at=utcnow())
+        )
+    )
+
+
+# --- push devices and preferences ---------------------------------------------------------
+
+
+def register_device(
+    db: Session, user_id: int, session_id: int, token: str, platform: DevicePlatform
+) -> PushDevice:
+    """Bind `token` to this login session (a token seen before moves to it)."""
+    db.execute(delete(PushDevice).where(PushDevice.token == token))
+    device = PushDevice(user_id=user_id, session_id=session_id, token=token, platform=platform)
+    db.add(device)
+    db.flush()
+    return device
+
+
+def remove_device(db: Session, user_id: int, token: str) -> None:
+    removed = db.execute(
+        delete(PushDevice).where(PushDevice.user_id == user_id, PushDevice.token == token)
+    )
+    if not rows_changed(removed):
+        raise PushDeviceNotFound()
+
+
+@on_session_end
+def remove_devices_of_session(db: Session, session_id: int) -> None:
+    """Logout, revocation, the session limit, erasure: the session's push tokens go with it."""
+    db.execute(delete(PushDevice).where(PushDevice.session_id == session_id))
+
+
+def set_preferences(
+    db: Session, user_id: int, *, sms: bool, email: bool, push: bool
+) -> NotificationPreference:
+    found = db.get(NotificationPreference, user_id, with_for_update=True)
+    if found is None:
+        found = NotificationPreference(user_id=user_id)
+        db.add(found)
+    found.sms, found.email, found.push = sms, email, push
+    db.flush()
+    return found
+
+
+def erase_user_data(db: Session, user_id: int) -> int:
+    """Account erasure: the inbox and every queued message, the devices and preferences go."""
+    db.execute(delete(PushDevice).where(PushDevice.user_id == user_id))
+    db.execute(delete(NotificationPreference).where(NotificationPreference.user_id == user_id))
+    return rows_changed(db.execute(delete(Notification).where(Notification.user_id == user_id)))
+
+
+def export_rows(db: Session, user_id: int) -> list[Notification]:
+    return list(db.scalars(inbox_query(user_id)))
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+def outbox_query(status: DeliveryStatus | None) -> Select[Notification]:
+    statement = select(Notification).where(Notification.channel != Channel.INBOX)
+    if status is not None:
+        statement = statement.where(Notification.status == status)
+    return statement.order_by(Notification.created_at.desc(), Notification.id.desc())
+
+
+def retry_failed(db: Session, notification_id: int, admin_id: int) -> Notification:
+    """A failed message made pending again, due now, its attempts counted afresh (audited)."""
+    message = db.get(Notification, notification_id, with_for_update=True)
+    if message is None or message.channel == Channel.INBOX:
+        raise NotificationNotFound()
+    if message.status != DeliveryStatus.FAILED:
+        raise NotificationNotFailed()
+    message.status = DeliveryStatus.PENDING
+    message.attempts = 0
+    message.next_attempt_at = utcnow()
+    record_audit(
+        db,
+        action="notification.retried",
+        entity_type="notification",
+        entity_id=message.id,
+        actor_user_id=admin_id,
+        changes={"last_error": message.last_error},
+    )
+    return message
