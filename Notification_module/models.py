@@ -54,7 +54,7 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     event: Mapped[NotificationEvent] = mapped_column(stored_as_string(NotificationEvent, 32))
     channel: Mapped[Channel] = mapped_column(stored_as_string(Channel, 8))
     # The phone (E.164), e-mail address or push token; None for the inbox.
@@ -88,7 +88,7 @@ class PushDevice(Base):
     __tablename__ = "push_devices"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     session_id: Mapped[int] = mapped_column(
         ForeignKey("device_sessions.id", ondelete="CASCADE"), index=True
     )
@@ -102,7 +102,9 @@ class NotificationPreference(Base):
 
     __tablename__ = "notification_preferences"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     sms: Mapped[bool] = mapped_column(default=True)
     email: Mapped[bool] = mapped_column(default=True)
     push: Mapped[bool] = mapped_column(default=True)

@@ -27,7 +27,10 @@ def upgrade() -> None:
         sa.Column("push", sa.Boolean(), nullable=False),
         sa.Column("updated_at", database.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_notification_preferences_user_id_users")
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notification_preferences_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_notification_preferences")),
     )
@@ -83,7 +86,10 @@ def upgrade() -> None:
         sa.Column("sent_at", database.UTCDateTime(), nullable=True),
         sa.Column("read_at", database.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_notifications_user_id_users")
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notifications_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_notifications_dedupe_key")),
@@ -113,7 +119,10 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_push_devices_user_id_users")
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_push_devices_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_push_devices")),
         sa.UniqueConstraint("token", name=op.f("uq_push_devices_token")),

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from config import Settings
 from core.storage import forget_storage
 from database import utcnow
+from main import app
 from Notification_module.models import Channel, DeliveryStatus, NotificationEvent, PushDevice
 from Notification_module.render import TEMPLATES, render
 from Notification_module.service import notify
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, free_port, login
+from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, free_port, login, request_code
 from tests.notifications.support import channels, deliver, outbox, texts_to
 from tests.reports.support import TO_THE_LAB, in_lab, move_item, paid_order, upload
 
@@ -350,3 +351,49 @@ def test_a_device_is_removed_by_its_owner_only(client: TestClient, db: Session) 
         422,
         "validation_error",
     )
+
+
+def sent_count(monitor: TestClient, channel: str, outcome: str) -> float:
+    for line in monitor.get("/metrics").text.splitlines():
+        if line.startswith(f'notifications_total{{channel="{channel}",outcome="{outcome}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_sent_and_failed_per_channel(
+    client: TestClient,
+    db: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monitor = TestClient(app, raise_server_exceptions=False, client=("127.0.0.1", 41000))
+    sent_before = sent_count(monitor, "sms", "sent")
+    failed_before = sent_count(monitor, "sms", "failed")
+    paid_order(client, db, PHONE)
+    assert deliver() == 1
+    assert sent_count(monitor, "sms", "sent") == sent_before + 1
+    monkeypatch.setattr(settings, "NOTIFY_MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(settings, "SMS_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/sms")
+    monkeypatch.setattr(settings, "SMS_TIMEOUT_SECONDS", 0.5)
+    user_id = outbox(db)[0].user_id
+    notify(db, user_id, NotificationEvent.SAMPLE_COLLECTED, sample_context())
+    db.flush()
+    assert deliver() == 0
+    assert sent_count(monitor, "sms", "failed") == failed_before + 1
+
+
+def test_the_inbox_is_exported_and_erased_with_the_account(
+    client: TestClient, db: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "OTP_RESEND_COOLDOWN_SECONDS", 0)
+    me = login(client, PHONE)
+    notify(db, me.user_id, NotificationEvent.SAMPLE_COLLECTED, sample_context())
+    db.flush()
+    exported = client.get("/profile/export", headers=me.headers).json()
+    assert [n["event"] for n in exported["notifications"]] == ["sample_collected"]
+    assert exported["notification_preferences"]["sms"] is True
+    code = request_code(client, PHONE)
+    erased = client.request("DELETE", "/profile", headers=me.headers, json={"otp": code})
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["notifications_deleted"] == 2  # the inbox entry and the queued SMS
+    assert outbox(db) == []

@@ -153,3 +153,19 @@ def ready_shopper(client: TestClient, engine: Engine, phone: str, product_id: in
         buyer = Shopper(me, [member], address)
     add_to_cart(client, me.headers, product_id, [(buyer.members[0].id, buyer.address.id)])
     return buyer
+
+
+def refund_event(
+    payment_id: str, amount: int, event: str = "refund.processed", refund_id: str = "rfnd_fake123"
+) -> bytes:
+    """A Razorpay refund webhook body for `payment_id`."""
+    return webhook_body(
+        event,
+        refund={
+            "id": refund_id,
+            "entity": "refund",
+            "payment_id": payment_id,
+            "amount": amount,
+            "status": "processed" if event == "refund.processed" else "pending",
+        },
+    )

@@ -13,7 +13,7 @@ from database import utcnow
 from Orders_module.jobs import expire_unpaid_orders_job, resend_refunds_job
 from Orders_module.models import Order, Refund
 from tests.cart.factories import make_coupon
-from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id, webhook_body
+from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id
 from tests.helpers import ADMIN_PHONE, assert_error, login
 from tests.orders.support import (
     captured_event,
@@ -21,6 +21,7 @@ from tests.orders.support import (
     deliver_webhook,
     make_shop,
     pay,
+    refund_event,
     shopper,
 )
 from tests.reports.support import upload
@@ -39,21 +40,6 @@ def paid_order(client: TestClient, db: Session, phone: str, members: int = 1) ->
     payment_id = new_payment_id()
     assert pay(client, buyer, placed, payment_id).status_code == 200
     return buyer, placed, payment_id
-
-
-def refund_event(
-    payment_id: str, amount: int, event: str = "refund.processed", refund_id: str = "rfnd_fake123"
-) -> bytes:
-    return webhook_body(
-        event,
-        refund={
-            "id": refund_id,
-            "entity": "refund",
-            "payment_id": payment_id,
-            "amount": amount,
-            "status": "processed" if event == "refund.processed" else "pending",
-        },
-    )
 
 
 def test_cancelling_an_unpaid_order_releases_the_coupon_hold(
