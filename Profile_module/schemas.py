@@ -110,8 +110,7 @@ class ExportOut(BaseModel):
         "sha256, size_bytes, uploaded_at, note, and `download` (the path that serves the PDF)"
     )
     notifications: Rows = Field(
-        description="My in-app inbox: event, title, body, order_id, booking_id, created_at, "
-        "read_at"
+        description="My in-app inbox: event, title, body, order_id, booking_id, created_at, read_at"
     )
     notification_preferences: dict[str, Any] = Field(
         description="The channels (sms, email, push) I allow for reminders and updates"
