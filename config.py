@@ -17,6 +17,9 @@ MIN_SECRET_KEY_LENGTH = 32
 FERNET_KEY_BYTES = 32
 # Public on purpose (it is in the source): development and tests only; production refuses it.
 DEV_REPORT_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"development-only-report-key-0000").decode()
+# The development supplier: production refuses it (a real GSTIN must be printed on invoices).
+DEV_SUPPLIER_GSTIN = "29AAAAA0000A1Z5"
+DEV_SUPPLIER_LEGAL_NAME = "Nucleotide Genomics (development)"
 HOUR_MINUTE = r"^([01]\d|2[0-3]):[0-5]\d$"
 WEEKDAY_LIST = r"^(?i)\s*(mon|tue|wed|thu|fri|sat|sun)(\s*,\s*(mon|tue|wed|thu|fri|sat|sun))*\s*$"
 
@@ -131,6 +134,22 @@ class Settings(BaseSettings):
     REPORT_DOWNLOADS_PER_HOUR: int = Field(30, ge=1)
     # How often files of erased accounts still in storage are deleted again (after a failure).
     REPORT_PURGE_INTERVAL_MINUTES: float = 10
+
+    # Tax invoices (Invoice_module): numbers `{INVOICE_PREFIX}/{FY}/{seq}`; the supplier printed
+    # on every invoice (production refuses to start without the GSTIN and the legal name).
+    INVOICE_PREFIX: str = Field("NUC", pattern=r"^[A-Z0-9]{1,8}$")
+    SUPPLIER_LEGAL_NAME: str = DEV_SUPPLIER_LEGAL_NAME
+    SUPPLIER_GSTIN: str = DEV_SUPPLIER_GSTIN
+    SUPPLIER_ADDRESS: str = "1, Development Road, Bengaluru 560001"
+    SUPPLIER_STATE: str = "Karnataka"
+
+    # Home sample collection (Collection_module), all in Asia/Kolkata
+    COLLECTION_SLOTS: str = "07:00-09:00,09:00-11:00,11:00-13:00,16:00-18:00"
+    COLLECTION_DAYS: str = "mon,tue,wed,thu,fri,sat,sun"
+    COLLECTION_CAPACITY_PER_SLOT: int = Field(8, ge=0)
+    COLLECTION_LEAD_HOURS: float = Field(12, ge=0)
+    COLLECTION_MAX_DAYS: int = Field(14, ge=1)
+    COLLECTION_RESCHEDULE_CUTOFF_HOURS: float = Field(4, ge=0)
 
     # Notifications (Notification_module): the outbox delivery job and its channels
     BRAND_NAME: str = "Nucleotide"
@@ -268,6 +287,10 @@ class Settings(BaseSettings):
             problems.append("REPORT_ENCRYPTION_KEY is required (Fernet key for lab reports)")
         elif DEV_REPORT_ENCRYPTION_KEY in self.configured_report_keys:
             problems.append("REPORT_ENCRYPTION_KEY must not include the development key")
+        if self.SUPPLIER_GSTIN.strip() in ("", DEV_SUPPLIER_GSTIN):
+            problems.append("SUPPLIER_GSTIN must be set (printed on every tax invoice)")
+        if self.SUPPLIER_LEGAL_NAME.strip() in ("", DEV_SUPPLIER_LEGAL_NAME):
+            problems.append("SUPPLIER_LEGAL_NAME must be set (printed on every tax invoice)")
         if not self.GOOGLE_OAUTH_REDIRECT_URI.startswith("https://"):
             problems.append("GOOGLE_OAUTH_REDIRECT_URI must be an https:// URL")
         if problems:

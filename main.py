@@ -15,6 +15,7 @@ from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
 from Cart_module.router import router as cart_router
 from Category_module.router import router as categories_router
+from Collection_module.router import router as collection_router
 from config import APP_NAME, APP_VERSION, get_settings
 from Consent_module.router import router as consent_router
 from core.errors import install_error_handlers
@@ -29,6 +30,7 @@ from core.scheduler import scheduler
 from database import engine
 from gmeet_api.notices import register_counselling_jobs
 from gmeet_api.router import router as gmeet_router
+from Invoice_module.router import router as invoices_router
 from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
 from Login_module.router import router as auth_router
@@ -59,8 +61,10 @@ ROUTERS = [
     consent_router,
     product_consents_router,
     cart_router,
+    collection_router,
     orders_router,
     reports_router,
+    invoices_router,
     gmeet_router,
     notifications_router,
     audit_router,

@@ -4,8 +4,10 @@ from Address_module import models as address_models
 from Audit_module import models as audit_models
 from Cart_module import models as cart_models
 from Category_module import models as category_models
+from Collection_module import models as collection_models
 from Consent_module import models as consent_models
 from gmeet_api import models as gmeet_models
+from Invoice_module import models as invoice_models
 from Login_module import models as login_models
 from Member_module import models as member_models
 from Notification_module import models as notification_models
@@ -18,8 +20,10 @@ __all__ = [
     "audit_models",
     "cart_models",
     "category_models",
+    "collection_models",
     "consent_models",
     "gmeet_models",
+    "invoice_models",
     "login_models",
     "member_models",
     "notification_models",

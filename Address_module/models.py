@@ -58,3 +58,5 @@ class ServiceableLocation(TimestampMixin, Base):
     home_collection: Mapped[bool] = mapped_column(default=False)
     sample_pickup: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Home collection visits per window; None: COLLECTION_CAPACITY_PER_SLOT.
+    collection_capacity: Mapped[int | None] = mapped_column(default=None)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from Address_module.locations import city_key
 from core.pincodes import IndianState, Pincode
@@ -103,18 +103,22 @@ class LocationIn(BaseModel):
     home_collection: bool = False
     sample_pickup: bool = True
     is_active: bool = True
+    collection_capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
 class LocationUpdateIn(PatchIn):
     """Only the fields sent are changed; none may be `null`."""
 
     model_config = ConfigDict(extra="forbid")
+    nullable = frozenset({"collection_capacity"})
 
     city: LocationCity | None = None
     zone: Zone | None = None
     home_collection: bool | None = None
     sample_pickup: bool | None = None
     is_active: bool | None = None
+    # null: back to COLLECTION_CAPACITY_PER_SLOT
+    collection_capacity: Annotated[int, Field(ge=0, le=1000)] | None = None
 
 
 class LocationOut(BaseModel):
@@ -126,5 +130,6 @@ class LocationOut(BaseModel):
     home_collection: bool
     sample_pickup: bool
     is_active: bool
+    collection_capacity: int | None
     created_at: datetime
     updated_at: datetime

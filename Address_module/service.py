@@ -26,7 +26,14 @@ from Login_module.locks import lock_user
 ENTITY = "address"
 LOCATION_ENTITY = "serviceable_location"
 FIELDS = (*ADDRESS_FIELDS, "is_default")
-LOCATION_FIELDS = ("city", "zone", "home_collection", "sample_pickup", "is_active")
+LOCATION_FIELDS = (
+    "city",
+    "zone",
+    "home_collection",
+    "sample_pickup",
+    "is_active",
+    "collection_capacity",
+)
 
 
 # --- Serviceable locations ---------------------------------------------------------------------

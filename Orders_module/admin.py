@@ -6,11 +6,12 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from Audit_module.service import personal_changes, record_audit
+from Notification_module.models import NotificationEvent
 from Orders_module.cancellation import cancel_order
 from Orders_module.consent_holds import cancellable_after_withdrawal, ensure_consents_hold
 from Orders_module.errors import InvalidStatusTransition, ReportRequired
 from Orders_module.models import Order, OrderItem, OrderStatus
-from Orders_module.notices import tell_item_step
+from Orders_module.notices import tell_customer, tell_item_step
 from Orders_module.service import add_history, order_item, set_order_status
 from Orders_module.states import (
     FULFILMENT,
@@ -79,6 +80,7 @@ def admin_set_item_status(
 
 
 REPORT_UPLOADED_NOTE = "report uploaded"
+COLLECTION_BOOKED_NOTE = "home collection booked"
 REPORT_STEPS = (OrderStatus.IN_LAB, OrderStatus.REPORT_READY)
 
 
@@ -130,6 +132,11 @@ def _item_changed(
             }
         ),
     )
+    _order_follows(db, order, admin_id)
+
+
+def _order_follows(db: Session, order: Order, actor_user_id: int) -> None:
+    """The order moves on to the earliest step all its items have reached."""
     slowest = min((i.status for i in order.items), key=fulfilment_rank)
     if fulfilment_rank(slowest) > fulfilment_rank(order.status):
         set_order_status(
@@ -137,6 +144,52 @@ def _item_changed(
             order,
             slowest,
             note="all items reached this step",
-            actor_user_id=admin_id,
+            actor_user_id=actor_user_id,
             items_from=set(),
         )
+
+
+def schedule_items(
+    db: Session,
+    order: Order,
+    items: list[OrderItem],
+    day: date,
+    window: str,
+    actor_user_id: int,
+) -> None:
+    """The customer booked (or moved) a home collection for `items` (of the locked `order`):
+    each `paid` item moves to sample_collection_scheduled, all get the date; one message."""
+    for item in items:
+        old = {"status": item.status, "scheduled_date": item.scheduled_date}
+        if item.status == OrderStatus.PAID:
+            item.status = OrderStatus.SAMPLE_COLLECTION_SCHEDULED
+            add_history(db, order, item.status, COLLECTION_BOOKED_NOTE, actor_user_id, item=item)
+        item.scheduled_date = day
+        record_audit(
+            db,
+            action="order_item.collection_scheduled",
+            entity_type="order_item",
+            entity_id=item.id,
+            actor_user_id=actor_user_id,
+            changes={
+                key: {"old": value, "new": getattr(item, key)}
+                for key, value in old.items()
+                if getattr(item, key) != value
+            },
+        )
+    _order_follows(db, order, actor_user_id)
+    tell_customer(
+        db,
+        order,
+        NotificationEvent.COLLECTION_SCHEDULED,
+        date=day.strftime("%d %b %Y"),
+        window=window,
+    )
+
+
+def set_technician(
+    db: Session, order: Order, items: list[OrderItem], name: str | None, phone: str | None
+) -> None:
+    for item in items:
+        item.technician_name = name
+        item.technician_phone = phone

@@ -5,6 +5,7 @@ to Razorpay with no lock held (the refund job retries until Razorpay answers).
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -195,6 +196,17 @@ def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) 
     db.flush()
 
 
+CancelledHook = Callable[[Session, Order], object]
+_cancelled_hooks: list[CancelledHook] = []
+
+
+def on_order_cancelled(hook: CancelledHook) -> CancelledHook:
+    """Register `hook(db, order)`, run in the transaction that cancels a paid order (e.g. the
+    home collection booked for it gives its place back)."""
+    _cancelled_hooks.append(hook)
+    return hook
+
+
 def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> Order:
     """Before any sample is collected; a paid order's refund is recorded (see send_refund).
 
@@ -219,6 +231,8 @@ def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> 
     set_order_status(db, order, OrderStatus.CANCELLED, note=reason, actor_user_id=actor_user_id)
     release_coupon_hold(db, order.id)
     start_refund(db, order, actor_user_id)
+    for hook in _cancelled_hooks:
+        hook(db, order)
     return order
 
 

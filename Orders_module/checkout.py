@@ -9,6 +9,7 @@ its answer recorded in a fresh transaction.
 import hashlib
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -62,6 +63,17 @@ from Orders_module.service import (
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
+# What modules above Orders do when an order becomes paid, in the same transaction (the tax
+# invoice number): registered at their import, so Orders imports none of them.
+PaidHook = Callable[[Session, Order], object]
+_paid_hooks: list[PaidHook] = []
+
+
+def on_order_paid(hook: PaidHook) -> PaidHook:
+    """Register `hook(db, order)`, called by complete_payment once the order is paid."""
+    _paid_hooks.append(hook)
+    return hook
+
 
 @dataclass(frozen=True)
 class CheckoutResult:
@@ -104,6 +116,8 @@ def _snapshot_product(item: Any) -> dict[str, Any]:
         "mrp_paise": product.mrp_paise,
         "sample_type": product.sample_type,
         "turnaround_days": product.turnaround_days,
+        "sac_code": product.sac_code,
+        "gst_rate_percent": product.gst_rate_percent,
     }
 
 
@@ -396,3 +410,5 @@ def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int
         mark_coupon_used(db, order.id)
     empty_cart(db, order.user_id)
     tell_customer(db, order, NotificationEvent.ORDER_PAID, amount=rupees(order.total_paise))
+    for hook in _paid_hooks:
+        hook(db, order)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from Address_module.service import ERASED_ADDRESS
 from Member_module.service import ERASED_MEMBER
-from Orders_module.admin import REPORT_UPLOADED_NOTE
+from Orders_module.admin import COLLECTION_BOOKED_NOTE, REPORT_UPLOADED_NOTE
 from Orders_module.cancellation import cancel_unpaid
 from Orders_module.models import Order, OrderStatus
 from Orders_module.service import orders_query, with_details
@@ -33,6 +33,7 @@ SYSTEM_NOTES = frozenset(
         "all items reached this step",
         "cancelled by support",
         REPORT_UPLOADED_NOTE,
+        COLLECTION_BOOKED_NOTE,
     }
 )
 # Generated notes that carry a Razorpay id: `payment pay_X (verify)`, `refund rfnd_X reported...`.

@@ -9,6 +9,7 @@ payment is kept as a stray one and refunded on its own, the order left as it was
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -284,6 +285,18 @@ def _on_failed(db: Session, event: dict[str, Any]) -> WebhookResult:
     return WebhookResult(WebhookOutcome.PROCESSED)
 
 
+# What modules above Orders do when a refund is processed, in the same transaction (the credit
+# note): registered at their import, so Orders imports none of them.
+RefundHook = Callable[[Session, Order, Refund], object]
+_refund_hooks: list[RefundHook] = []
+
+
+def on_refund_processed(hook: RefundHook) -> RefundHook:
+    """Register `hook(db, order, refund)`, called once when a refund becomes processed."""
+    _refund_hooks.append(hook)
+    return hook
+
+
 def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> WebhookResult:
     """`refund.created` / `refund.processed` for a payment we know, whoever made the refund
     (our request, or someone in the Razorpay Dashboard): the refund is recorded and, when it
@@ -341,6 +354,8 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
         tell_customer(
             db, order, NotificationEvent.REFUND_PROCESSED, amount=rupees(refund.amount_paise)
         )
+        for hook in _refund_hooks:
+            hook(db, order, refund)
     return WebhookResult(
         WebhookOutcome.PROCESSED if changed else WebhookOutcome.ALREADY_KNOWN, order
     )

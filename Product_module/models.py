@@ -55,6 +55,9 @@ class Product(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # Merchandising order for the default (relevance without a query) listing.
     sort_order: Mapped[int] = mapped_column(default=0)
+    # Tax invoices: the service's SAC and its GST rate (0 = exempt; 5, 12, 18 or 28).
+    sac_code: Mapped[str] = mapped_column(String(8), default="999316", server_default="999316")
+    gst_rate_percent: Mapped[int] = mapped_column(default=0, server_default="0")
 
     category: Mapped["Category"] = relationship(lazy="raise")
 
@@ -90,4 +93,6 @@ EDITABLE_FIELDS = (
     "turnaround_days",
     "is_active",
     "sort_order",
+    "sac_code",
+    "gst_rate_percent",
 )

@@ -71,6 +71,9 @@ Tag = Annotated[
 ]
 TurnaroundDays = Annotated[int, Field(ge=1, le=365)]
 SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+# Tax invoices: the SAC of the service (digits) and its GST rate (0 = exempt).
+SacCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+GstRate = Literal[0, 5, 12, 18, 28]
 
 
 class CategoryRef(BaseModel):
@@ -122,6 +125,8 @@ class ProductAdminOut(ProductDetailOut):
     category_id: int
     is_active: bool
     sort_order: int
+    sac_code: str
+    gst_rate_percent: int
     created_at: datetime
     updated_at: datetime
 
@@ -148,6 +153,8 @@ class ProductCreateIn(BaseModel):
     turnaround_days: TurnaroundDays | None = None
     is_active: bool = True
     sort_order: SortOrder = 0
+    sac_code: SacCode = "999316"
+    gst_rate_percent: GstRate = 0
 
 
 NULLABLE_ON_UPDATE = {"short_description", "description", "sample_type", "turnaround_days"}
@@ -177,3 +184,5 @@ class ProductUpdateIn(PatchIn):
     turnaround_days: TurnaroundDays | None = None
     is_active: bool | None = None
     sort_order: SortOrder | None = None
+    sac_code: SacCode | None = None
+    gst_rate_percent: GstRate | None = None

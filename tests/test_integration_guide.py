@@ -116,14 +116,23 @@ def story_steps(
                 )
                 assert response.status_code == 201, response.text
 
+    def pick_slot(known: dict[str, Any]) -> None:
+        """The app shows the free windows and the user taps the first one."""
+        headers = {"Authorization": f"Bearer {known['access_token']}"}
+        order = client.get(f"/orders/{known['order_id']}", headers=headers).json()
+        known["asha_item_id"], known["vikram_item_id"] = (i["id"] for i in order["items"])
+        path = f"/orders/{known['order_id']}/collection-slots"
+        [first, *_] = client.get(path, headers=headers).json()["slots"]
+        known["slot_date"], known["slot_start"] = first["date"], first["start"]
+
     def report_uploaded(known: dict[str, Any]) -> None:
         """The lab (an admin) has the samples and uploads the first member's report."""
         admin = login(client, ADMIN_PHONE)
         order = client.get(f"/orders/{known['order_id']}", headers=admin.headers).json()
         first, second = (item["id"] for item in order["items"])
-        for item_id in (first, second):
-            for status in TO_THE_LAB:
-                moved = move_item(client, admin, known["order_id"], item_id, status)
+        for item in order["items"]:
+            for status in TO_THE_LAB[TO_THE_LAB.index(item["status"]) + 1 :]:
+                moved = move_item(client, admin, known["order_id"], item["id"], status)
                 assert moved.status_code == 200, moved.text
         uploaded = upload(client, admin, known["order_id"], first)
         assert uploaded.status_code == 201, uploaded.text
@@ -136,6 +145,7 @@ def story_steps(
     return {
         "razorpay_checkout": razorpay_checkout,
         "remaining_consents": remaining_consents,
+        "pick_slot": pick_slot,
         "report_uploaded": report_uploaded,
         "connected_counsellor": connected_counsellor,
     }

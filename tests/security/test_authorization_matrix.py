@@ -105,6 +105,16 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/orders/admin/{order_id}/items/{item_id}/report"): ADMIN,
     ("GET", "/orders/{order_id}/items/{item_id}/report"): OWNED,
     ("GET", "/orders/{order_id}/items/{item_id}/reports"): OWNED,
+    ("GET", "/orders/{order_id}/invoice"): OWNED,
+    ("GET", "/orders/{order_id}/credit-notes"): OWNED,
+    ("GET", "/orders/{order_id}/credit-notes/{credit_note_id}"): OWNED,
+    ("GET", "/orders/admin/collections"): ADMIN,
+    ("PUT", "/orders/admin/collections/{collection_id}"): ADMIN,
+    ("POST", "/orders/admin/holidays/{day}"): ADMIN,
+    ("DELETE", "/orders/admin/holidays/{day}"): ADMIN,
+    ("GET", "/orders/{order_id}/collection-slots"): OWNED,
+    ("POST", "/orders/{order_id}/collection"): OWNED,
+    ("PUT", "/orders/{order_id}/collection/{collection_id}"): OWNED,
     ("GET", "/notifications"): USER,
     ("POST", "/notifications/read-all"): USER,
     ("POST", "/notifications/{notification_id}/read"): OWNED,
@@ -130,6 +140,15 @@ ACCESS: dict[tuple[str, str], str] = {
 # A body that passes validation, so the ownership check is what answers.
 OWNED_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/member/{member_id}"): {"name": "Changed"},
+    ("POST", "/orders/{order_id}/collection"): {
+        "item_ids": [1],
+        "date": "2026-12-08",
+        "start": "09:00",
+    },
+    ("PUT", "/orders/{order_id}/collection/{collection_id}"): {
+        "date": "2026-12-08",
+        "start": "09:00",
+    },
     ("PUT", "/address/{address_id}"): {"landmark": "Near the park"},
     ("PUT", "/cart/{item_id}"): {"quantity": 2},
     ("POST", "/orders/{order_id}/verify-payment"): {
@@ -170,7 +189,15 @@ def test_anonymous_callers(client: TestClient, method: str, path: str) -> None:
     response = call(
         client,
         method,
-        fill(path, {"code": "platform", "product_ref": "x", "counsellor_id": "ABCDEF"}),
+        fill(
+            path,
+            {
+                "code": "platform",
+                "product_ref": "x",
+                "counsellor_id": "ABCDEF",
+                "day": "2026-12-08",
+            },
+        ),
     )
     assert response.status_code != 500, response.text
     if ACCESS[(method, path)] == PUBLIC:
@@ -202,7 +229,7 @@ def test_users_are_refused_admin_routes(
     response = call(
         client,
         method,
-        fill(path, {"code": "platform", "counsellor_id": "ABCDEF"}),
+        fill(path, {"code": "platform", "counsellor_id": "ABCDEF", "day": "2026-12-08"}),
         user.headers,
         {},
     )
@@ -217,7 +244,7 @@ def test_admins_pass_the_admin_check(
     response = call(
         client,
         method,
-        fill(path, {"code": "platform", "counsellor_id": "ABCDEF"}),
+        fill(path, {"code": "platform", "counsellor_id": "ABCDEF", "day": "2026-12-08"}),
         admin.headers,
         {},
     )
@@ -281,7 +308,12 @@ def belongings(client: TestClient, db: Session, razorpay: FakeRazorpay) -> Belon
 
 OWNED_ROUTES = sorted(route for route, access in ACCESS.items() if access == OWNED)
 # What the owner's GET answers when it is not 200 (the thing exists but is not there yet).
-OWNER_GETS = {"/orders/{order_id}/items/{item_id}/report": 409}
+OWNER_GETS = {
+    "/orders/{order_id}/items/{item_id}/report": 409,
+    "/orders/{order_id}/invoice": 409,
+    # The owner's order is unpaid: it has no credit note (the intruder's 404 is the order's).
+    "/orders/{order_id}/credit-notes/{credit_note_id}": 404,
+}
 
 
 @pytest.mark.parametrize(("method", "path"), OWNED_ROUTES)

@@ -1,0 +1,71 @@
+"""Tax invoices (one per paid order), credit notes (one per processed refund) and the counters
+that number them. The computed content is kept as issued (JSON); the PDF rendered from it is
+stored once (core/storage.py, sealed) and always served from there."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from database import Base, stored_as_string, utcnow
+
+
+class DocumentSeries(StrEnum):
+    """A numbering series: each has its own consecutive sequence per financial year."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class DocumentCounter(Base):
+    """The last number issued in a series and financial year; locked while a number is taken,
+    so numbers are consecutive, and taken in the issuing transaction, so a rollback uses none."""
+
+    __tablename__ = "document_counters"
+    __table_args__ = (UniqueConstraint("series", "fy"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[DocumentSeries] = mapped_column(stored_as_string(DocumentSeries, 16))
+    # "2026-27": April to March, India time.
+    fy: Mapped[str] = mapped_column(String(7))
+    last_seq: Mapped[int] = mapped_column(default=0)
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("fy", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    fy: Mapped[str] = mapped_column(String(7))
+    seq: Mapped[int]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    total_paise: Mapped[int] = mapped_column(BigInteger)
+    # Supplier, customer, place of supply, lines, totals and words, as issued.
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Set when the PDF is first asked for; the stored file is then served as it is.
+    storage_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    size_bytes: Mapped[int | None] = mapped_column(default=None)
+
+
+class CreditNote(Base):
+    __tablename__ = "credit_notes"
+    __table_args__ = (UniqueConstraint("fy", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id"), unique=True)
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    fy: Mapped[str] = mapped_column(String(7))
+    seq: Mapped[int]
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    amount_paise: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    storage_key: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    size_bytes: Mapped[int | None] = mapped_column(default=None)

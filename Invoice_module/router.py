@@ -1,0 +1,53 @@
+"""Tax invoices and credit notes under the order paths: the customer's (or an admin's) PDFs."""
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from core.openapi import error_responses
+from core.validation import RowId
+from deps import CurrentAuth, DbSession, RequestRoute
+from Invoice_module.models import CreditNote
+from Invoice_module.schemas import CreditNoteOut
+from Invoice_module.service import DocumentFile, credit_note_pdf, credit_notes, invoice_pdf
+
+router = APIRouter(prefix="/orders", tags=["invoices"], route_class=RequestRoute)
+
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The document (PDF)"}
+}
+
+
+def _pdf(document: DocumentFile) -> Response:
+    return Response(
+        content=document.content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get("/{order_id}/invoice", response_class=Response, responses=PDF_RESPONSE)
+def invoice(order_id: RowId, db: DbSession, auth: CurrentAuth) -> Response:
+    """The order's tax invoice as a PDF (409 until the order is paid); always the same file."""
+    return _pdf(invoice_pdf(db, order_id, auth.user.id, auth.is_admin))
+
+
+@router.get("/{order_id}/credit-notes", response_model=list[CreditNoteOut])
+def list_credit_notes(order_id: RowId, db: DbSession, auth: CurrentAuth) -> list[CreditNote]:
+    """The order's credit notes (one per processed refund), oldest first."""
+    return credit_notes(db, order_id, auth.user.id, auth.is_admin)
+
+
+@router.get(
+    "/{order_id}/credit-notes/{credit_note_id}",
+    response_class=Response,
+    responses={**PDF_RESPONSE, **error_responses(404)},
+)
+def credit_note(
+    order_id: RowId, credit_note_id: RowId, db: DbSession, auth: CurrentAuth
+) -> Response:
+    """A credit note as a PDF."""
+    return _pdf(credit_note_pdf(db, order_id, credit_note_id, auth.user.id, auth.is_admin))
