@@ -144,14 +144,14 @@ def order_detail(order_id: RowId, db: DbSession, auth: CurrentAuth) -> OrderAnsw
     """One of my orders (any order for an admin); items a withdrawn consent stops are marked."""
     owner = None if auth.is_admin else auth.user.id
     order = service.get_order(db, order_id, user_id=owner)
-    return OrderAnswer(order, order_withdrawn_consents(db, order))
+    return OrderAnswer(order, order_withdrawn_consents(db, order), staff=auth.is_admin)
 
 
 @router.get("/{order_id}/tracking", response_model=TrackingOut)
 def order_tracking(order_id: RowId, db: DbSession, auth: CurrentAuth) -> Tracking:
     """Where each member's sample is."""
     owner = None if auth.is_admin else auth.user.id
-    return Tracking(service.get_order(db, order_id, user_id=owner))
+    return Tracking(service.get_order(db, order_id, user_id=owner), staff=auth.is_admin)
 
 
 @router.post("/{order_id}/verify-payment", response_model=OrderOut)
@@ -188,7 +188,7 @@ def set_status(
     """Move an order along its status path (admin)."""
     order = service.get_order(db, order_id, for_update=True)
     order = admin_set_order_status(db, order, body.status, body.note, admin.id)
-    return OrderAnswer(_send_refunds(db, order, admin.id, wait=True))
+    return OrderAnswer(_send_refunds(db, order, admin.id, wait=True), staff=True)
 
 
 @router.put("/{order_id}/items/{item_id}/status", response_model=OrderOut)
@@ -208,4 +208,4 @@ def set_item_status(
         technician_phone=body.technician_phone,
         note=body.note,
     )
-    return OrderAnswer(order, order_withdrawn_consents(db, order))
+    return OrderAnswer(order, order_withdrawn_consents(db, order), staff=True)

@@ -6,7 +6,13 @@ from typing import Any
 
 from config import get_settings
 from core.answers import ReadsThrough
+from core.validation import mask_phone
 from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
+
+
+def technician_phone(item: OrderItem, *, staff: bool) -> str | None:
+    phone = item.technician_phone
+    return phone if staff or phone is None else mask_phone(phone)
 
 
 @dataclass(frozen=True)
@@ -21,6 +27,8 @@ class ItemAnswer(ReadsThrough):
 
     item: OrderItem
     withdrawn_consents: list[str] = field(default_factory=list)
+    # Staff see the technician's phone; the customer a masked one (they are called, not calling).
+    staff: bool = False
 
     @property
     def member(self) -> dict[str, Any]:
@@ -40,7 +48,7 @@ class ItemAnswer(ReadsThrough):
         item = self.item
         if not (item.technician_name or item.technician_phone):
             return None
-        return Technician(item.technician_name, item.technician_phone)
+        return Technician(item.technician_name, technician_phone(item, staff=self.staff))
 
     @property
     def consent_withdrawn(self) -> bool:
@@ -57,10 +65,14 @@ class OrderAnswer(ReadsThrough):
 
     order: Order
     withdrawn: dict[int, list[str]] = field(default_factory=dict)
+    staff: bool = False
 
     @property
     def items(self) -> list[ItemAnswer]:
-        return [ItemAnswer(item, self.withdrawn.get(item.id, [])) for item in self.order.items]
+        return [
+            ItemAnswer(item, self.withdrawn.get(item.id, []), self.staff)
+            for item in self.order.items
+        ]
 
     @property
     def status_history(self) -> list[OrderStatusHistory]:
@@ -103,6 +115,11 @@ def checkout_answer(order: Order) -> CheckoutAnswer:
 @dataclass(frozen=True)
 class TrackingItem(ReadsThrough):
     item: OrderItem
+    staff: bool = False
+
+    @property
+    def technician_phone(self) -> str | None:
+        return technician_phone(self.item, staff=self.staff)
 
     @property
     def member_name(self) -> str:
@@ -116,6 +133,7 @@ class TrackingItem(ReadsThrough):
 @dataclass(frozen=True)
 class Tracking(ReadsThrough):
     order: Order
+    staff: bool = False
 
     @property
     def order_id(self) -> int:
@@ -123,7 +141,7 @@ class Tracking(ReadsThrough):
 
     @property
     def items(self) -> list[TrackingItem]:
-        return [TrackingItem(item) for item in self.order.items]
+        return [TrackingItem(item, self.staff) for item in self.order.items]
 
     @property
     def status_history(self) -> list[OrderStatusHistory]:

@@ -224,7 +224,9 @@ def test_the_run_sheet_and_the_technician(client: TestClient, db: Session, admin
     )
     assert assigned.status_code == 200, assigned.text
     detail = client.get(f"/orders/{order['id']}", headers=buyer.headers).json()
-    assert detail["items"][0]["technician"] == {"name": "Suresh", "phone": "+919876543211"}
+    assert detail["items"][0]["technician"] == {"name": "Suresh", "phone": "+91******3211"}
+    staff_view = client.get(f"/orders/{order['id']}", headers=admin.headers).json()
+    assert staff_view["items"][0]["technician"]["phone"] == "+919876543211"
     assert_error(
         client.get(
             "/orders/admin/collections", params={"date": "2026-12-08"}, headers=buyer.headers
