@@ -169,3 +169,22 @@ def erase_user_data(db: Session, user_id: int) -> int:
         member.is_deleted = True
         member.deleted_at = member.deleted_at or now
     return len(members)
+
+
+def follow_login_phone(db: Session, user_id: int, old_phone: str, new_phone: str) -> int:
+    """The login phone changed: the account holder's own member keeps up if it had that
+    phone (audited); how many changed."""
+    changed = 0
+    for member in lock_live_members(db, user_id):
+        if member.relation == "self" and member.phone == old_phone:
+            member.phone = new_phone
+            record_audit(
+                db,
+                action="member.updated",
+                entity_type="member",
+                entity_id=member.id,
+                actor_user_id=user_id,
+                changes=personal_changes({"phone": {"old": old_phone, "new": new_phone}}),
+            )
+            changed += 1
+    return changed

@@ -24,3 +24,23 @@ class ErasureBlockedByOpenOrders(ConflictError):
         "An order is paid and not yet completed (a sample may be in flight); cancel it or wait "
         "until it is completed before deleting the account."
     )
+
+
+class PhoneInUse(ConflictError):
+    code = "phone_in_use"
+    message = "That phone number already has an account."
+
+
+class SamePhone(ConflictError):
+    code = "same_phone"
+    message = "That is already the phone you log in with."
+
+
+class PhoneChangeNotStarted(ConflictError):
+    code = "phone_change_not_started"
+    message = "No phone change is waiting (or its codes expired); start again."
+
+
+class UserNotFound(NotFoundError):
+    code = "user_not_found"
+    message = "User not found."

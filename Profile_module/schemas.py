@@ -12,7 +12,7 @@ from pydantic import (
     field_validator,
 )
 
-from core.validation import SingleLine
+from core.validation import PhoneNumber, SingleLine
 from Profile_module.photos import photo_url
 
 Gender = Literal["male", "female", "other", "prefer_not_to_say"]
@@ -145,3 +145,43 @@ class ErasureOut(BaseModel):
         description="Lab report files deleted after the erasure (their metadata is kept, notes "
         "dropped)"
     )
+
+
+class PhoneChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_phone: PhoneNumber
+
+
+class PhoneChangeStartedOut(BaseModel):
+    message: str
+    expires_in: int = Field(description="Seconds the codes (and this change) stay valid")
+
+
+class PhoneConfirmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_otp: OtpCode
+    new_otp: OtpCode
+
+
+class AdminPhoneChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_phone: PhoneNumber
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=255)]
+
+
+class PhoneClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_phone: PhoneNumber
+    otp: OtpCode
+
+
+class PhoneChangedOut(BaseModel):
+    """The login phone now (masked); other sessions were signed out."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    phone: str
