@@ -351,14 +351,17 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
     if payment.stray_reason is None and refund.amount_paise >= payment.amount_paise:
         changed = _follow_refund(db, order, razorpay_refund_id, processed=processed) or changed
     if processed and not was_processed:
-        tell_customer(
-            db, order, NotificationEvent.REFUND_PROCESSED, amount=rupees(refund.amount_paise)
-        )
-        for hook in _refund_hooks:
-            hook(db, order, refund)
+        _refund_processed(db, order, refund)
     return WebhookResult(
         WebhookOutcome.PROCESSED if changed else WebhookOutcome.ALREADY_KNOWN, order
     )
+
+
+def _refund_processed(db: Session, order: Order, refund: Refund) -> None:
+    """The money went back: the customer is told, and the hooks (a credit note) run."""
+    tell_customer(db, order, NotificationEvent.REFUND_PROCESSED, amount=rupees(refund.amount_paise))
+    for hook in _refund_hooks:
+        hook(db, order, refund)
 
 
 def _follow_refund(
