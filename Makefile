@@ -4,7 +4,7 @@ PY := .venv/bin/python
 .PHONY: install lock run test test-mariadb lint typecheck bench ci
 
 install:
-	python3 -m venv .venv && .venv/bin/pip install -q -r requirements-dev.lock
+	python3 -m venv .venv && .venv/bin/pip install -q --no-compile -r requirements-dev.lock
 
 # Re-resolve the locks after editing requirements.txt / requirements-dev.txt (commit both locks).
 # pip-tools runs from its own throwaway venv, never from .venv; it uses pip's configured index.
