@@ -73,14 +73,18 @@ def collection_slots(
 
 
 @router.post("/{order_id}/collection", response_model=CollectionOut, status_code=201)
-def book_collection(order_id: RowId, body: BookIn, db: DbSession, user: CurrentUser) -> Collection:
+def book_collection(
+    order_id: RowId, body: BookIn, db: DbSession, user: CurrentUser
+) -> service.CustomerCollection:
     """Book a home collection for paid tests at one address."""
-    return service.book(db, user.id, order_id, body.item_ids, body.date, body.start)
+    booked = service.book(db, user.id, order_id, body.item_ids, body.date, body.start)
+    return service.CustomerCollection(booked)
 
 
 @router.put("/{order_id}/collection/{collection_id}", response_model=CollectionOut)
 def reschedule_collection(
     order_id: RowId, collection_id: RowId, body: RescheduleIn, db: DbSession, user: CurrentUser
-) -> Collection:
+) -> service.CustomerCollection:
     """Move it, until COLLECTION_RESCHEDULE_CUTOFF_HOURS before its window."""
-    return service.reschedule(db, user.id, order_id, collection_id, body.date, body.start)
+    moved = service.reschedule(db, user.id, order_id, collection_id, body.date, body.start)
+    return service.CustomerCollection(moved)

@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
 from core.storage import (
-    SealedDataInvalid,
-    StorageKeyNotFound,
-    StorageUnavailable,
+    StoredFileUnreadable,
     check_key,
+    delete_quietly,
     get_sealed_storage,
-    get_storage,
+    read_verified,
 )
 from database import on_rollback, utcnow
 from Invoice_module.content import credit_note_content, invoice_content
@@ -194,7 +193,7 @@ def _stored_pdf(db: Session, document: Document, folder: str) -> bytes:
     content = render_pdf(document.content)
     key = check_key(f"{folder}/{document.order_id}/{document.id}-{uuid.uuid4().hex}.pdf.sealed")
     get_sealed_storage().put(key, content)
-    on_rollback(db, lambda _session: _delete_quietly(key))
+    on_rollback(db, lambda _session: delete_quietly(key))
     document.storage_key = key
     document.sha256 = hashlib.sha256(content).hexdigest()
     document.size_bytes = len(content)
@@ -203,20 +202,9 @@ def _stored_pdf(db: Session, document: Document, folder: str) -> bytes:
 
 
 def _read(document: Invoice | CreditNote) -> bytes:
-    assert document.storage_key is not None
+    assert document.storage_key is not None and document.sha256 is not None
     try:
-        content = get_sealed_storage().get(document.storage_key)
-    except (StorageKeyNotFound, SealedDataInvalid) as exc:
+        return read_verified(document.storage_key, document.sha256)
+    except StoredFileUnreadable as exc:
         logger.error("%s %s unreadable: %s", type(document).__name__, document.id, exc)
         raise InvoiceUnreadable() from exc
-    if hashlib.sha256(content).hexdigest() != document.sha256:
-        logger.error("%s %s unreadable: SHA-256 differs", type(document).__name__, document.id)
-        raise InvoiceUnreadable()
-    return content
-
-
-def _delete_quietly(key: str) -> None:
-    try:
-        get_storage().delete(key)
-    except StorageUnavailable:
-        logger.warning("invoice file %s could not be deleted after a rollback", key)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from Audit_module.service import record_audit
+from Audit_module.service import diff, record_audit
 from database import rows_changed, utcnow
 from Login_module.Device.service import on_session_end
 from Login_module.models import DeviceSession, User
@@ -184,6 +184,15 @@ def register_device(
     device = PushDevice(user_id=user_id, session_id=session_id, token=token, platform=platform)
     db.add(device)
     db.flush()
+    # The token is a credential of the device: the audit names the device row, not the token.
+    record_audit(
+        db,
+        action="push_device.registered",
+        entity_type="push_device",
+        entity_id=device.id,
+        actor_user_id=user_id,
+        changes={"platform": platform, "session_id": session_id},
+    )
     return device
 
 
@@ -205,11 +214,22 @@ def set_preferences(
     db: Session, user_id: int, *, sms: bool, email: bool, push: bool
 ) -> NotificationPreference:
     found = db.get(NotificationPreference, user_id, with_for_update=True)
+    old = preferences(db, user_id) if found is None else found
+    before = {"sms": old.sms, "email": old.email, "push": old.push}
     if found is None:
         found = NotificationPreference(user_id=user_id)
         db.add(found)
     found.sms, found.email, found.push = sms, email, push
     db.flush()
+    after = {"sms": sms, "email": email, "push": push}
+    record_audit(
+        db,
+        action="notification.preferences_changed",
+        entity_type="user",
+        entity_id=user_id,
+        actor_user_id=user_id,
+        changes=diff(before, after),
+    )
     return found
 
 

@@ -7,6 +7,7 @@ completes it. `phone_in_use` is answered only after the codes are proven: no one
 a number has an account without holding it."""
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
@@ -114,8 +115,14 @@ def _change(
         raise PhoneInUse()
     old_phone = user.phone
     assert old_phone is not None
-    user.phone = new_phone
     db.flush()
+    try:
+        # The unique phone is the last word: an account made with it since the check above.
+        with db.begin_nested():
+            user.phone = new_phone
+            db.flush()
+    except IntegrityError as exc:
+        raise PhoneInUse() from exc
     follow_login_phone(db, user.id, old_phone, new_phone)
     notify(
         db,

@@ -19,11 +19,12 @@ from Audit_module.service import record_audit
 from config import get_settings
 from core.rate_limit import hit_sliding_window
 from core.storage import (
-    SealedDataInvalid,
-    StorageKeyNotFound,
     StorageUnavailable,
+    StoredFileUnreadable,
+    delete_quietly,
     get_sealed_storage,
     get_storage,
+    read_verified,
 )
 from database import on_commit, on_rollback, utcnow
 from Orders_module.admin import record_report_uploaded
@@ -69,7 +70,7 @@ def upload_report(
     key = _storage_key(order.id, item.id, version)
     storage = get_sealed_storage()
     storage.put(key, content)
-    on_rollback(db, lambda _session: _delete_quietly(key))
+    on_rollback(db, lambda _session: delete_quietly(key))
     report = Report(
         order_id=order.id,
         order_item_id=item.id,
@@ -98,15 +99,6 @@ def upload_report(
         },
     )
     return report
-
-
-def _delete_quietly(key: str) -> None:
-    """Best effort (a rollback or an erasure): a failure is logged, the purge job retries
-    erased files."""
-    try:
-        get_storage().delete(key)
-    except StorageUnavailable:
-        logger.warning("report file %s could not be deleted now", key)
 
 
 def _item_of(db: Session, order_id: int, item_id: int, owner_id: int | None) -> OrderItem:
@@ -163,14 +155,10 @@ def download_report(
 
 def _read(report: Report) -> bytes:
     try:
-        content = get_sealed_storage().get(report.storage_key)
-    except (StorageKeyNotFound, SealedDataInvalid) as exc:
-        logger.error("report %s unreadable: %s", report.id, type(exc).__name__)
+        return read_verified(report.storage_key, report.sha256)
+    except StoredFileUnreadable as exc:
+        logger.error("report %s unreadable: %s", report.id, exc)
         raise ReportUnreadable() from exc
-    if hashlib.sha256(content).hexdigest() != report.sha256:
-        logger.error("report %s unreadable: SHA-256 differs from the upload's", report.id)
-        raise ReportUnreadable()
-    return content
 
 
 def export_reports(db: Session, user_id: int) -> list[dict[str, Any]]:
@@ -221,7 +209,7 @@ def erase_user_data(db: Session, order_ids: list[int]) -> int:
 
 def _delete_all_quietly(keys: list[str]) -> None:
     for key in keys:
-        _delete_quietly(key)
+        delete_quietly(key)
 
 
 def purge_erased_files(db: Session, limit: int = 100) -> int:

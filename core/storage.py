@@ -6,6 +6,7 @@ report is never at rest in the clear. A backend that cannot be reached or writte
 (internal: the caller decides what a missing file means).
 """
 
+import hashlib
 import logging
 import os
 import re
@@ -346,3 +347,27 @@ def forget_storage() -> None:
     with _lock:
         _backends.clear()
         _sealers.clear()
+
+
+class StoredFileUnreadable(Exception):
+    """A stored private file is missing, does not open with our keys, or is not the file whose
+    SHA-256 was recorded: never served (the module answers its own 500)."""
+
+
+def read_verified(key: str, sha256: str) -> bytes:
+    """The sealed file under `key`, opened, and only if it is still the recorded file."""
+    try:
+        content = get_sealed_storage().get(key)
+    except (StorageKeyNotFound, SealedDataInvalid) as exc:
+        raise StoredFileUnreadable(type(exc).__name__) from exc
+    if hashlib.sha256(content).hexdigest() != sha256:
+        raise StoredFileUnreadable("SHA-256 differs from the recorded one")
+    return content
+
+
+def delete_quietly(key: str) -> None:
+    """Best effort (after a rollback, after an erasure): a storage outage is logged, not raised."""
+    try:
+        get_storage().delete(key)
+    except StorageUnavailable:
+        logger.warning("private file %s could not be deleted now", key)

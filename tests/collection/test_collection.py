@@ -227,6 +227,17 @@ def test_the_run_sheet_and_the_technician(client: TestClient, db: Session, admin
     assert detail["items"][0]["technician"] == {"name": "Suresh", "phone": "+91******3211"}
     staff_view = client.get(f"/orders/{order['id']}", headers=admin.headers).json()
     assert staff_view["items"][0]["technician"]["phone"] == "+919876543211"
+    assert assigned.json()["technician_phone"] == "+919876543211"  # the admin's answer
+    moved = client.put(
+        f"/orders/{order['id']}/collection/{collection['id']}",
+        json={"date": "2026-12-09", "start": "09:00"},
+        headers=buyer.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["technician_name"], moved.json()["technician_phone"]) == (
+        "Suresh",
+        "+91******3211",
+    )
     assert_error(
         client.get(
             "/orders/admin/collections", params={"date": "2026-12-08"}, headers=buyer.headers

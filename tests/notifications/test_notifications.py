@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from Audit_module.models import AuditLog
 from config import Settings
 from core.storage import forget_storage
 from database import utcnow
@@ -188,6 +189,15 @@ def test_preferences_turn_channels_off_but_essential_news_still_arrives(
     put = client.put("/notifications/preferences", headers=headers, json=off)
     assert put.status_code == 200 and put.json() == off
     assert client.get("/notifications/preferences", headers=headers).json() == off
+    db.expire_all()
+    [changed] = db.scalars(
+        select(AuditLog).where(AuditLog.action == "notification.preferences_changed")
+    )
+    assert changed.changes == {
+        "sms": {"old": True, "new": False},
+        "email": {"old": True, "new": False},
+        "push": {"old": True, "new": False},
+    }
 
     notify(db, lab.buyer.me.user_id, NotificationEvent.SAMPLE_COLLECTED, sample_context())
     db.flush()
