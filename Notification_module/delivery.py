@@ -17,7 +17,13 @@ from Notification_module.channels.email import send_email
 from Notification_module.channels.push import send_push
 from Notification_module.channels.sms import send_sms
 from Notification_module.errors import DeliveryError
-from Notification_module.models import Channel, DeliveryStatus, Notification, PushDevice
+from Notification_module.models import (
+    SECRET_EVENTS,
+    Channel,
+    DeliveryStatus,
+    Notification,
+    PushDevice,
+)
 
 logger = logging.getLogger("nucleotide.notifications")
 
@@ -65,6 +71,8 @@ def deliver(db: Session, message: Notification, now: datetime) -> bool:
     message.status = DeliveryStatus.SENT
     message.sent_at = now
     message.last_error = None
+    if message.event in SECRET_EVENTS:
+        message.body = message.title  # the link and code are the recipient's alone
     NOTIFICATIONS.labels(message.channel.value, "sent").inc()
     return True
 

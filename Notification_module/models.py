@@ -25,6 +25,11 @@ class NotificationEvent(StrEnum):
     PHONE_CHANGED = "phone_changed"
 
 
+# Texts that carry a secret (a consent request's link and code): no link in the payload, and
+# the text is cut down to its title once the message has gone.
+SECRET_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST})
+
+
 class Channel(StrEnum):
     SMS = "sms"
     EMAIL = "email"

@@ -19,6 +19,7 @@ from Notification_module.errors import (
     PushDeviceNotFound,
 )
 from Notification_module.models import (
+    SECRET_EVENTS,
     Channel,
     DeliveryStatus,
     DevicePlatform,
@@ -92,7 +93,8 @@ def notify(
     texts = render(event, dict(context))
     ids = {key: context.get(key) for key in ("order_id", "booking_id")}
     payload = {key: value for key, value in context.items() if key in ("order_id", "booking_id")}
-    payload["link"] = context.get("link")
+    if event not in SECRET_EVENTS:
+        payload["link"] = context.get("link")
     rows = []
     addresses: list[tuple[Channel, str | None]] = list(_addresses(db, user, event, phone))
     if phone is None:

@@ -155,7 +155,7 @@ class RequestContextMiddleware:
                 status["code"] = 413
                 await self._send_error(send, request_id, 413, "payload_too_large", TOO_LARGE)
         except Exception:
-            error_log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            error_log.exception("unhandled error on %s %s", scope["method"], _logged_path(scope))
             if not status["started"]:
                 status["code"] = 500
                 await self._send_error(send, request_id, 500, "internal_error", INTERNAL_ERROR)
@@ -190,7 +190,19 @@ class RequestContextMiddleware:
     @staticmethod
     def _log(scope: Scope, status: int, started: float) -> None:
         elapsed = time.perf_counter() - started
-        access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+        access_log.info(
+            "%s %s %s %.1fms", scope["method"], _logged_path(scope), status, elapsed * 1000
+        )
         # The router leaves the matched route in the scope: metrics by template, not by path.
         route = scope.get("route")
         observe_request(scope["method"], getattr(route, "path", None), status, elapsed)
+
+
+def _logged_path(scope: Scope) -> str:
+    """The path for the logs; a route with a `{token}` in its path (a consent request's link,
+    a push token) is logged by its template, so the secret never reaches a log."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if template and "{token}" in template:
+        return str(template)
+    return str(scope["path"])

@@ -51,23 +51,34 @@ def _reject_phone(db: Session, action: str, phone: str, **changes: Any) -> None:
     )
 
 
-def _claim_send(phone: str, ip: str | None) -> None:
-    """Apply the resend cooldown, then the hourly caps per IP and per phone, then the daily one.
+def claim_send(phone: str, ip: str | None, scope: str = "otp") -> None:
+    """Apply the resend cooldown, then the hourly caps per IP and per phone, then the daily one
+    (`scope` keeps the counts of other texts, e.g. consent requests, apart from login codes).
 
     The cooldown goes first so that a resend it refuses does not use up the hourly quota; a
     send refused by a cap gives the cooldown back (nothing was sent)."""
     settings = get_settings()
     if settings.OTP_RESEND_COOLDOWN_SECONDS > 0:
-        hit_cooldown(cooldown_key(phone), settings.OTP_RESEND_COOLDOWN_SECONDS)
+        hit_cooldown(cooldown_key(phone, scope), settings.OTP_RESEND_COOLDOWN_SECONDS)
     named = phone_key(phone)
     try:
         if ip:
-            hit_sliding_window(f"rl:otp:ip:{ip}", settings.OTP_MAX_REQUESTS_PER_IP_PER_HOUR, HOUR)
-        hit_sliding_window(f"rl:otp:phone:{named}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
-        hit_sliding_window(f"rl:otp:phone-day:{named}", settings.OTP_MAX_REQUESTS_PER_DAY, DAY)
+            hit_sliding_window(
+                f"rl:{scope}:ip:{ip}", settings.OTP_MAX_REQUESTS_PER_IP_PER_HOUR, HOUR
+            )
+        hit_sliding_window(f"rl:{scope}:phone:{named}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
+        hit_sliding_window(f"rl:{scope}:phone-day:{named}", settings.OTP_MAX_REQUESTS_PER_DAY, DAY)
     except RateLimitedError:
-        OtpStore.clear_cooldown(phone)
+        OtpStore.clear_cooldown(phone, scope)
         raise
+
+
+def limit_verify_attempts(ip: str | None) -> None:
+    """The hourly cap on codes checked from one IP (login codes and consent codes alike)."""
+    if ip:
+        hit_sliding_window(
+            f"rl:otp:verify-ip:{ip}", get_settings().OTP_MAX_VERIFY_PER_IP_PER_HOUR, HOUR
+        )
 
 
 def send_otp(db: Session, phone: str) -> dict[str, Any]:
@@ -78,7 +89,7 @@ def send_otp(db: Session, phone: str) -> dict[str, Any]:
         _reject_phone(db, "otp.blocked", phone, reason="region_not_allowed")
         raise
     try:
-        _claim_send(phone, current_request().ip)
+        claim_send(phone, current_request().ip)
     except RateLimitedError as exc:
         _reject_phone(
             db, "otp.blocked", phone, reason="send_rate_limited", retry_after=exc.retry_after
@@ -108,17 +119,13 @@ def send_otp(db: Session, phone: str) -> dict[str, Any]:
 def verify_code(db: Session, phone: str, code: str) -> None:
     """Accept the code once, or raise the matching error (each failure audited)."""
     settings = get_settings()
-    ip = current_request().ip
-    if ip:
-        try:
-            hit_sliding_window(
-                f"rl:otp:verify-ip:{ip}", settings.OTP_MAX_VERIFY_PER_IP_PER_HOUR, HOUR
-            )
-        except RateLimitedError as exc:
-            _reject_phone(
-                db, "otp.blocked", phone, reason="verify_rate_limited", retry_after=exc.retry_after
-            )
-            raise
+    try:
+        limit_verify_attempts(current_request().ip)
+    except RateLimitedError as exc:
+        _reject_phone(
+            db, "otp.blocked", phone, reason="verify_rate_limited", retry_after=exc.retry_after
+        )
+        raise
     outcome = OtpStore().check(phone, code)
     if outcome is OtpCheck.OK:
         _audit_phone(db, "otp.verified", phone)

@@ -56,45 +56,52 @@ def phone_key(phone: str) -> str:
     return hmac.new(secret, b"phone-key:" + phone.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def cooldown_key(phone: str) -> str:
-    return f"rl:otp:cooldown:{phone_key(phone)}"
+def cooldown_key(phone: str, scope: str = "otp") -> str:
+    return f"rl:{scope}:cooldown:{phone_key(phone)}"
 
 
-def _key(phone: str) -> str:
-    return f"otp:{phone_key(phone)}"
-
-
-def _digest(phone: str, code: str) -> str:
+def _digest(subject: str, code: str) -> str:
     secret = get_settings().SECRET_KEY.get_secret_value().encode()
-    return hmac.new(secret, f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret, f"{subject}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 class OtpStore:
-    """`otp:<phone key>` is a hash {digest, attempts, burned} living OTP_EXPIRY_SECONDS."""
+    """`<scope>:<subject key>` is a hash {digest, attempts, burned} living `ttl` seconds.
 
-    def issue(self, phone: str, code: str) -> None:
-        """Store a new code for `phone`, replacing any earlier one."""
-        settings = get_settings()
+    The login codes are `OtpStore()`: scope `otp`, one per phone, OTP_EXPIRY_SECONDS. Another
+    scope keeps other codes apart (a member's consent request: one per request, 48 hours)."""
+
+    def __init__(self, scope: str = "otp", ttl: int | None = None) -> None:
+        self.scope = scope
+        self.ttl = ttl
+
+    def _key(self, subject: str) -> str:
+        return f"{self.scope}:{phone_key(subject)}"
+
+    def issue(self, subject: str, code: str) -> None:
+        """Store a new code for `subject` (a phone, a request), replacing any earlier one."""
+        ttl = self.ttl or get_settings().OTP_EXPIRY_SECONDS
+        key = self._key(subject)
         pipe = get_redis().pipeline(transaction=True)
-        pipe.delete(_key(phone))
-        pipe.hset(_key(phone), mapping={"digest": _digest(phone, code), "attempts": 0, "burned": 0})
-        pipe.expire(_key(phone), settings.OTP_EXPIRY_SECONDS)
+        pipe.delete(key)
+        pipe.hset(key, mapping={"digest": _digest(subject, code), "attempts": 0, "burned": 0})
+        pipe.expire(key, ttl)
         pipe.execute()
 
-    def discard(self, phone: str) -> None:
-        get_redis().delete(_key(phone))
+    def discard(self, subject: str) -> None:
+        get_redis().delete(self._key(subject))
 
     @staticmethod
-    def clear_cooldown(phone: str) -> None:
-        get_redis().delete(cooldown_key(phone))
+    def clear_cooldown(phone: str, scope: str = "otp") -> None:
+        get_redis().delete(cooldown_key(phone, scope))
 
-    def check(self, phone: str, code: str) -> OtpCheck:
+    def check(self, subject: str, code: str) -> OtpCheck:
         """One atomic compare-count-burn; a right code is accepted once."""
         outcome = get_redis().eval(
             CHECK_SCRIPT,
             1,
-            _key(phone),
-            _digest(phone, code),
+            self._key(subject),
+            _digest(subject, code),
             get_settings().OTP_MAX_VERIFY_ATTEMPTS,
         )
         return OtpCheck(outcome.decode() if isinstance(outcome, bytes) else outcome)
