@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     COLLECTION_MAX_DAYS: int = Field(14, ge=1)
     COLLECTION_RESCHEDULE_CUTOFF_HOURS: float = Field(4, ge=0)
 
+    # Member-confirmed consent (Consent_module/Request): the page the member's SMS links to
+    FRONTEND_CONSENT_URL: str = "https://app.nucleotide.example/consent"
+    CONSENT_REQUEST_TTL_HOURS: float = Field(48, gt=0, le=24 * 30)
+
     # Notifications (Notification_module): the outbox delivery job and its channels
     BRAND_NAME: str = "Nucleotide"
     APP_LINK_BASE: str = "https://app.nucleotide.example"

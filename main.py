@@ -17,6 +17,7 @@ from Cart_module.router import router as cart_router
 from Category_module.router import router as categories_router
 from Collection_module.router import router as collection_router
 from config import APP_NAME, APP_VERSION, get_settings
+from Consent_module.Request.router import router as consent_requests_router
 from Consent_module.router import router as consent_router
 from core.errors import install_error_handlers
 from core.health import router as health_router
@@ -58,6 +59,7 @@ ROUTERS = [
     products_router,
     member_router,
     address_router,
+    consent_requests_router,
     consent_router,
     product_consents_router,
     cart_router,

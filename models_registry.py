@@ -6,6 +6,7 @@ from Cart_module import models as cart_models
 from Category_module import models as category_models
 from Collection_module import models as collection_models
 from Consent_module import models as consent_models
+from Consent_module.Request import models as consent_request_models
 from gmeet_api import models as gmeet_models
 from Invoice_module import models as invoice_models
 from Login_module import models as login_models
@@ -22,6 +23,7 @@ __all__ = [
     "category_models",
     "collection_models",
     "consent_models",
+    "consent_request_models",
     "gmeet_models",
     "invoice_models",
     "login_models",

@@ -52,3 +52,11 @@ class ConsentWithdrawn(ConflictError):
 class ConsentRequired(ConflictError):
     code = "consent_required"
     message = "Some members have not given the consents these tests need."
+
+
+class MemberConfirmationRequired(ConflictError):
+    code = "member_confirmation_required"
+    message = (
+        "An adult member gives their own consent: send them a consent request "
+        "(POST /consent/requests)."
+    )

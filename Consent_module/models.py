@@ -65,3 +65,10 @@ class ConsentGrant(Base):
     ip_address: Mapped[str | None] = mapped_column(String(64), default=None)
     user_agent: Mapped[str | None] = mapped_column(String(255), default=None)
     withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Confirmed by the member from their own phone: the request, and that phone masked. None
+    # for a grant the account holder gave (their own, a minor's as guardian, or from before
+    # members confirmed their own).
+    consent_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("consent_requests.id", ondelete="RESTRICT"), index=True, default=None
+    )
+    confirmed_by_phone: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -92,4 +92,7 @@ class GrantOut(BaseModel):
     withdrawn_at: datetime | None
     ip_address: str | None
     user_agent: str | None
+    # Set when the member confirmed it from their own phone (the request, the phone masked).
+    consent_request_id: int | None
+    confirmed_by_phone: str | None
     status: GrantState

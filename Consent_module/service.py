@@ -1,6 +1,6 @@
 """Consent types and versions, product links, grants and withdrawals, and the checkout check."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,6 +19,7 @@ from Consent_module.errors import (
     ConsentTypeInactive,
     ConsentTypeNotFound,
     ConsentVersionOutdated,
+    MemberConfirmationRequired,
 )
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
 from core.answers import ReadsThrough
@@ -26,7 +27,7 @@ from core.context import current_request
 from database import utcnow
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
-from Member_module.service import members_query
+from Member_module.service import confirms_own_consent, members_query
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def grants_query(user_id: int, member_id: int | None = None) -> Select[ConsentGr
     return statement
 
 
-def _lock_member(db: Session, user_id: int, member_id: int) -> Member:
+def lock_member(db: Session, user_id: int, member_id: int) -> Member:
     """One of my live members, row-locked until commit (someone else's or deleted: 404)."""
     member = db.scalar(members_query(user_id).where(Member.id == member_id).with_for_update())
     if member is None:
@@ -250,7 +251,9 @@ def grant_consent(
 
     The member row is locked and the live grant read with a locking read (the latest committed
     rows, not the transaction's snapshot), so simultaneous identical grants make one row."""
-    member = _lock_member(db, user_id, member_id)
+    member = lock_member(db, user_id, member_id)
+    if confirms_own_consent(member):
+        raise MemberConfirmationRequired()
     consent_type = get_type(db, code)
     if not consent_type.active:
         raise ConsentTypeInactive()
@@ -336,10 +339,15 @@ def with_states(db: Session, grants: Iterable[ConsentGrant]) -> list[GrantWithSt
 
 
 def missing_consents(
-    db: Session, user_id: int, lines: Iterable[CheckoutLine]
+    db: Session,
+    user_id: int,
+    lines: Iterable[CheckoutLine],
+    confirming: Collection[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Every `{member_id, product_id, code}` lacking a live grant of the current version, in
-    cart order, each once; one query whatever the number of lines and members."""
+    cart order, each once; one query whatever the number of lines and members. A member in
+    `confirming` (an adult other than the account holder) needs a grant they confirmed
+    themselves; theirs are marked `reason: member_confirmation_required`."""
     lines = list(lines)
     product_ids = {line.product_id for line in lines}
     member_ids = {member_id for line in lines for member_id in line.member_ids}
@@ -356,16 +364,21 @@ def missing_consents(
         ConsentGrant.withdrawn_at.is_(None),
     )
     rows = db.execute(
-        select(ProductConsent.product_id, ConsentType, ConsentGrant.member_id)
+        select(
+            ProductConsent.product_id,
+            ConsentType,
+            ConsentGrant.member_id,
+            ConsentGrant.consent_request_id,
+        )
         .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
         .outerjoin(ConsentGrant, grant)
         .where(ProductConsent.product_id.in_(product_ids), ConsentType.active.is_(True))
         .order_by(ConsentType.code)
     )
-    for product_id, consent_type, member_id in rows:
+    for product_id, consent_type, member_id, request_id in rows:
         if consent_type not in required[product_id]:
             required[product_id].append(consent_type)
-        if member_id is not None:
+        if member_id is not None and (member_id not in confirming or request_id is not None):
             granted.add((member_id, consent_type.id, consent_type.version))
     missing: list[dict[str, Any]] = []
     seen: set[tuple[int, int, int]] = set()
@@ -377,11 +390,12 @@ def missing_consents(
                     continue
                 seen.add(key)
                 if (member_id, consent_type.id, consent_type.version) not in granted:
-                    missing.append(
-                        {
-                            "member_id": member_id,
-                            "product_id": line.product_id,
-                            "code": consent_type.code,
-                        }
-                    )
+                    entry = {
+                        "member_id": member_id,
+                        "product_id": line.product_id,
+                        "code": consent_type.code,
+                    }
+                    if member_id in confirming:
+                        entry["reason"] = "member_confirmation_required"
+                    missing.append(entry)
     return missing

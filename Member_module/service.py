@@ -1,7 +1,7 @@
 """Family members: at most one `self`, a per-user limit, soft delete, every change audited."""
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -13,8 +13,10 @@ from database import utcnow
 from Login_module.locks import lock_user
 from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
 from Member_module.models import Member
+from Member_module.schemas import INDIA
 
 ENTITY = "member"
+ADULT_AGE = 18
 FIELDS = ("name", "relation", "date_of_birth", "gender", "phone")
 
 MemberInUseCheck = Callable[[Session, int], bool]
@@ -188,3 +190,16 @@ def follow_login_phone(db: Session, user_id: int, old_phone: str, new_phone: str
             )
             changed += 1
     return changed
+
+
+def age_on(date_of_birth: date, day: date) -> int:
+    """Whole years on `day` (a 29 February birthday comes of age on 1 March)."""
+    before_birthday = (day.month, day.day) < (date_of_birth.month, date_of_birth.day)
+    return day.year - date_of_birth.year - before_birthday
+
+
+def confirms_own_consent(member: Member, today: date | None = None) -> bool:
+    """Whether the member gives their own consents: an adult (18 or over on today's date in
+    India) other than the account holder. A minor's are given by the account holder."""
+    today = today or datetime.now(INDIA).date()
+    return member.relation != "self" and age_on(member.date_of_birth, today) >= ADULT_AGE

@@ -39,6 +39,7 @@ from database import on_commit, on_rollback, rows_changed, utcnow
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member
+from Member_module.service import confirms_own_consent
 from Notification_module.models import NotificationEvent
 from Orders_module import idempotency
 from Orders_module.cancellation import cancel_unpaid
@@ -175,6 +176,7 @@ def _check_cart(db: Session, user_id: int, cart: Cart, view: CartView) -> tuple[
             CheckoutLine(item.product_id, tuple(m.member_id for m in item.members))
             for item in cart.items
         ],
+        confirming={m.id for m in members.values() if confirms_own_consent(m)},
     )
     if missing:
         raise ConsentRequired(details=missing)

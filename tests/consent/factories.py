@@ -1,13 +1,18 @@
 """Consent rows straight into the database, for tests of any module (cart, orders, ...)."""
 
+import secrets
+from datetime import timedelta
 from itertools import count
 
 from sqlalchemy.orm import Session
 
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
 from Consent_module.queries import required_types
+from Consent_module.Request.models import ConsentRequest, ConsentRequestStatus
+from core.validation import mask_phone
 from database import utcnow
 from Member_module.models import Member
+from Member_module.service import confirms_own_consent
 from Product_module.models import Product
 
 _sequence = count(1)
@@ -50,6 +55,29 @@ def link_consent(db: Session, product: Product, consent_type: ConsentType) -> Pr
     return link
 
 
+def confirmed_request(
+    db: Session, user_id: int, member: Member, consent_types: list[ConsentType]
+) -> ConsentRequest:
+    """A request the member has confirmed from their phone (+91 98450 0xxxx unless they
+    have one); flushed."""
+    phone = member.phone or f"+9198450{member.id % 100_000:05d}"
+    now = utcnow()
+    request = ConsentRequest(
+        user_id=user_id,
+        member_id=member.id,
+        consents=[{"code": t.code, "version": t.version} for t in consent_types],
+        token_hash=secrets.token_hex(32),
+        phone_key=secrets.token_hex(16),
+        phone_masked=mask_phone(phone),
+        status=ConsentRequestStatus.CONFIRMED,
+        expires_at=now + timedelta(hours=48),
+        decided_at=now,
+    )
+    db.add(request)
+    db.flush()
+    return request
+
+
 def grant(
     db: Session,
     user_id: int,
@@ -57,8 +85,14 @@ def grant(
     consent_type: ConsentType,
     *,
     version: int | None = None,
+    by_account_holder: bool = False,
 ) -> ConsentGrant:
-    """A live grant by `user_id` for `member` of the type's current version (or `version`)."""
+    """A live grant for `member` of the type's current version (or `version`). An adult
+    member other than `self` confirmed it (through a confirmed request) unless
+    `by_account_holder` (a grant from before members confirmed their own)."""
+    request = None
+    if confirms_own_consent(member) and not by_account_holder:
+        request = confirmed_request(db, user_id, member, [consent_type])
     row = ConsentGrant(
         user_id=user_id,
         member_id=member.id,
@@ -68,6 +102,8 @@ def grant(
         granted_at=utcnow(),
         ip_address="127.0.0.1",
         user_agent="tests",
+        consent_request_id=request.id if request else None,
+        confirmed_by_phone=request.phone_masked if request else None,
     )
     db.add(row)
     db.flush()

@@ -1,5 +1,6 @@
 """`/consent` through HTTP, as the apps and the admin console use it."""
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,11 +12,18 @@ from tests.catalogue.factories import make_category, make_product
 from tests.catalogue.sql_counter import counting_statements
 from tests.consent.factories import grant, link_consent, make_consent_type
 from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.members.factories import make_member
+from tests.members.factories import make_member as make_person
 
 ME = "+919876500001"
 OTHER = "+919876500002"
 USER_AGENT = "NucleotideApp/3.1 (Android 14; Pixel 8)"
+
+
+def make_member(db, user_id, **overrides):
+    """A daughter of ten unless told otherwise: the account holder consents as her guardian
+    (adults confirm their own: tests/consent/test_requests.py)."""
+    values = {"name": "Anu Rao", "relation": "child", "date_of_birth": date(2016, 1, 9)}
+    return make_person(db, user_id, **(values | overrides))
 
 
 @pytest.fixture

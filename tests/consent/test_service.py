@@ -53,7 +53,7 @@ def committed() -> Iterator[Committed]:
     test transaction); removed afterwards."""
     with Session(engine) as session:
         user = make_user(session)
-        member = make_member(session, user.id)
+        member = make_member(session, user.id, relation="self")
         consent_type = make_consent_type(session, code="race_consent")
         category = make_category(session)
         product = make_product(session, category)

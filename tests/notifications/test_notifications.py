@@ -126,6 +126,8 @@ def sample_context() -> dict:
         "when": "Tue 08 Dec 2026, 10:30 AM IST",
         "lead": "tomorrow",
         "requester": "Asha",
+        "code": "123456",
+        "hours": "48",
         "new_phone": "+91******3210",
         "link": "https://app.nucleotide.example/orders/1",
     }

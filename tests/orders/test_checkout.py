@@ -129,8 +129,14 @@ def test_missing_consents_are_listed(
     )
     db.flush()
     body = assert_error(checkout(client, buyer), 409, "consent_required")
+    # The partner is an adult: the consent must come from them (a consent request).
     assert body["details"] == [
-        {"member_id": partner.id, "product_id": shop.couple.id, "code": shop.consent.code}
+        {
+            "member_id": partner.id,
+            "product_id": shop.couple.id,
+            "code": shop.consent.code,
+            "reason": "member_confirmation_required",
+        }
     ]
     assert count_orders(db) == 0
     assert razorpay.order_requests() == []

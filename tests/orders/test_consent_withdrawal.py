@@ -10,12 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from Orders_module.models import Order, OrderItem, OrderStatusHistory
+from tests.consent.support import confirmed_by_member
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
 from tests.reports.support import upload
 
 PHONE = "+919876530001"
+PARTNER_PHONE = "+919876530002"
 
 
 @pytest.fixture
@@ -24,13 +26,20 @@ def admin(client: TestClient) -> LoggedIn:
 
 
 def give_consent(client: TestClient, buyer: Shopper, shop: Shop, member_index: int = 0) -> int:
+    """The account holder's own consent, or the partner's confirmed from the partner's phone."""
+    member = buyer.members[member_index]
+    if member.relation != "self":
+        updated = client.put(
+            f"/member/{member.id}", json={"phone": PARTNER_PHONE}, headers=buyer.headers
+        )
+        assert updated.status_code == 200, updated.text
+        [granted] = confirmed_by_member(
+            client, buyer.headers, member.id, PARTNER_PHONE, [shop.consent.code]
+        )
+        return granted["id"]
     response = client.post(
         "/consent",
-        json={
-            "member_id": buyer.members[member_index].id,
-            "code": shop.consent.code,
-            "version": shop.consent.version,
-        },
+        json={"member_id": member.id, "code": shop.consent.code, "version": shop.consent.version},
         headers=buyer.headers,
     )
     assert response.status_code == 201, response.text

@@ -29,6 +29,7 @@ from tests.addresses.factories import make_address, make_location
 from tests.cart.factories import add_to_cart, make_order
 from tests.catalogue.factories import make_category, make_product
 from tests.consent.factories import grant, make_consent_type
+from tests.consent.support import confirmed_by_member
 from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
 
@@ -196,21 +197,10 @@ def build_account(client: TestClient, db: Session, fake: FakeGoogle) -> Account:
         ),
         201,
     )
-    theirs = ok(
-        client.post(
-            "/consent", headers=h, json={"member_id": spouse["id"], "code": code, "version": 1}
-        ),
-        201,
-    )
+    # The spouse confirms their own, from the SMS to their phone.
+    [theirs] = confirmed_by_member(client, h, spouse["id"], SPOUSE_PHONE, [code])
     research = make_consent_type(db, title="Research use")
-    withdrawn = ok(
-        client.post(
-            "/consent",
-            headers=h,
-            json={"member_id": spouse["id"], "code": research.code, "version": 1},
-        ),
-        201,
-    )
+    [withdrawn] = confirmed_by_member(client, h, spouse["id"], SPOUSE_PHONE, [research.code])
     ok(client.post(f"/consent/{withdrawn['id']}/withdraw", headers=h))
     revised = make_consent_type(db, title="Sample storage", version=2)
     member_row = db.get(Member, me_member["id"])

@@ -16,7 +16,7 @@ from main import app
 from Notification_module.models import NotificationEvent
 from Notification_module.service import notify
 from tests.addresses.factories import make_address
-from tests.consent.factories import grant, make_consent_type
+from tests.consent.factories import confirmed_request, grant, make_consent_type
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, LoggedIn, login
 from tests.members.factories import make_member
@@ -83,6 +83,15 @@ ACCESS: dict[tuple[str, str], str] = {
     ("POST", "/consent"): USER,
     ("GET", "/consent"): USER,
     ("POST", "/consent/{grant_id}/withdraw"): OWNED,
+    ("POST", "/consent/requests"): USER,
+    ("GET", "/consent/requests"): USER,
+    ("POST", "/consent/requests/{request_id}/resend"): OWNED,
+    # The member's side: the link's token (or a code to their phone) is the credential.
+    ("GET", "/consent/requests/by-token/{token}"): PUBLIC,
+    ("POST", "/consent/requests/by-token/{token}/confirm"): PUBLIC,
+    ("POST", "/consent/requests/by-token/{token}/decline"): PUBLIC,
+    ("POST", "/consent/withdraw-by-phone/code"): PUBLIC,
+    ("POST", "/consent/withdraw-by-phone"): PUBLIC,
     ("GET", "/cart"): USER,
     ("DELETE", "/cart"): USER,
     ("POST", "/cart/add"): USER,
@@ -301,6 +310,7 @@ def belongings(client: TestClient, db: Session, razorpay: FakeRazorpay) -> Belon
         "item_id": cart_item,
         "order_id": order["id"],
         "grant_id": granted.id,
+        "request_id": confirmed_request(db, owner.me.user_id, spare, [consent]).id,
         "session_id": sessions[0]["id"],
         "counsellor_id": "ABCDEF",
         "booking_id": 1,
