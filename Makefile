@@ -19,7 +19,7 @@ lock:
 
 run:
 	ENVIRONMENT=development $(PY) -m scripts.seed_demo
-	ENVIRONMENT=development .venv/bin/uvicorn main:app --host 0.0.0.0 --port 8030 --no-proxy-headers
+	ENVIRONMENT=development .venv/bin/uvicorn main:app --host 0.0.0.0 --port 8030 --no-proxy-headers --no-access-log
 
 test:
 	$(PY) -m pytest

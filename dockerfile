@@ -38,4 +38,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
 # Start-up migrates under a lock, then serves. Graceful stop finishes in-flight requests.
 # One process (uvicorn's --workers loses TCP_NODELAY). uvicorn's own X-Forwarded-For handling is
 # off: the app reads it itself (TRUST_PROXY_HEADERS, TRUSTED_PROXY_HOPS), counting from the right.
-CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8030", "--no-proxy-headers", "--timeout-graceful-shutdown", "20"]
+CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8030", "--no-proxy-headers", "--no-access-log", "--timeout-graceful-shutdown", "20"]

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from scripts.seed_demo import seed_demo
+from tests.consent.support import consent_sms
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.fakes.razorpay import FakeRazorpay, sign_payment
@@ -105,16 +106,20 @@ def story_steps(
             known["razorpay_order_id"], known["razorpay_payment_id"]
         )
 
+    def partner_reads_sms(known: dict[str, Any]) -> None:
+        """Vikram's phone gets the SMS; the link opens the consent page with its token."""
+        sms = consent_sms("+919876543210")
+        known["consent_token"], known["consent_code"] = sms.token, sms.code
+
     def remaining_consents(known: dict[str, Any]) -> None:
         headers = {"Authorization": f"Bearer {known['access_token']}"}
-        for member in (known["asha_id"], known["vikram_id"]):
-            for code in ("genetic_testing", "partner_consent", "platform_data_processing"):
-                response = client.post(
-                    "/consent",
-                    headers=headers,
-                    json={"member_id": member, "code": code, "version": 1},
-                )
-                assert response.status_code == 201, response.text
+        for code in ("partner_consent", "platform_data_processing"):
+            response = client.post(
+                "/consent",
+                headers=headers,
+                json={"member_id": known["asha_id"], "code": code, "version": 1},
+            )
+            assert response.status_code == 201, response.text
 
     def pick_slot(known: dict[str, Any]) -> None:
         """The app shows the free windows and the user taps the first one."""
@@ -144,6 +149,7 @@ def story_steps(
 
     return {
         "razorpay_checkout": razorpay_checkout,
+        "partner_reads_sms": partner_reads_sms,
         "remaining_consents": remaining_consents,
         "pick_slot": pick_slot,
         "report_uploaded": report_uploaded,
