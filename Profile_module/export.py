@@ -16,6 +16,7 @@ from Address_module.models import Address
 from Audit_module.service import audit_query, record_audit
 from Cart_module.checkout import load_cart
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
+from Consent_module.Request.service import requests_query
 from Consent_module.service import grants_query
 from database import utcnow
 from gmeet_api.bookings import my_bookings_query
@@ -163,6 +164,10 @@ def build_export(db: Session, user: User) -> dict[str, Any]:
         "addresses": addresses_section(db, user.id),
         "consents": consents_section(db, user.id),
         "consent_texts": consent_texts_section(db, user.id),
+        "consent_requests": [
+            row(request, exclude=EXCLUDED_COLUMNS | {"token_hash", "phone_key"})
+            for request in db.scalars(requests_query(user.id))
+        ],
         "cart": cart_section(db, user.id),
         "orders": orders_section(db, user.id),
         "reports": export_reports(db, user.id),

@@ -100,6 +100,10 @@ class ExportOut(BaseModel):
         description="The text of each consent version agreed to: code, version, title, body, "
         "published_at"
     )
+    consent_requests: Rows = Field(
+        description="Requests that a member confirm their own consents: member_id, consents "
+        "(code, version), status, phone_masked, expires_at, decided_at, ip_address, user_agent"
+    )
     cart: dict[str, Any] | None = Field(description="The cart with items and their members")
     orders: Rows = Field(
         description="Orders with items (product, member and address snapshots), payments, "

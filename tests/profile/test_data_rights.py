@@ -17,6 +17,7 @@ from Audit_module.models import AuditLog
 from Cart_module.models import Cart, CartItem
 from config import Settings
 from Consent_module.models import ConsentGrant
+from core.validation import mask_phone
 from database import utcnow
 from gmeet_api.models import Booking
 from Login_module.models import DeviceSession, User
@@ -340,6 +341,13 @@ def test_export_holds_everything_we_hold_about_me(
     assert grants[account.grant_ids["mine"]]["is_current_version"] is True
     texts = {(t["code"], t["version"]): t for t in document["consent_texts"]}
     assert set(texts) == {(grants[g]["code"], 1) for g in grants}
+    # The spouse confirmed theirs: both requests, with the masked phone they went to.
+    requests = document["consent_requests"]
+    assert [(r["status"], r["phone_masked"]) for r in requests] == [
+        ("confirmed", mask_phone(SPOUSE_PHONE))
+    ] * 2
+    assert not {"token_hash", "phone_key"} & set(requests[0])
+    assert grants[account.grant_ids["theirs"]]["consent_request_id"] in {r["id"] for r in requests}
     assert texts[(outdated["code"], 1)]["body"].endswith("(version 1)")
 
     cart = document["cart"]
@@ -453,6 +461,7 @@ def test_export_schema_declares_every_section() -> None:
         "addresses",
         "consents",
         "consent_texts",
+        "consent_requests",
         "cart",
         "orders",
         "reports",
