@@ -199,24 +199,32 @@ def create_request(
 
 
 def _owned(db: Session, user_id: int, request_id: int) -> ConsentRequest:
-    request = db.scalar(
-        requests_query(user_id)
-        .where(ConsentRequest.id == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    request = db.scalar(requests_query(user_id).where(ConsentRequest.id == request_id))
     if request is None:
         raise ConsentRequestNotFound()
     return request
 
 
+def _lock(db: Session, request: ConsentRequest) -> tuple[Member, ConsentRequest]:
+    """Lock the member, then the request: the order `create_request` locks them in (it holds
+    the member while it replaces pending requests), so no two answers wait on each other."""
+    member = lock_member(db, request.user_id, request.member_id)
+    locked = db.scalar(
+        select(ConsentRequest)
+        .where(ConsentRequest.id == request.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert locked is not None
+    return member, locked
+
+
 def resend(db: Session, user_id: int, request_id: int) -> ConsentRequest:
     """A new link and code (the old ones stop working) and a fresh expiry; the cooldown and
     hourly cap of the member's phone apply. A burned or expired request can be sent again."""
-    request = _owned(db, user_id, request_id)
+    member, request = _lock(db, _owned(db, user_id, request_id))
     if request.status not in OPEN:
         raise ConsentRequestClosed()
-    member = lock_member(db, user_id, request.member_id)
     requester = _requester(db, user_id)
     _send(db, request, requester, _member_phone(member, requester))
     request.sent_count += 1
@@ -234,13 +242,11 @@ def resend(db: Session, user_id: int, request_id: int) -> ConsentRequest:
 # --- the member, by the link's token -------------------------------------------------------------
 
 
-def _by_token(db: Session, token: str, *, for_update: bool = False) -> ConsentRequest:
+def _by_token(db: Session, token: str) -> ConsentRequest:
     """The request a link names (404 if none, or if its account or member is gone; 410 once
     it has expired)."""
-    statement = select(ConsentRequest).where(ConsentRequest.token_hash == _token_hash(token))
-    if for_update:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    request = db.scalar(statement)
+    token_hash = _token_hash(token)
+    request = db.scalar(select(ConsentRequest).where(ConsentRequest.token_hash == token_hash))
     if request is None:
         raise ConsentRequestNotFound()
     requester = db.get(User, request.user_id)
@@ -250,6 +256,17 @@ def _by_token(db: Session, token: str, *, for_update: bool = False) -> ConsentRe
     if request.expires_at <= utcnow():
         raise ConsentRequestExpired()
     return request
+
+
+def _lock_by_token(db: Session, token: str) -> tuple[Member, ConsentRequest]:
+    """`_by_token`, then both rows locked and read again (a resend meanwhile changed the
+    token: this link is then unknown)."""
+    member, request = _lock(db, _by_token(db, token))
+    if request.token_hash != _token_hash(token):
+        raise ConsentRequestNotFound()
+    if request.expires_at <= utcnow():
+        raise ConsentRequestExpired()
+    return member, request
 
 
 def _texts(db: Session, consents: list[dict[str, Any]]) -> list[ConsentText]:
@@ -340,9 +357,8 @@ def _still_current(db: Session, request: ConsentRequest) -> list[ConsentType]:
 def confirm(db: Session, token: str, otp: str) -> list[ConsentGrant]:
     """The member agrees: one grant per consent, recorded as theirs. The request row is locked,
     so of simultaneous confirmations one grants and the others find it answered."""
-    request = _by_token(db, token, for_update=True)
+    member, request = _lock_by_token(db, token)
     _check_open(request)
-    member = lock_member(db, request.user_id, request.member_id)
     if member.phone is None or phone_key(member.phone) != request.phone_key:
         # The member's phone changed since it was sent: the code went to another number.
         raise ConsentRequestClosed()
@@ -387,7 +403,7 @@ def confirm(db: Session, token: str, otp: str) -> list[ConsentGrant]:
 
 def decline(db: Session, token: str) -> ConsentRequest:
     """The member says no: nothing is granted, the link and code stop working."""
-    request = _by_token(db, token, for_update=True)
+    _, request = _lock_by_token(db, token)
     if request.status not in OPEN:
         raise ConsentRequestClosed()
     _codes().discard(request.token_hash)
