@@ -55,6 +55,7 @@ from scripts.seed_demo import seed_demo
 from tests.addresses.factories import make_address
 from tests.cart.factories import add_to_cart
 from tests.consent.factories import grant_all_required
+from tests.consent.support import consent_sms
 from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
 from tests.gmeet.factories import make_counsellor
@@ -233,6 +234,13 @@ def world(
     counsellor = make_counsellor(db, google)
     cart_item = client.get("/cart", headers=headers).json()["items"][0]["id"]
     session_id = client.get("/sessions", headers=headers).json()["sessions"][0]["id"]
+    # A pending consent request to an adult member, and its link's token from the SMS.
+    code = db.scalar(select(ConsentType.code).order_by(ConsentType.id))
+    spouse = make_member(db, user_id, name="Vikram", phone=PLAUSIBLE["phone"])
+    asked = client.post(
+        "/consent/requests", json={"member_id": spouse.id, "codes": [code]}, headers=headers
+    )
+    assert asked.status_code == 201, asked.text
     real = {
         **PLAUSIBLE,
         "member_id": member.id,
@@ -243,11 +251,13 @@ def world(
         "product_ref": product.slug,
         "category_id": product.category_id,
         "grant_id": db.scalar(select(ConsentGrant.id).where(ConsentGrant.user_id == user_id)),
-        "code": db.scalar(select(ConsentType.code).order_by(ConsentType.id)),
+        "code": code,
         "session_id": session_id,
         "coupon_id": db.scalar(select(Coupon.id).where(Coupon.code == WELCOME_COUPON["code"])),
         "location_id": db.scalar(select(ServiceableLocation.id).order_by(ServiceableLocation.id)),
         "counsellor_id": counsellor.counsellor_id,
+        "request_id": asked.json()["id"],
+        "token": consent_sms(PLAUSIBLE["phone"]).token,
     }
     TALLY.operations += 1
     return World(client, [user, admin], real)
