@@ -5,11 +5,12 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from config import Settings
 from Consent_module.models import ConsentGrant
 from Consent_module.Request.models import ConsentRequest
 from tests.consent.factories import make_consent_type
 from tests.consent.support import ask, confirm, consent_sms
-from tests.helpers import all_at_once, login
+from tests.helpers import all_at_once, assert_error, login
 from tests.members.factories import make_member
 from tests.orders.support import new_client
 
@@ -39,3 +40,40 @@ def test_racing_confirmations_grant_once(committing: Engine) -> None:
         assert granted == len(codes)
         request = session.get(ConsentRequest, asked.json()["id"])
         assert request is not None and request.status == "confirmed"
+
+
+def test_a_confirmation_racing_a_new_request_neither_deadlocks_nor_half_grants(
+    committing: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "OTP_RESEND_COOLDOWN_SECONDS", 0)
+    client = new_client()
+    me = login(client, "+919876571003")
+    phone = "+919876571004"
+    with Session(committing) as session:
+        code = make_consent_type(session).code
+        member_id = make_member(session, me.user_id, phone=phone).id
+        session.commit()
+    for _ in range(3):
+        asked = ask(client, me.headers, member_id, [code])
+        assert asked.status_code == 201, asked.text
+        sms = consent_sms(phone)
+
+        confirmed, replaced = all_at_once(
+            [
+                lambda s=sms: confirm(new_client(), s.token, s.code),
+                lambda: ask(new_client(), me.headers, member_id, [code]),
+            ]
+        )
+
+        assert replaced.status_code == 201, replaced.text
+        with Session(committing) as session:
+            first = session.get(ConsentRequest, asked.json()["id"])
+            assert first is not None
+            granted = session.scalar(
+                select(func.count()).where(ConsentGrant.consent_request_id == first.id)
+            )
+        if confirmed.status_code == 200:  # the confirmation went first
+            assert (first.status, granted) == ("confirmed", 1)
+        else:  # the new request replaced it first
+            assert_error(confirmed, 409, "consent_request_closed")
+            assert (first.status, granted) == ("superseded", 0)

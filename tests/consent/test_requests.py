@@ -614,3 +614,25 @@ def test_grants_given_before_members_confirmed_their_own_stay_valid_for_placed_o
     )
     body = assert_error(checkout(client, buyer), 409, "consent_required")
     assert [d.get("reason") for d in body["details"]] == ["member_confirmation_required"]
+
+
+def test_a_link_stops_working_when_the_member_phone_changes_or_the_member_goes(
+    client: TestClient,
+    db: Session,
+    me: LoggedIn,
+    partner: Any,
+    consents: list[str],
+    no_cooldown: None,
+) -> None:
+    started(client, me, partner.id, consents)
+    sms = consent_sms(PARTNER)
+    changed = client.put(f"/member/{partner.id}", json={"phone": OTHER}, headers=me.headers)
+    assert changed.status_code == 200, changed.text
+    # The code went to the old number: it can't confirm for the new one.
+    assert_error(confirm(client, sms.token, sms.code), 409, "consent_request_closed")
+    asked = started(client, me, partner.id, consents)
+    again = consent_sms(OTHER)
+    assert asked["sent_to"] == "+91******0002"
+    assert client.delete(f"/member/{partner.id}", headers=me.headers).status_code == 204
+    assert_error(confirm(client, again.token, again.code), 404, "consent_request_not_found")
+    assert grants_of(db, partner.id) == []
