@@ -7,6 +7,7 @@ from typing import Protocol
 import httpx
 
 from config import Settings, get_settings
+from core.http import http_client
 from core.redis import get_redis
 from core.validation import mask_phone, phone_region
 from Login_module.errors import PhoneRegionNotAllowed, SmsBudgetExhausted, SmsProviderUnavailable
@@ -104,7 +105,7 @@ def _check_success(response: httpx.Response, what: str, phone: str) -> None:
 
 def _post(url: str, timeout: float, **kwargs: object) -> httpx.Response:
     try:
-        response = httpx.post(url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
+        response = http_client().post(url, timeout=timeout, **kwargs)  # type: ignore[arg-type]
         response.raise_for_status()
     except httpx.HTTPError as exc:
         logger.error("SMS provider call failed: %s", type(exc).__name__)

@@ -10,6 +10,7 @@ from google.auth.transport.requests import Request
 from google.oauth2.service_account import Credentials
 
 from config import get_settings
+from core.http import http_client
 from Notification_module.errors import DeliveryError
 from Notification_module.models import Notification
 
@@ -102,7 +103,7 @@ def send_push(message: Notification) -> str:
         }
     }
     try:
-        response = httpx.post(
+        response = http_client().post(
             url,
             json=body,
             headers={"Authorization": f"Bearer {credentials.token}"},

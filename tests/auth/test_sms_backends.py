@@ -2,14 +2,12 @@
 
 import logging
 
-import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-import Login_module.OTP.sms as sms_module
 from config import Settings
 from tests.auth.support import audit_rows, otp_keys
 from tests.fakes.server import FakeResponse
@@ -232,12 +230,9 @@ def test_console_backend_logs_a_masked_phone(
 
 
 def test_msg91_html_answer_is_503(
-    client: TestClient, msg91: None, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, msg91: None, sms_gateway: FakeSmsGateway
 ) -> None:
-    """A proxy's HTML page instead of MSG91's JSON (the fake gateway only speaks JSON)."""
-
-    def html_page(url: str, **_kwargs: object) -> httpx.Response:
-        return httpx.Response(200, content=b"<html>502</html>", request=httpx.Request("POST", url))
-
-    monkeypatch.setattr(sms_module.httpx, "post", html_page)
+    """A proxy's HTML page instead of MSG91's JSON."""
+    page = FakeResponse(200, b"<html>502</html>", {"Content-Type": "text/html"})
+    sms_gateway.fail_next.append(page)
     assert_error(send(client), 503, "sms_provider_unavailable")

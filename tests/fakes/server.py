@@ -57,12 +57,15 @@ class FakeServer:
                 response = forced or server.respond(recorded)
                 if response.delay_seconds:
                     threading.Event().wait(response.delay_seconds)
-                payload = b"" if response.body is None else json.dumps(response.body).encode()
+                headers = {"Content-Type": "application/json", **response.headers}
+                if isinstance(response.body, bytes):  # sent as it is (an HTML error page)
+                    payload = response.body
+                else:
+                    payload = b"" if response.body is None else json.dumps(response.body).encode()
                 try:
                     self.send_response(response.status)
-                    self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
-                    for key, value in response.headers.items():
+                    for key, value in headers.items():
                         self.send_header(key, value)
                     self.end_headers()
                     self.wfile.write(payload)
