@@ -8,11 +8,12 @@ client straight into `main.app`, without a server or the app's lifespan (the har
 database already; the lifespan would run the migrations on it).
 
 Each operation is one pytest test inside the usual rolled-back transaction (`db`): the examples
-of one operation share a world — the demo shop (`seed_demo`), a user with a member, an address,
-consents, a cart and a placed order, an admin, a connected counsellor — and nothing outlives the
-test. Half of the examples are pointed at that world (real ids, a valid phone and pincode) so
-they get past the lookups and validation and reach the services and the database; the other
-half stay as generated.
+of one operation share a world — the demo shop (`seed_demo`, committed once for the module), a
+user with a member, an address, consents, a cart and a placed order, a pending consent request,
+an admin, a connected counsellor — and nothing an operation does outlives its test. Half of the
+examples are pointed at that world (real ids, a valid phone and pincode) so they get past the
+lookups and validation and reach the services and the database; the other half stay as
+generated.
 
 Nothing is excluded: operations with side effects (logout, erasure, session revocation, webhooks,
 the Google OAuth routes, against the local fakes of Razorpay and Google) are fuzzed like the
@@ -40,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from Address_module.models import ServiceableLocation
@@ -54,6 +55,7 @@ from scripts.demo_catalogue import WELCOME_COUPON
 from scripts.seed_demo import seed_demo
 from tests.addresses.factories import make_address
 from tests.cart.factories import add_to_cart
+from tests.conftest import empty_every_table
 from tests.consent.factories import grant_all_required
 from tests.consent.support import consent_sms
 from tests.fakes.google import FakeGoogle
@@ -205,8 +207,20 @@ def figures(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
+@pytest.fixture(scope="module")
+def demo_shop(migrated_database: Engine) -> Iterator[None]:
+    """The demo shop, committed once for all operations (what an operation changes in it is
+    rolled back with its test, like everything else); every table is emptied afterwards."""
+    with Session(migrated_database) as session:
+        seed_demo(session)
+        session.commit()
+    yield
+    empty_every_table(migrated_database)
+
+
 @pytest.fixture
 def world(
+    demo_shop: None,
     client: TestClient,
     db: Session,
     settings: Settings,
@@ -215,8 +229,6 @@ def world(
     google: FakeGoogle,
 ) -> World:
     generous_limits(settings, monkeypatch)
-    seed_demo(db)
-    db.flush()
     user, admin = Caller(USER_PHONE, USER_OTP), Caller(ADMIN_PHONE, ADMIN_OTP)
     headers = user.headers(client)
     user_id = client.get("/auth/me", headers=headers).json()["id"]
