@@ -124,7 +124,8 @@ def start_replica(
     name: str, env: dict[str, str], tmp_path: Path, host: str = "127.0.0.1"
 ) -> Replica:
     """`uvicorn main:app` with the dockerfile's flags (uvicorn's own proxy-header rewriting off:
-    the app alone decides what X-Forwarded-For means)."""
+    the app alone decides what X-Forwarded-For means; uvicorn's access log off: the app writes
+    its own)."""
     port = free_port()
     log_path = tmp_path / f"{name}.log"
     with log_path.open("w") as log:
@@ -139,6 +140,7 @@ def start_replica(
                 "--port",
                 str(port),
                 "--no-proxy-headers",
+                "--no-access-log",
                 "--timeout-graceful-shutdown",
                 "20",
             ],
