@@ -273,26 +273,46 @@ def grant_consent(
     )
     if existing is not None:
         return existing
+    return record_grant(db, user_id, member.id, consent_type, actor_user_id=user_id)
+
+
+def record_grant(
+    db: Session,
+    user_id: int,
+    member_id: int,
+    consent_type: ConsentType,
+    *,
+    actor_user_id: int | None,
+    request_id: int | None = None,
+    confirmed_by_phone: str | None = None,
+) -> ConsentGrant:
+    """A new grant of the type's current version, with the caller's IP and user agent, audited.
+    `request_id`/`confirmed_by_phone`: the member confirmed it themselves (no actor)."""
     context = current_request()
     grant = ConsentGrant(
         user_id=user_id,
-        member_id=member.id,
+        member_id=member_id,
         consent_type_id=consent_type.id,
-        code=code,
-        version=version,
+        code=consent_type.code,
+        version=consent_type.version,
         granted_at=utcnow(),
         ip_address=context.ip,
         user_agent=context.user_agent,
+        consent_request_id=request_id,
+        confirmed_by_phone=confirmed_by_phone,
     )
     db.add(grant)
     db.flush()
+    changes: dict[str, Any] = {"member_id": member_id, "code": grant.code, "version": grant.version}
+    if request_id is not None:
+        changes |= {"consent_request_id": request_id, "confirmed_by": confirmed_by_phone}
     record_audit(
         db,
         action="consent.granted",
         entity_type="consent_grant",
         entity_id=grant.id,
-        actor_user_id=user_id,
-        changes={"member_id": member.id, "code": code, "version": version},
+        actor_user_id=actor_user_id,
+        changes=changes,
     )
     return grant
 
@@ -303,16 +323,28 @@ def withdraw_consent(db: Session, user_id: int, grant_id: int) -> ConsentGrant:
         raise ConsentNotFound()
     if grant.withdrawn_at is not None:
         raise ConsentAlreadyWithdrawn()
+    record_withdrawal(db, grant, actor_user_id=user_id)
+    return grant
+
+
+def record_withdrawal(
+    db: Session, grant: ConsentGrant, *, actor_user_id: int | None, **extra: Any
+) -> None:
+    """Stamp a live grant (locked by the caller) withdrawn, audited; `extra` goes in the entry."""
     grant.withdrawn_at = utcnow()
     record_audit(
         db,
         action="consent.withdrawn",
         entity_type="consent_grant",
         entity_id=grant.id,
-        actor_user_id=user_id,
-        changes={"member_id": grant.member_id, "code": grant.code, "version": grant.version},
+        actor_user_id=actor_user_id,
+        changes={
+            "member_id": grant.member_id,
+            "code": grant.code,
+            "version": grant.version,
+            **extra,
+        },
     )
-    return grant
 
 
 def current_versions(db: Session, type_ids: Iterable[int]) -> dict[int, int]:

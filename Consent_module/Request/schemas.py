@@ -61,17 +61,20 @@ class ConfirmIn(BaseModel):
     otp: OtpCode
 
 
-class ConfirmedConsentOut(BaseModel):
+class MemberGrantOut(BaseModel):
+    """A grant as the member sees it (confirmed, or withdrawn by phone)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     code: str
     version: int
     granted_at: datetime
+    withdrawn_at: datetime | None
 
 
 class ConfirmedOut(BaseModel):
     status: ConsentRequestStatus
-    consents: list[ConfirmedConsentOut]
+    consents: list[MemberGrantOut]
 
 
 class DeclinedOut(BaseModel):
@@ -93,14 +96,5 @@ class WithdrawByPhoneIn(BaseModel):
     codes: Codes | None = None
 
 
-class WithdrawnConsentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    code: str
-    version: int
-    granted_at: datetime
-    withdrawn_at: datetime | None
-
-
 class WithdrawnOut(BaseModel):
-    withdrawn: list[WithdrawnConsentOut]
+    withdrawn: list[MemberGrantOut]

@@ -32,12 +32,12 @@ from Consent_module.Request.errors import (
     MemberPhoneRequired,
 )
 from Consent_module.Request.models import ConsentRequest, ConsentRequestStatus
-from Consent_module.service import get_type, lock_member
+from Consent_module.service import get_type, lock_member, record_grant, record_withdrawal
 from core.answers import ReadsThrough
 from core.context import current_request
 from core.errors import RateLimitedError
 from core.validation import mask_phone
-from database import on_rollback, rows_changed, utcnow
+from database import on_commit, on_rollback, rows_changed, utcnow
 from Login_module.errors import OtpAttemptsExceeded, OtpExpired, OtpInvalid
 from Login_module.models import User
 from Login_module.OTP.service import claim_send, limit_verify_attempts, verify_code
@@ -364,39 +364,18 @@ def confirm(db: Session, token: str, otp: str) -> list[ConsentGrant]:
         raise ConsentRequestClosed()
     types = _still_current(db, request)
     _check_code(db, request, otp)
-    context = current_request()
-    now = utcnow()
-    grants = []
-    for consent_type in types:
-        grant = ConsentGrant(
-            user_id=request.user_id,
-            member_id=member.id,
-            consent_type_id=consent_type.id,
-            code=consent_type.code,
-            version=consent_type.version,
-            granted_at=now,
-            ip_address=context.ip,
-            user_agent=context.user_agent,
-            consent_request_id=request.id,
+    grants = [
+        record_grant(
+            db,
+            request.user_id,
+            member.id,
+            consent_type,
+            actor_user_id=None,
+            request_id=request.id,
             confirmed_by_phone=request.phone_masked,
         )
-        db.add(grant)
-        grants.append(grant)
-    db.flush()
-    for grant in grants:
-        record_audit(
-            db,
-            action="consent.granted",
-            entity_type="consent_grant",
-            entity_id=grant.id,
-            changes={
-                "member_id": member.id,
-                "code": grant.code,
-                "version": grant.version,
-                "consent_request_id": request.id,
-                "confirmed_by": request.phone_masked,
-            },
-        )
+        for consent_type in types
+    ]
     _decide(db, request, ConsentRequestStatus.CONFIRMED)
     return grants
 
@@ -406,7 +385,8 @@ def decline(db: Session, token: str) -> ConsentRequest:
     _, request = _lock_by_token(db, token)
     if request.status not in OPEN:
         raise ConsentRequestClosed()
-    _codes().discard(request.token_hash)
+    token_hash = request.token_hash
+    on_commit(db, lambda: _codes().discard(token_hash))
     _decide(db, request, ConsentRequestStatus.DECLINED)
     return request
 
@@ -445,20 +425,6 @@ def withdraw_by_phone(
     if codes:
         statement = statement.where(ConsentGrant.code.in_(codes))
     grants = list(db.scalars(statement))
-    now = utcnow()
     for grant in grants:
-        grant.withdrawn_at = now
-        record_audit(
-            db,
-            action="consent.withdrawn",
-            entity_type="consent_grant",
-            entity_id=grant.id,
-            changes={
-                "member_id": grant.member_id,
-                "code": grant.code,
-                "version": grant.version,
-                "by": "member",
-                "phone": mask_phone(phone),
-            },
-        )
+        record_withdrawal(db, grant, actor_user_id=None, by="member", phone=mask_phone(phone))
     return grants

@@ -18,6 +18,7 @@ from Audit_module.models import AuditLog
 from config import Settings
 from Consent_module.models import ConsentGrant
 from Consent_module.Request.models import ConsentRequest
+from core.redis import build_redis, get_redis, set_redis
 from database import utcnow
 from Notification_module.models import NotificationEvent
 from tests.cart.factories import add_to_cart
@@ -636,3 +637,31 @@ def test_a_link_stops_working_when_the_member_phone_changes_or_the_member_goes(
     assert client.delete(f"/member/{partner.id}", headers=me.headers).status_code == 204
     assert_error(confirm(client, again.token, again.code), 404, "consent_request_not_found")
     assert grants_of(db, partner.id) == []
+
+
+def test_with_redis_down_nothing_is_asked_or_confirmed(
+    client: TestClient,
+    db: Session,
+    me: LoggedIn,
+    partner: Any,
+    consents: list[str],
+    no_cooldown: None,
+) -> None:
+    """The codes and send limits live in Redis: without it, 503 and nothing half-written."""
+    started(client, me, partner.id, consents)
+    sms = consent_sms(PARTNER)
+    alive = get_redis()
+    set_redis(build_redis("redis://127.0.0.1:1/0"))
+    try:
+        asked = ask(client, me.headers, partner.id, consents)
+        confirmed = confirm(client, sms.token, sms.code)
+    finally:
+        set_redis(alive)
+    assert_error(asked, 503, "service_unavailable")
+    assert_error(confirmed, 503, "service_unavailable")
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(ConsentRequest)) == 1
+    assert grants_of(db, partner.id) == []
+    assert len(outbox(db, NotificationEvent.CONSENT_REQUEST)) == 1
+    # Back up, the link and code still work.
+    assert confirm(client, sms.token, sms.code).status_code == 200
