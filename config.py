@@ -104,8 +104,13 @@ class Settings(BaseSettings):
     SMS_TIMEOUT_SECONDS: float = 5.0
     # ISO regions whose mobiles may log in and receive our SMS (SMS-pumping / toll fraud guard).
     ALLOWED_PHONE_REGIONS: str = "IN"
-    # All SMS we send per clock hour, across replicas; over it -> 503 sms_budget_exhausted.
+    # Code SMS (login, phone change, consent requests, withdrawal) per clock hour, across
+    # replicas; over it -> 503 sms_budget_exhausted. Notifications cannot spend it.
     SMS_MAX_PER_HOUR: int = Field(1000, ge=1)
+    # Notification SMS per clock hour (over it, they wait for the next hour) and per phone per
+    # hour (over it, that SMS is skipped; the inbox and push still have the message).
+    SMS_NOTIFY_MAX_PER_HOUR: int = Field(1000, ge=1)
+    SMS_NOTIFY_MAX_PER_PHONE_PER_HOUR: int = Field(5, ge=1)
     MSG91_BASE_URL: str = "https://control.msg91.com"
     MSG91_AUTH_KEY: SecretStr | None = None
     MSG91_TEMPLATE_ID: str | None = None

@@ -1,6 +1,8 @@
 """The delivery job's work: claim due outbox rows (`FOR UPDATE SKIP LOCKED`, so replicas share
 them and none is sent twice), send each through its channel, record the outcome. A failure is
-retried with exponential backoff and jitter up to NOTIFY_MAX_ATTEMPTS, then `failed`."""
+retried with exponential backoff and jitter up to NOTIFY_MAX_ATTEMPTS, then `failed`; a message
+waiting for a spent budget is tried again when it renews (not counted as an attempt); one a rule
+keeps off a channel (a phone's hourly SMS cap) is `skipped`."""
 
 import logging
 import random
@@ -79,7 +81,14 @@ def deliver(db: Session, message: Notification, now: datetime) -> bool:
 
 def _failed(db: Session, message: Notification, failure: DeliveryError, now: datetime) -> None:
     message.last_error = failure.reason
-    if failure.permanent or message.attempts >= get_settings().NOTIFY_MAX_ATTEMPTS:
+    if failure.skipped:
+        message.status = DeliveryStatus.SKIPPED
+        NOTIFICATIONS.labels(message.channel.value, "skipped").inc()
+    elif failure.wait_seconds is not None:
+        message.attempts -= 1  # waiting for a budget is not a failed attempt
+        message.next_attempt_at = now + timedelta(seconds=failure.wait_seconds)
+        NOTIFICATIONS.labels(message.channel.value, "waiting").inc()
+    elif failure.permanent or message.attempts >= get_settings().NOTIFY_MAX_ATTEMPTS:
         message.status = DeliveryStatus.FAILED
         NOTIFICATIONS.labels(message.channel.value, "failed").inc()
         logger.warning(

@@ -28,6 +28,8 @@ class NotificationEvent(StrEnum):
 # Texts that carry a secret (a consent request's link and code): no link in the payload, and
 # the text is cut down to its title once the message has gone.
 SECRET_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST})
+# Texts that carry a code: their SMS spend the codes' budget, not the notifications' one.
+CODE_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST})
 
 
 class Channel(StrEnum):
@@ -41,6 +43,8 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # Not sent by rule (a phone's hourly cap of notification SMS): the inbox and push have it.
+    SKIPPED = "skipped"
 
 
 class DevicePlatform(StrEnum):

@@ -34,3 +34,28 @@ def hit_cooldown(key: str, seconds: int) -> None:
     if not client.set(key, "1", nx=True, ex=seconds):
         ttl = client.ttl(key)
         raise RateLimitedError(ttl if ttl and ttl > 0 else seconds)
+
+
+HOUR = 3600
+
+
+def claim_hourly(name: str, limit: int) -> str:
+    """Count one against `limit` for this clock hour under `name` (all replicas): the counter's
+    key, for `release_hourly`. Over the limit -> RateLimitedError until the next hour (the count
+    not kept)."""
+    now = time.time()
+    key = f"{name}:{int(now // HOUR)}"
+    client = get_redis()
+    pipe = client.pipeline(transaction=True)
+    pipe.incr(key)
+    pipe.expire(key, 2 * HOUR)
+    count, _ = pipe.execute()
+    if count <= limit:
+        return key
+    client.decr(key)
+    raise RateLimitedError(int(HOUR - now % HOUR) + 1)
+
+
+def release_hourly(key: str) -> None:
+    """Give back a unit `claim_hourly` counted (the thing it paid for did not happen)."""
+    get_redis().decr(key)

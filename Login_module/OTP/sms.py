@@ -2,15 +2,19 @@
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import httpx
 
 from config import Settings, get_settings
+from core.errors import RateLimitedError
 from core.http import http_client
+from core.rate_limit import HOUR, claim_hourly, release_hourly
 from core.redis import get_redis
 from core.validation import mask_phone, phone_region
 from Login_module.errors import PhoneRegionNotAllowed, SmsBudgetExhausted, SmsProviderUnavailable
+from Login_module.OTP.store import phone_key
 
 logger = logging.getLogger("nucleotide.sms")
 
@@ -113,62 +117,83 @@ def _post(url: str, timeout: float, **kwargs: object) -> httpx.Response:
     return response
 
 
-HOUR = 3600
-
-
 def check_sms_region(phone: str) -> None:
     """Only numbers of ALLOWED_PHONE_REGIONS get our SMS (or log in): no SMS pumping abroad."""
     if phone_region(phone) not in get_settings().allowed_phone_regions:
         raise PhoneRegionNotAllowed()
 
 
-def _budget_key(hour: int) -> str:
-    return f"sms:budget:{hour}"
+# Two hourly budgets (per clock hour, across replicas), so that notifications can never spend
+# what login and the other codes need: codes (login, phone change, consent requests, withdrawal)
+# draw on SMS_MAX_PER_HOUR; notification SMS on SMS_NOTIFY_MAX_PER_HOUR, and at most
+# SMS_NOTIFY_MAX_PER_PHONE_PER_HOUR of them go to one phone.
+CODES_BUDGET = "sms:budget"
+NOTIFY_BUDGET = "sms:notify-budget"
 
 
-def claim_sms_budget() -> None:
-    """Count one SMS against SMS_MAX_PER_HOUR (all replicas, per clock hour) or refuse it."""
+class NotifyBudgetExhausted(Exception):
+    """The notification SMS budget of this hour is spent: the message waits `retry_after`."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("sms_notify_budget_exhausted")
+        self.retry_after = retry_after
+
+
+class PhoneNotifyCapReached(Exception):
+    """This phone has had its notification SMS for the hour: the message goes no further."""
+
+
+def claim_sms_budget() -> str:
+    """Count one code SMS against SMS_MAX_PER_HOUR or refuse it (503, one alert an hour)."""
     limit = get_settings().SMS_MAX_PER_HOUR
-    now = time.time()
-    hour = int(now // HOUR)
-    client = get_redis()
-    pipe = client.pipeline(transaction=True)
-    pipe.incr(_budget_key(hour))
-    pipe.expire(_budget_key(hour), 2 * HOUR)
-    count, _ = pipe.execute()
-    if count <= limit:
-        return
-    client.decr(_budget_key(hour))
-    if client.set(f"sms:budget:alerted:{hour}", "1", nx=True, ex=2 * HOUR):
-        logger.critical("ALERT: SMS budget of %d per hour exhausted; SMS refused", limit)
-    raise SmsBudgetExhausted(retry_after=int(HOUR - now % HOUR) + 1)
+    try:
+        return claim_hourly(CODES_BUDGET, limit)
+    except RateLimitedError as exc:
+        hour = int(time.time() // HOUR)
+        if get_redis().set(f"sms:budget:alerted:{hour}", "1", nx=True, ex=2 * HOUR):
+            logger.critical("ALERT: SMS budget of %d per hour exhausted; SMS refused", limit)
+        raise SmsBudgetExhausted(retry_after=exc.retry_after) from exc
 
 
-def release_sms_budget() -> None:
-    """Give back the unit of an SMS that was not sent after all."""
-    get_redis().decr(_budget_key(int(time.time() // HOUR)))
+def claim_notify_budget(phone: str) -> list[str]:
+    """Count one notification SMS against its hourly budget and the phone's hourly cap."""
+    settings = get_settings()
+    try:
+        spent = claim_hourly(NOTIFY_BUDGET, settings.SMS_NOTIFY_MAX_PER_HOUR)
+    except RateLimitedError as exc:
+        raise NotifyBudgetExhausted(exc.retry_after) from exc
+    try:
+        per_phone = claim_hourly(
+            f"sms:notify-phone:{phone_key(phone)}", settings.SMS_NOTIFY_MAX_PER_PHONE_PER_HOUR
+        )
+    except RateLimitedError as exc:
+        release_hourly(spent)
+        raise PhoneNotifyCapReached() from exc
+    return [spent, per_phone]
+
+
+def _send_within(claimed: list[str], send: Callable[[], None]) -> None:
+    try:
+        send()
+    except Exception:
+        for key in claimed:  # nothing went: the units are given back
+            release_hourly(key)
+        raise
 
 
 def send_otp_sms(phone: str, code: str) -> None:
-    """The one way a code leaves by SMS: region checked, budget counted, then the backend."""
+    """The one way a login code leaves by SMS: region checked, codes' budget, then the backend."""
     check_sms_region(phone)
-    claim_sms_budget()
-    try:
-        get_sms_sender().send_otp(phone, code)
-    except Exception:
-        release_sms_budget()
-        raise
+    claimed = [claim_sms_budget()]
+    _send_within(claimed, lambda: get_sms_sender().send_otp(phone, code))
 
 
-def send_text_sms(phone: str, text: str, event: str) -> None:
-    """A notification by SMS: the same region check, budget and backend as the codes."""
+def send_text_sms(phone: str, text: str, event: str, *, carries_code: bool) -> None:
+    """A text by SMS (from the outbox). One that carries a code (a consent request) spends the
+    codes' budget; any other is a notification: its own budget and the phone's hourly cap."""
     check_sms_region(phone)
-    claim_sms_budget()
-    try:
-        get_sms_sender().send_text(phone, text, event)
-    except Exception:
-        release_sms_budget()
-        raise
+    claimed = [claim_sms_budget()] if carries_code else claim_notify_budget(phone)
+    _send_within(claimed, lambda: get_sms_sender().send_text(phone, text, event))
 
 
 def get_sms_sender() -> SmsSender:

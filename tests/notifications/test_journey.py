@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from config import Settings
 from gmeet_api.models import Counsellor
 from tests.cart.factories import add_to_cart
 from tests.fakes.fcm import FakeFcm
@@ -51,7 +52,12 @@ def test_the_journey_puts_each_message_once_on_every_channel(
     smtp_server,
     fcm_settings,
     fcm_server: FakeFcm,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The whole journey inside one hour: more SMS than one phone gets an hour in production
+    # (test_sms_budgets.py covers the cap).
+    monkeypatch.setattr(settings, "SMS_NOTIFY_MAX_PER_PHONE_PER_HOUR", len(JOURNEY))
     shop = make_shop(db)
     buyer = shopper(client, db, PHONE, shop.single)
     headers = buyer.headers
