@@ -52,8 +52,10 @@ def _reject_phone(db: Session, action: str, phone: str, **changes: Any) -> None:
 
 
 def claim_send(phone: str, ip: str | None, scope: str = "otp") -> None:
-    """Apply the resend cooldown, then the hourly caps per IP and per phone, then the daily one
-    (`scope` keeps the counts of other texts, e.g. consent requests, apart from login codes).
+    """Apply the resend cooldown, then the hourly cap per IP, then the phone's hourly and daily
+    caps. The cooldown and the IP cap are per `scope` (a consent request's resend does not wait
+    on a login code's); the phone's caps are one for every code SMS to that phone (login, phone
+    change, consent request, withdrawal), whoever asks.
 
     The cooldown goes first so that a resend it refuses does not use up the hourly quota; a
     send refused by a cap gives the cooldown back (nothing was sent)."""
@@ -66,8 +68,8 @@ def claim_send(phone: str, ip: str | None, scope: str = "otp") -> None:
             hit_sliding_window(
                 f"rl:{scope}:ip:{ip}", settings.OTP_MAX_REQUESTS_PER_IP_PER_HOUR, HOUR
             )
-        hit_sliding_window(f"rl:{scope}:phone:{named}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
-        hit_sliding_window(f"rl:{scope}:phone-day:{named}", settings.OTP_MAX_REQUESTS_PER_DAY, DAY)
+        hit_sliding_window(f"rl:otp:phone:{named}", settings.OTP_MAX_REQUESTS_PER_HOUR, HOUR)
+        hit_sliding_window(f"rl:otp:phone-day:{named}", settings.OTP_MAX_REQUESTS_PER_DAY, DAY)
     except RateLimitedError:
         OtpStore.clear_cooldown(phone, scope)
         raise

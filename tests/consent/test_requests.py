@@ -527,10 +527,42 @@ def test_resends_keep_the_cooldown_and_the_hourly_cap_of_the_members_phone(
     monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_HOUR", 2)
     assert client.post(resend, headers=me.headers).status_code == 200
     assert_error(client.post(resend, headers=me.headers), 429, "rate_limited")
-    # Login codes to the same phone are counted apart.
-    request_code(client, PARTNER)
+    # The phone's cap is one for every code it gets: a login code is refused too.
+    assert_error(client.post("/auth/send-otp", json={"phone": PARTNER}), 429, "rate_limited")
     consent_sms(PARTNER)
     assert len([t for t in gateway().messages_to(PARTNER) if "?token=" in t]) == 2
+
+
+def test_every_code_to_one_phone_counts_against_its_one_cap_whoever_asks(
+    client: TestClient,
+    db: Session,
+    me: LoggedIn,
+    partner: Any,
+    consents: list[str],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    no_cooldown: None,
+) -> None:
+    """Two accounts and the phone's own logins: 3 code SMS an hour to that phone, not 3 each."""
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_HOUR", 3)
+    for _ in range(2):
+        request_code(client, PARTNER)  # someone asks for login codes for the partner's phone
+    asked = started(client, me, partner.id, consents)  # the third code to that phone
+    other = login(client, "+919876540099")
+    stranger = make_member(db, other.user_id, name="Someone", gender="male", phone=PARTNER)
+    refused = [
+        client.post(f"/consent/requests/{asked['id']}/resend", headers=me.headers),
+        ask(client, other.headers, stranger.id, consents),
+        client.post("/auth/send-otp", json={"phone": PARTNER}),
+        client.post("/consent/withdraw-by-phone/code", json={"phone": PARTNER}),
+        client.post("/profile/phone", json={"new_phone": PARTNER}, headers=other.headers),
+    ]
+    for response in refused:
+        assert_error(response, 429, "rate_limited")
+    consent_sms(PARTNER)  # the outbox delivered
+    assert len(gateway().messages_to(PARTNER)) == 3
+    # Other phones are not held back by it.
+    assert client.post("/auth/send-otp", json={"phone": "+919876540098"}).status_code == 200
 
 
 # --- withdrawal by the member ----------------------------------------------------------------
