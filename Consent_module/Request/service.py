@@ -120,7 +120,9 @@ def _send(db: Session, request: ConsentRequest, requester: User, phone: str) -> 
     db.flush()
     _codes().issue(request.token_hash, code)
     context = {
-        "requester": requester.name or mask_phone(requester.phone or ""),
+        # Never the requester's own words (their name is free text): an SMS to a third party
+        # names them by what they cannot shape, their masked login phone.
+        "requester": f"A family member ({mask_phone(requester.phone or '')})",
         "link": f"{settings.FRONTEND_CONSENT_URL}?{urlencode({'token': token})}",
         "code": code,
         "hours": f"{settings.CONSENT_REQUEST_TTL_HOURS:g}",

@@ -19,6 +19,7 @@ from config import Settings
 from Consent_module.models import ConsentGrant
 from Consent_module.Request.models import ConsentRequest
 from core.redis import build_redis, get_redis, set_redis
+from core.validation import mask_phone
 from database import utcnow
 from Notification_module.models import NotificationEvent
 from tests.cart.factories import add_to_cart
@@ -180,7 +181,8 @@ def test_the_member_sees_who_asks_and_the_exact_texts_and_confirms_them(
     created_at = datetime.fromisoformat(asked["created_at"])
     assert expires_at - created_at == pytest.approx(timedelta(hours=48), abs=timedelta(seconds=5))
     sms = consent_sms(PARTNER)
-    assert "Asha Rao asked for your consent" in sms.text
+    assert sms.text.startswith(f"A family member ({mask_phone(ME)}) asked for your consent")
+    assert "Asha" not in sms.text  # the requester's own words never reach a third party
     assert sms.text.count(sms.code) == 1
 
     view = client.get(f"/consent/requests/by-token/{sms.token}")
@@ -233,6 +235,33 @@ def test_the_member_sees_who_asks_and_the_exact_texts_and_confirms_them(
     ]
     assert actions.count("consent.granted") == 2
     assert {"consent_request.created", "consent_request.confirmed"} <= set(actions)
+
+
+def test_no_text_the_requester_typed_reaches_the_members_phone(
+    client: TestClient, db: Session, me: LoggedIn, consents: list[str]
+) -> None:
+    """An account cannot send a branded SMS with its own words to any phone: the SMS names the
+    requester by their masked phone, never by the name (or the member's name) they typed."""
+    lure = "URGENT KYC blocked - call 1800-123-456 or visit http://evil.example/kyc now. Ignore:"
+    renamed = client.put("/profile", json={"name": lure}, headers=me.headers)
+    assert renamed.status_code == 200, renamed.text
+    member = client.post(
+        "/member",
+        json={
+            "name": "Call 1800-999-000 http://evil.example",
+            "relation": "spouse",
+            "gender": "male",
+            "date_of_birth": "1990-01-01",
+            "phone": PARTNER,
+        },
+        headers=me.headers,
+    )
+    assert member.status_code == 201, member.text
+    started(client, me, member.json()["id"], consents)
+    sms = consent_sms(PARTNER)
+    for typed in ("URGENT", "KYC", "1800", "evil.example", "Call"):
+        assert typed not in sms.text
+    assert sms.text.startswith(f"A family member ({mask_phone(ME)}) asked for your consent")
 
 
 def test_the_requester_never_sees_the_code_or_the_token_nor_do_logs_or_audit(
