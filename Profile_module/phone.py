@@ -17,7 +17,7 @@ from core.validation import mask_phone
 from Login_module.Device.service import revoke_all_sessions, revoke_other_sessions
 from Login_module.locks import lock_user
 from Login_module.models import User
-from Login_module.OTP.service import send_otp, verify_code
+from Login_module.OTP.service import send_otp, verify_code, verify_codes
 from Member_module.service import follow_login_phone
 from Notification_module.models import NotificationEvent
 from Notification_module.service import notify
@@ -60,8 +60,7 @@ def confirm_change(
         raise PhoneChangeNotStarted()
     new_phone = new_phone.decode() if isinstance(new_phone, bytes) else str(new_phone)
     assert user.phone is not None
-    verify_code(db, user.phone, current_otp)
-    verify_code(db, new_phone, new_otp)
+    verify_codes(db, [(user.phone, current_otp), (new_phone, new_otp)])
     _change(db, user, new_phone, actor_user_id=user.id, reason=None)
     revoke_other_sessions(db, user.id, keep_session_id=session_id)
     get_redis().delete(_change_key(user.id))

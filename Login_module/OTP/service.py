@@ -1,5 +1,6 @@
 """Sending and checking login codes, with the per-phone and per-IP limits."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -120,20 +121,38 @@ def send_otp(db: Session, phone: str) -> dict[str, Any]:
 
 def verify_code(db: Session, phone: str, code: str) -> None:
     """Accept the code once, or raise the matching error (each failure audited)."""
+    verify_codes(db, [(phone, code)])
+
+
+def verify_codes(db: Session, pairs: Sequence[tuple[str, str]]) -> None:
+    """Accept every (phone, code) at once, or raise the first failure's error (each failure
+    audited). Nothing is used up unless all are right: a wrong code counts one attempt against
+    the code it was for, and the right ones still work when the user tries again."""
     settings = get_settings()
-    try:
-        limit_verify_attempts(current_request().ip)
-    except RateLimitedError as exc:
-        _reject_phone(
-            db, "otp.blocked", phone, reason="verify_rate_limited", retry_after=exc.retry_after
-        )
-        raise
-    outcome = OtpStore().check(phone, code)
-    if outcome is OtpCheck.OK:
-        _audit_phone(db, "otp.verified", phone)
+    for phone, _ in pairs:
+        try:
+            limit_verify_attempts(current_request().ip)
+        except RateLimitedError as exc:
+            _reject_phone(
+                db, "otp.blocked", phone, reason="verify_rate_limited", retry_after=exc.retry_after
+            )
+            raise
+    outcomes = OtpStore().check_all(pairs)
+    failures = [
+        (phone, outcome)
+        for (phone, _), outcome in zip(pairs, outcomes, strict=True)
+        if outcome not in (OtpCheck.OK, OtpCheck.UNUSED)
+    ]
+    if not failures:
+        for phone, _ in pairs:
+            _audit_phone(db, "otp.verified", phone)
         return
+    for phone, outcome in failures:
+        if outcome is OtpCheck.BURNED:
+            _reject_phone(db, "otp.blocked", phone, reason="attempts_exceeded")
+        else:
+            _reject_phone(db, "otp.failed", phone, reason=outcome.value)
+    outcome = failures[0][1]
     if outcome is OtpCheck.BURNED:
-        _reject_phone(db, "otp.blocked", phone, reason="attempts_exceeded")
         raise OtpAttemptsExceeded(retry_after=settings.OTP_RESEND_COOLDOWN_SECONDS)
-    _reject_phone(db, "otp.failed", phone, reason=outcome.value)
     raise OtpInvalid() if outcome is OtpCheck.WRONG else OtpExpired()

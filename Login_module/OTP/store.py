@@ -6,6 +6,7 @@ so a Redis dump or a key listing reveals no customer."""
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from enum import Enum
 
 from config import get_settings
@@ -17,32 +18,50 @@ class OtpCheck(Enum):
     WRONG = "wrong"
     MISSING = "missing"
     BURNED = "burned"
+    # Right, but checked together with a code that was not: still valid, not used up.
+    UNUSED = "unused"
 
 
 # Compare, count and burn in one step, so concurrent guesses are checked one after another and
 # no more than OTP_MAX_VERIFY_ATTEMPTS of them are ever compared. Every comparison walks the
-# whole digest (no early exit). HINCRBY only runs on an existing key, so the key keeps the
-# expiry `issue` gave it; a key that expired meanwhile is never re-created without one.
+# whole digest (no early exit). Several codes (a phone change proves two phones) are checked
+# together: only when all are right are they used up; otherwise each wrong one counts one attempt
+# against its own code, and the right ones stay valid ('unused'). HINCRBY only runs on an
+# existing key, so the key keeps the expiry `issue` gave it; a key that expired meanwhile is
+# never re-created without one.
 CHECK_SCRIPT = """
-local key = KEYS[1]
-if redis.call('EXISTS', key) == 0 then return 'missing' end
-if redis.call('HGET', key, 'burned') == '1' then return 'burned' end
-local stored = redis.call('HGET', key, 'digest') or ''
-local given = ARGV[1]
-local same = #stored == #given
-for i = 1, #given do
-  if string.byte(stored, i) ~= string.byte(given, i) then same = false end
+local max = tonumber(ARGV[1])
+local states = {}
+local all = true
+for i, key in ipairs(KEYS) do
+  local given = ARGV[i + 1]
+  if redis.call('EXISTS', key) == 0 then
+    states[i] = 'missing'
+  elseif redis.call('HGET', key, 'burned') == '1' then
+    states[i] = 'burned'
+  else
+    local stored = redis.call('HGET', key, 'digest') or ''
+    local same = #stored == #given
+    for j = 1, #given do
+      if string.byte(stored, j) ~= string.byte(given, j) then same = false end
+    end
+    states[i] = same and 'ok' or 'wrong'
+  end
+  if states[i] ~= 'ok' then all = false end
 end
-if same then
-  redis.call('DEL', key)
-  return 'ok'
+for i, key in ipairs(KEYS) do
+  if all then
+    redis.call('DEL', key)
+  elseif states[i] == 'ok' then
+    states[i] = 'unused'
+  elseif states[i] == 'wrong' then
+    if redis.call('HINCRBY', key, 'attempts', 1) >= max then
+      redis.call('HSET', key, 'burned', '1')
+      states[i] = 'burned'
+    end
+  end
 end
-local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-if attempts >= tonumber(ARGV[2]) then
-  redis.call('HSET', key, 'burned', '1')
-  return 'burned'
-end
-return 'wrong'
+return states
 """
 
 
@@ -97,11 +116,16 @@ class OtpStore:
 
     def check(self, subject: str, code: str) -> OtpCheck:
         """One atomic compare-count-burn; a right code is accepted once."""
-        outcome = get_redis().eval(
+        return self.check_all([(subject, code)])[0]
+
+    def check_all(self, pairs: Sequence[tuple[str, str]]) -> list[OtpCheck]:
+        """Several (subject, code) pairs in one atomic step: all right -> all used up (OK);
+        else nothing is used up, each wrong code counts one attempt against its own subject."""
+        outcomes = get_redis().eval(
             CHECK_SCRIPT,
-            1,
-            self._key(subject),
-            _digest(subject, code),
+            len(pairs),
+            *(self._key(subject) for subject, _ in pairs),
             get_settings().OTP_MAX_VERIFY_ATTEMPTS,
+            *(_digest(subject, code) for subject, code in pairs),
         )
-        return OtpCheck(outcome.decode() if isinstance(outcome, bytes) else outcome)
+        return [OtpCheck(o.decode() if isinstance(o, bytes) else o) for o in outcomes]

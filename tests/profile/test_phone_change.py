@@ -77,6 +77,54 @@ def test_a_wrong_code_changes_nothing(client: TestClient, sms_gateway: FakeSmsGa
     assert client.get("/profile", headers=me.headers).json()["phone"] == OLD
 
 
+def wrong(code: str) -> str:
+    return "000000" if code != "000000" else "111111"
+
+
+def test_a_mistyped_new_code_does_not_use_up_the_current_one(
+    client: TestClient, sms_gateway: FakeSmsGateway
+) -> None:
+    me = login(client, OLD)
+    assert start(client, me.headers).status_code == 202
+    old_code, new_code = sms_gateway.last_code_for(OLD), sms_gateway.last_code_for(NEW)
+    for current, new in ((old_code, wrong(new_code)), (wrong(old_code), new_code)):
+        typo = client.post(
+            "/profile/phone/confirm",
+            json={"current_otp": current, "new_otp": new},
+            headers=me.headers,
+        )
+        assert_error(typo, 400, "otp_invalid")
+    assert client.get("/profile", headers=me.headers).json()["phone"] == OLD
+    # The right pair still works after the typos (each counted against its own code only).
+    confirmed = client.post(
+        "/profile/phone/confirm",
+        json={"current_otp": old_code, "new_otp": new_code},
+        headers=me.headers,
+    )
+    assert confirmed.status_code == 200, confirmed.text
+
+
+def test_five_wrong_new_codes_burn_the_new_code_only(
+    client: TestClient, sms_gateway: FakeSmsGateway
+) -> None:
+    me = login(client, OLD)
+    assert start(client, me.headers).status_code == 202
+    old_code, new_code = sms_gateway.last_code_for(OLD), sms_gateway.last_code_for(NEW)
+    body = {"current_otp": old_code, "new_otp": wrong(new_code)}
+    for _ in range(4):
+        typo = client.post("/profile/phone/confirm", json=body, headers=me.headers)
+        assert_error(typo, 400, "otp_invalid")
+    burned = client.post("/profile/phone/confirm", json=body, headers=me.headers)
+    assert_error(burned, 429, "otp_attempts_exceeded")
+    body["new_otp"] = new_code
+    still = client.post("/profile/phone/confirm", json=body, headers=me.headers)
+    assert_error(still, 429, "otp_attempts_exceeded")  # the new phone's code is burned
+    assert client.get("/profile", headers=me.headers).json()["phone"] == OLD
+    # The current phone's code was never counted against: a login with it still works.
+    verified = client.post("/auth/verify-otp", json={"phone": OLD, "otp": old_code})
+    assert verified.status_code == 200, verified.text
+
+
 def test_a_phone_with_an_account_is_refused_only_after_both_codes(
     client: TestClient, sms_gateway: FakeSmsGateway
 ) -> None:
