@@ -1,18 +1,29 @@
 """What an invoice or credit note says, computed once when it is issued and stored with it:
 the supplier (settings), the customer and billing address (the first item's address), the place
-of supply, the lines with their tax, the totals and the amount in words."""
+of supply, the lines with their tax, the totals and the amount in words; and what the document
+is, by its lines: exempt -> bill of supply, taxable -> tax invoice, both -> invoice-cum-bill of
+supply (CGST Act s.31(3)(c); rules 46, 46A, 49). A credit note stays a "Credit Note" and is laid
+out like the document it credits."""
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from config import get_settings
+from Invoice_module.models import InvoiceKind
 from Invoice_module.numbering import IST
 from Invoice_module.tax import LineInput, TaxLine, allocate, amount_in_words, tax_lines, totals
 from Orders_module.models import Order, OrderItem
 
 DEFAULT_SAC = "999316"  # other professional, technical and business services (lab tests)
 ADDRESS_LINE_FIELDS = ("line1", "line2", "locality")
+# The title printed on the document and the label of its number.
+TITLES = {
+    InvoiceKind.TAX_INVOICE: ("Tax Invoice", "Invoice number"),
+    InvoiceKind.BILL_OF_SUPPLY: ("Bill of Supply", "Bill of supply number"),
+    InvoiceKind.INVOICE_CUM_BILL_OF_SUPPLY: ("Invoice-cum-Bill of Supply", "Invoice number"),
+}
 
 
 def _supplier() -> dict[str, str]:
@@ -23,6 +34,22 @@ def _supplier() -> dict[str, str]:
         "address": settings.SUPPLIER_ADDRESS,
         "state": settings.SUPPLIER_STATE,
     }
+
+
+def kind_of(lines: Sequence[TaxLine]) -> InvoiceKind:
+    """The document its lines need: exempt lines (GST 0 %) a bill of supply, taxable lines a tax
+    invoice, both kinds one invoice-cum-bill of supply (our customers are unregistered)."""
+    exempt = [line.gst_rate_percent == 0 for line in lines]
+    if exempt and all(exempt):
+        return InvoiceKind.BILL_OF_SUPPLY
+    if any(exempt):
+        return InvoiceKind.INVOICE_CUM_BILL_OF_SUPPLY
+    return InvoiceKind.TAX_INVOICE
+
+
+def issued_kind(content: dict[str, Any]) -> InvoiceKind:
+    """The kind recorded in issued content (content issued before kinds existed: a tax invoice)."""
+    return InvoiceKind(content.get("kind", InvoiceKind.TAX_INVOICE))
 
 
 def is_intra_state(place_of_supply: str) -> bool:
@@ -63,6 +90,7 @@ def _line_inputs(items: list[OrderItem]) -> list[LineInput]:
 
 
 def _document(
+    kind: InvoiceKind,
     title: str,
     label: str,
     number: str,
@@ -73,6 +101,9 @@ def _document(
 ) -> dict[str, Any]:
     sums = totals(lines)
     return {
+        # A credit note's is the kind of the invoice it credits; content issued before kinds
+        # existed has none (a tax invoice).
+        "kind": kind.value,
         "title": title,
         "title_label": label,
         "number": number,
@@ -88,7 +119,7 @@ def _document(
 def invoice_content(
     order: Order, customer_name: str | None, number: str, issued_at: datetime
 ) -> dict[str, Any]:
-    """The tax invoice of a paid order: its lines add up exactly to what was paid."""
+    """The invoice of a paid order (titled by its lines): they add up exactly to what was paid."""
     first = order.items[0]
     address = first.address_snapshot
     place_of_supply = str(address.get("state") or "")
@@ -106,7 +137,9 @@ def invoice_content(
         "reference": None,
     }
     lines = tax_lines(inputs, discount, intra_state)
-    return _document("Tax Invoice", "Invoice number", number, issued_at, order, parties, lines)
+    kind = kind_of(lines)
+    title, label = TITLES[kind]
+    return _document(kind, title, label, number, issued_at, order, parties, lines)
 
 
 def credit_note_content(
@@ -118,7 +151,8 @@ def credit_note_content(
     issued_at: datetime,
 ) -> dict[str, Any]:
     """A credit note for `amount_paise` of the invoice, shared across its lines by their
-    totals, each line's tax reversed at its own rate."""
+    totals, each line's tax reversed at its own rate; of the kind of the invoice it credits (so
+    laid out like it), titled "Credit Note"."""
     invoiced = invoice_content["lines"]
     shares = allocate(amount_paise, [line["total_paise"] for line in invoiced])
     inputs = [
@@ -137,7 +171,20 @@ def credit_note_content(
         "customer": invoice_content["customer"],
         "place_of_supply": invoice_content["place_of_supply"],
         "intra_state": invoice_content["intra_state"],
-        "reference": f"Against tax invoice {invoice_number} dated {invoice_content['date']}",
+        # The credited document by its own title ("tax invoice" for those issued before kinds).
+        "reference": (
+            f"Against {str(invoice_content['title']).lower()} {invoice_number}"
+            f" dated {invoice_content['date']}"
+        ),
     }
     lines = tax_lines(inputs, 0, bool(invoice_content["intra_state"]))
-    return _document("Credit Note", "Credit note number", number, issued_at, order, parties, lines)
+    return _document(
+        issued_kind(invoice_content),
+        "Credit Note",
+        "Credit note number",
+        number,
+        issued_at,
+        order,
+        parties,
+        lines,
+    )

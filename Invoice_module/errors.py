@@ -3,7 +3,7 @@ from core.errors import AppError, ConflictError, NotFoundError
 
 class InvoiceNotAvailable(ConflictError):
     code = "invoice_not_available"
-    message = "This order has no tax invoice: it is issued once the order is paid."
+    message = "This order has no invoice yet: it is issued once the order is paid."
 
 
 class CreditNoteNotFound(NotFoundError):

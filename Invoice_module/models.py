@@ -1,6 +1,7 @@
-"""Tax invoices (one per paid order), credit notes (one per processed refund) and the counters
-that number them. The computed content is kept as issued (JSON); the PDF rendered from it is
-stored once (core/storage.py, sealed) and always served from there."""
+"""Invoices (one per paid order: a tax invoice, a bill of supply or both in one, by its lines),
+credit notes (one per processed refund) and the counters that number them. The computed content
+is kept as issued (JSON); the PDF rendered from it is stored once (core/storage.py, sealed) and
+always served from there."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +34,16 @@ class DocumentCounter(Base):
     last_seq: Mapped[int] = mapped_column(default=0)
 
 
+class InvoiceKind(StrEnum):
+    """What the document is, by its lines (CGST Act s.31; rules 46, 46A and 49): exempt supplies
+    get a bill of supply, taxable ones a tax invoice, a mix of both one invoice-cum-bill of
+    supply. All three take their numbers from the one invoice series."""
+
+    TAX_INVOICE = "tax_invoice"
+    BILL_OF_SUPPLY = "bill_of_supply"
+    INVOICE_CUM_BILL_OF_SUPPLY = "invoice_cum_bill_of_supply"
+
+
 class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (UniqueConstraint("fy", "seq"),)
@@ -44,6 +55,11 @@ class Invoice(Base):
     seq: Mapped[int]
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     total_paise: Mapped[int] = mapped_column(BigInteger)
+    # Fixed when issued, like the content that carries its title; invoices issued before the
+    # kinds existed were all titled "Tax Invoice" and are recorded so.
+    kind: Mapped[InvoiceKind] = mapped_column(
+        stored_as_string(InvoiceKind, 32), server_default=InvoiceKind.TAX_INVOICE.value
+    )
     # Supplier, customer, place of supply, lines, totals and words, as issued.
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Set when the PDF is first asked for; the stored file is then served as it is.

@@ -1,6 +1,10 @@
 """The PDF of an invoice or credit note, drawn (reportlab) from the content stored when it was
 issued. Rendered once, then stored; `invariant` keeps reportlab's dates and ids out of the
-file, so the same content always gives the same bytes."""
+file, so the same content always gives the same bytes.
+
+The layout follows the document's kind: a tax invoice has the tax columns; a bill of supply
+(exempt lines only) has none; an invoice-cum-bill of supply has them, with no tax on its exempt
+lines. Content issued before kinds existed is a tax invoice."""
 
 import io
 import threading
@@ -15,6 +19,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from Invoice_module.content import issued_kind
+from Invoice_module.models import InvoiceKind
 from Invoice_module.tax import indian_grouping, rupees_text
 
 FONTS = Path(__file__).parent / "fonts"
@@ -39,6 +45,13 @@ COLUMNS = (
     "Total",
 )
 WIDTHS = [8, 44, 33, 16, 10, 22, 20, 24, 14, 20, 20, 20, 22]
+# Exempt and taxable lines in one document: the value column holds either.
+MIXED_COLUMNS = tuple("Value of supply" if name == "Taxable value" else name for name in COLUMNS)
+MIXED_WIDTHS = [8, 40, 33, 16, 10, 22, 20, 28, 14, 20, 20, 20, 22]
+# A bill of supply (rule 49): the value of each supply after its discount, and no tax at all.
+EXEMPT_COLUMNS = ("#", "Product", "Member", "SAC", "Qty", "Price", "Discount", "Value of supply")
+EXEMPT_WIDTHS = [8, 80, 60, 20, 12, 31, 31, 31]
+NO_TAX = "-"
 
 
 def _register_fonts() -> None:
@@ -65,8 +78,8 @@ def _rate(percent: int) -> str:
     return "Exempt" if percent == 0 else f"{percent}%"
 
 
-def _line_row(number: int, line: dict[str, Any]) -> list[Any]:
-    return [
+def _line_row(number: int, line: dict[str, Any], kind: InvoiceKind) -> list[Any]:
+    described = [
         str(number),
         _text(line["product"], 8),
         _text(line["member"], 8),
@@ -74,37 +87,49 @@ def _line_row(number: int, line: dict[str, Any]) -> list[Any]:
         str(line["quantity"]),
         indian_grouping(line["gross_paise"]),
         indian_grouping(line["discount_paise"]),
+    ]
+    if kind is InvoiceKind.BILL_OF_SUPPLY:
+        return [*described, indian_grouping(line["total_paise"])]
+    if kind is InvoiceKind.INVOICE_CUM_BILL_OF_SUPPLY and line["gst_rate_percent"] == 0:
+        taxes = [NO_TAX] * 3
+    else:
+        taxes = [indian_grouping(line[f"{tax}_paise"]) for tax in ("cgst", "sgst", "igst")]
+    return [
+        *described,
         indian_grouping(line["taxable_paise"]),
         _rate(line["gst_rate_percent"]),
-        indian_grouping(line["cgst_paise"]),
-        indian_grouping(line["sgst_paise"]),
-        indian_grouping(line["igst_paise"]),
+        *taxes,
         indian_grouping(line["total_paise"]),
     ]
 
 
+def _totals_row(sums: dict[str, int], kind: InvoiceKind) -> list[Any]:
+    row = ["", "Total", "", "", ""]
+    row += [indian_grouping(sums["gross_paise"]), indian_grouping(sums["discount_paise"])]
+    if kind is InvoiceKind.BILL_OF_SUPPLY:
+        return [*row, indian_grouping(sums["total_paise"])]
+    return [
+        *row,
+        indian_grouping(sums["taxable_paise"]),
+        "",
+        indian_grouping(sums["cgst_paise"]),
+        indian_grouping(sums["sgst_paise"]),
+        indian_grouping(sums["igst_paise"]),
+        indian_grouping(sums["total_paise"]),
+    ]
+
+
 def _lines_table(content: dict[str, Any]) -> Table:
-    sums = content["totals"]
-    rows: list[list[Any]] = [list(COLUMNS)]
-    rows += [_line_row(n, line) for n, line in enumerate(content["lines"], start=1)]
-    rows.append(
-        [
-            "",
-            "Total",
-            "",
-            "",
-            "",
-            indian_grouping(sums["gross_paise"]),
-            indian_grouping(sums["discount_paise"]),
-            indian_grouping(sums["taxable_paise"]),
-            "",
-            indian_grouping(sums["cgst_paise"]),
-            indian_grouping(sums["sgst_paise"]),
-            indian_grouping(sums["igst_paise"]),
-            indian_grouping(sums["total_paise"]),
-        ]
-    )
-    table = Table(rows, colWidths=[w * mm for w in WIDTHS], repeatRows=1)
+    kind = issued_kind(content)
+    columns, widths = {
+        InvoiceKind.TAX_INVOICE: (COLUMNS, WIDTHS),
+        InvoiceKind.INVOICE_CUM_BILL_OF_SUPPLY: (MIXED_COLUMNS, MIXED_WIDTHS),
+        InvoiceKind.BILL_OF_SUPPLY: (EXEMPT_COLUMNS, EXEMPT_WIDTHS),
+    }[kind]
+    rows: list[list[Any]] = [list(columns)]
+    rows += [_line_row(n, line, kind) for n, line in enumerate(content["lines"], start=1)]
+    rows.append(_totals_row(content["totals"], kind))
+    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -146,6 +171,32 @@ def _parties(content: dict[str, Any]) -> Table:
     return table
 
 
+def _tax_note(content: dict[str, Any]) -> str:
+    kind = issued_kind(content)
+    if kind is InvoiceKind.BILL_OF_SUPPLY:
+        return "Exempt supply: no GST is charged. Amounts in Indian rupees."
+    tax = (
+        "CGST and SGST (supply within the state)"
+        if content["intra_state"]
+        else "IGST (supply to another state)"
+    )
+    if kind is InvoiceKind.TAX_INVOICE:
+        return f"Prices include GST. Tax: {tax}. Amounts in Indian rupees."
+    lines = content["lines"]
+    taxable = sum(line["total_paise"] for line in lines if line["gst_rate_percent"])
+    exempt = sum(line["total_paise"] for line in lines if not line["gst_rate_percent"])
+    return (
+        f"Taxable supplies {rupees_text(taxable)}: prices include GST. Tax: {tax}. "
+        f"Exempt supplies {rupees_text(exempt)}: no GST is charged. Amounts in Indian rupees."
+    )
+
+
+def _signatory(content: dict[str, Any]) -> Table:
+    """The supplier's signatory block (rules 46 and 49)."""
+    block = _text(f"For {content['supplier']['legal_name']}\n\n\nAuthorised signatory", 9)
+    return Table([["", block]], colWidths=[173 * mm, 100 * mm])
+
+
 def _story(content: dict[str, Any]) -> list[Flowable]:
     heading = [
         f"{content['title_label']}: {content['number']}",
@@ -154,11 +205,6 @@ def _story(content: dict[str, Any]) -> list[Flowable]:
     ]
     if content.get("reference"):
         heading.append(content["reference"])
-    tax_note = (
-        "CGST and SGST (supply within the state)"
-        if content["intra_state"]
-        else "IGST (supply to another state)"
-    )
     story: list[Flowable] = [
         _text(content["title"], 16, bold=True),
         Spacer(1, 3 * mm),
@@ -171,7 +217,9 @@ def _story(content: dict[str, Any]) -> list[Flowable]:
         _text(f"Amount: {rupees_text(content['totals']['total_paise'])}", 10, bold=True),
         _text(f"In words: {content['amount_in_words']}", 9),
         Spacer(1, 3 * mm),
-        _text(f"Prices include GST. Tax: {tax_note}. Amounts in Indian rupees.", 8),
+        _text(_tax_note(content), 8),
+        Spacer(1, 6 * mm),
+        _signatory(content),
     ]
     return story
 

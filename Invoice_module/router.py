@@ -31,7 +31,7 @@ def _pdf(document: DocumentFile) -> Response:
 
 @router.get("/{order_id}/invoice", response_class=Response, responses=PDF_RESPONSE)
 def invoice(order_id: RowId, db: DbSession, auth: CurrentAuth) -> Response:
-    """The order's tax invoice as a PDF (409 until the order is paid); always the same file."""
+    """The order's invoice PDF, titled by its lines (409 until the order is paid); never changes."""
     return _pdf(invoice_pdf(db, order_id, auth.user.id, auth.is_admin))
 
 

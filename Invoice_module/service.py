@@ -28,7 +28,7 @@ from core.storage import (
     read_verified,
 )
 from database import on_rollback, utcnow
-from Invoice_module.content import credit_note_content, invoice_content
+from Invoice_module.content import credit_note_content, invoice_content, issued_kind
 from Invoice_module.errors import CreditNoteNotFound, InvoiceNotAvailable, InvoiceUnreadable
 from Invoice_module.models import CreditNote, DocumentSeries, Invoice
 from Invoice_module.numbering import document_number, financial_year, take_sequence
@@ -45,7 +45,7 @@ Document = TypeVar("Document", Invoice, CreditNote)
 
 
 def issue_invoice(db: Session, order: Order) -> Invoice:
-    """The order's tax invoice, numbered now (the order has just been paid)."""
+    """The order's invoice (titled by its lines), numbered now (the order has just been paid)."""
     existing = db.scalar(select(Invoice).where(Invoice.order_id == order.id))
     if existing is not None:
         return existing
@@ -54,6 +54,7 @@ def issue_invoice(db: Session, order: Order) -> Invoice:
     seq = take_sequence(db, DocumentSeries.INVOICE, fy)
     number = document_number(DocumentSeries.INVOICE, fy, seq)
     user = db.get(User, order.user_id)
+    content = invoice_content(order, user.name if user else None, number, issued_at)
     invoice = Invoice(
         order_id=order.id,
         number=number,
@@ -61,7 +62,8 @@ def issue_invoice(db: Session, order: Order) -> Invoice:
         seq=seq,
         issued_at=issued_at,
         total_paise=order.total_paise,
-        content=invoice_content(order, user.name if user else None, number, issued_at),
+        kind=issued_kind(content),
+        content=content,
     )
     db.add(invoice)
     db.flush()
@@ -70,7 +72,12 @@ def issue_invoice(db: Session, order: Order) -> Invoice:
         action="invoice.issued",
         entity_type="invoice",
         entity_id=invoice.id,
-        changes={"order_id": order.id, "number": number, "total_paise": order.total_paise},
+        changes={
+            "order_id": order.id,
+            "number": number,
+            "kind": invoice.kind.value,
+            "total_paise": order.total_paise,
+        },
     )
     return invoice
 

@@ -58,7 +58,7 @@ def test_an_exempt_test_is_invoiced_with_the_supplier_customer_and_words(
     assert response.headers["content-disposition"] == f'attachment; filename="{filename}"'
 
     text = pdf_text(response.content)
-    assert "Tax Invoice" in text
+    assert "Bill of Supply" in text  # exempt lines only (SPEC v3.2)
     assert invoice.number in text
     assert "Nucleotide Genomics Private Limited" in text
     assert "GSTIN: 29AABCN1234F1Z5" in text
