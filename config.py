@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     # Lab reports (Report_module)
     MAX_REPORT_BYTES: int = Field(20 * 1_048_576, ge=1)
     REPORT_DOWNLOADS_PER_HOUR: int = Field(30, ge=1)
+    # Staff (admins downloading reports for support) have their own, larger hourly allowance.
+    REPORT_STAFF_DOWNLOADS_PER_HOUR: int = Field(600, ge=1)
     # How often files of erased accounts still in storage are deleted again (after a failure).
     REPORT_PURGE_INTERVAL_MINUTES: float = 10
 

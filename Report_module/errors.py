@@ -13,6 +13,12 @@ class NotAPdf(AppError):
     message = "The report must be a PDF file."
 
 
+class InvalidReportFile(AppError):
+    status_code = 415
+    code = "invalid_report_file"
+    message = "The report does not open as a PDF with at least one page."
+
+
 class ReportNotReady(ConflictError):
     code = "report_not_ready"
     message = "The report for this test is not ready yet."

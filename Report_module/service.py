@@ -10,8 +10,10 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from io import BytesIO
 from typing import Any
 
+from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -31,6 +33,7 @@ from Orders_module.admin import record_report_uploaded
 from Orders_module.models import Order, OrderItem
 from Orders_module.service import get_order, order_item
 from Report_module.errors import (
+    InvalidReportFile,
     NotAPdf,
     ReportErased,
     ReportNotFound,
@@ -47,11 +50,23 @@ DOWNLOAD_WINDOW_SECONDS = 3600
 
 
 def check_pdf(content: bytes) -> None:
-    """A PDF by its bytes (the name and the declared type are the client's word)."""
+    """A PDF by its bytes (the name and the declared type are the client's word): it must start
+    as one (else `unsupported_report_type`) and open as one with at least one page (pypdf;
+    else `invalid_report_file`), so a header stuck on other bytes is never a customer's report."""
     if len(content) > get_settings().MAX_REPORT_BYTES:
         raise ReportTooLarge()
     if not content.startswith(PDF_MAGIC):
         raise NotAPdf()
+    try:
+        # Lenient (real lab PDFs have small defects), but the page tree must resolve.
+        reader = PdfReader(BytesIO(content), strict=False)
+        if len(reader.pages) < 1:
+            raise InvalidReportFile()
+        reader.pages[0].mediabox  # noqa: B018 - the first page must load
+    except InvalidReportFile:
+        raise
+    except Exception as exc:  # pypdf raises many kinds on a broken file; all mean "not a PDF"
+        raise InvalidReportFile() from exc
 
 
 def _storage_key(order_id: int, item_id: int, version: int) -> str:
@@ -136,11 +151,14 @@ def download_report(
         raise ReportNotFound()
     if report.erased_at is not None:
         raise ReportErased()
-    hit_sliding_window(
-        f"report_downloads:{caller_id}",
-        get_settings().REPORT_DOWNLOADS_PER_HOUR,
-        DOWNLOAD_WINDOW_SECONDS,
+    settings = get_settings()
+    # Staff download many customers' reports for support: their own, larger allowance.
+    who, limit = (
+        ("staff", settings.REPORT_STAFF_DOWNLOADS_PER_HOUR)
+        if is_admin
+        else ("customer", settings.REPORT_DOWNLOADS_PER_HOUR)
     )
+    hit_sliding_window(f"report_downloads:{who}:{caller_id}", limit, DOWNLOAD_WINDOW_SECONDS)
     content = _read(report)
     record_audit(
         db,

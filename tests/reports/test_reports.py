@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 from Audit_module.models import AuditLog
 from config import Settings
 from core.storage import forget_storage
+from Notification_module.models import NotificationEvent
 from Orders_module.models import OrderItem, OrderStatus
 from Report_module import service as report_service
 from Report_module.models import Report
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, free_port, login
+from tests.notifications.support import outbox
 from tests.reports.support import (
     Stored,
     download,
@@ -299,6 +301,36 @@ def test_what_is_not_a_pdf_by_its_bytes_is_415_and_nothing_is_stored(
     assert order_of(client, lab.buyer.me, lab.order["id"])["status"] == "in_lab"
 
 
+NO_PAGES = (
+    b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+    b"trailer\n<< /Root 1 0 R >>\n%%EOF"
+)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-",
+        b"%PDF-1.4\n<html><script>alert(document.cookie)</script></html>",
+        NO_PAGES,
+        pdf()[:200],  # a real PDF cut short
+    ],
+    ids=["header-only", "html-behind-a-header", "no-pages", "truncated"],
+)
+def test_a_file_that_does_not_open_as_a_pdf_with_a_page_is_415_and_changes_nothing(
+    client: TestClient, db: Session, admin: LoggedIn, stored: Stored, content: bytes
+) -> None:
+    lab = in_lab(client, db, admin, PHONE)
+    refused = upload(client, admin, lab.order["id"], lab.item_ids[0], content)
+    assert_error(refused, 415, "invalid_report_file")
+    assert stored.objects() == {}
+    order = order_of(client, lab.buyer.me, lab.order["id"])
+    assert order["status"] == "in_lab"
+    assert order["report_available"] is False
+    assert outbox(db, NotificationEvent.REPORT_READY) == []
+
+
 def test_a_report_over_the_size_cap_is_413(
     client: TestClient,
     db: Session,
@@ -352,6 +384,32 @@ def test_downloads_are_rate_limited_per_user(
     # Someone else's limit is their own.
     assert download(client, admin, lab.order["id"], item_id).status_code == 200
     assert len(audit_actions(db, "report.downloaded")) == 3
+
+
+def test_staff_have_their_own_larger_download_limit_across_customers(
+    client: TestClient,
+    db: Session,
+    admin: LoggedIn,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Support downloads many customers' reports: the customers' hourly limit does not apply
+    to staff, who have their own (REPORT_STAFF_DOWNLOADS_PER_HOUR), each download audited."""
+    monkeypatch.setattr(settings, "REPORT_DOWNLOADS_PER_HOUR", 2)
+    monkeypatch.setattr(settings, "REPORT_STAFF_DOWNLOADS_PER_HOUR", 5)
+    labs = [in_lab(client, db, admin, phone) for phone in (PHONE, OTHER_PHONE)]
+    for lab in labs:
+        assert upload(client, admin, lab.order["id"], lab.item_ids[0]).status_code == 201
+    for n in range(5):
+        lab = labs[n % 2]
+        got = download(client, admin, lab.order["id"], lab.item_ids[0])
+        assert got.status_code == 200, got.text
+    limited = download(client, admin, labs[0].order["id"], labs[0].item_ids[0])
+    assert_error(limited, 429, "rate_limited")
+    # The customers' own allowance is untouched by the staff's downloads.
+    for _ in range(2):
+        assert download(client, labs[0].buyer, labs[0].order["id"], labs[0].item_ids[0]).is_success
+    assert len(audit_actions(db, "report.downloaded")) == 7
 
 
 # --- failures leave nothing half-written ------------------------------------------------------
