@@ -49,6 +49,8 @@ class Collection(TimestampMixin, Base):
     )
     technician_name: Mapped[str | None] = mapped_column(String(120), default=None)
     technician_phone: Mapped[str | None] = mapped_column(String(20), default=None)
+    # Times the customer moved it (at most COLLECTION_MAX_RESCHEDULES).
+    reschedules: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Holiday(Base):

@@ -86,6 +86,9 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(String(255), default=None)
     # One message per key (e.g. each counselling reminder is enqueued once).
     dedupe_key: Mapped[str | None] = mapped_column(String(191), unique=True, default=None)
+    # Messages about one thing that changes (a collection's window): a newer one rewrites the
+    # rows with the same key that have not gone yet, and the inbox keeps one entry for the key.
+    coalesce_key: Mapped[str | None] = mapped_column(String(191), index=True, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     read_at: Mapped[datetime | None] = mapped_column(default=None)

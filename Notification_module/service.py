@@ -4,6 +4,7 @@ is delivered (or marked failed) by the delivery job. No module talks to SMTP, FC
 provider itself. Also the inbox, the push devices and the channel preferences."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
@@ -28,7 +29,7 @@ from Notification_module.models import (
     NotificationPreference,
     PushDevice,
 )
-from Notification_module.render import render
+from Notification_module.render import Rendered, render
 
 # Always reach the inbox and at least one channel, whatever the preferences say.
 ESSENTIAL = frozenset(
@@ -71,6 +72,34 @@ def _addresses(
     return addresses
 
 
+def _coalescing(
+    db: Session, user_id: int, event: NotificationEvent, key: str
+) -> dict[tuple[Channel, str | None], Notification]:
+    """The rows a call with `key` rewrites, by (channel, address): the inbox entry, and the
+    pending outbox rows the delivery job is not sending right now (those it holds are skipped:
+    they go out as they are, and the new text gets a row of its own)."""
+    same = select(Notification).where(
+        Notification.user_id == user_id,
+        Notification.event == event,
+        Notification.coalesce_key == key,
+    )
+    inbox = db.scalars(same.where(Notification.channel == Channel.INBOX).with_for_update())
+    rows = list(inbox)
+    waiting = same.where(
+        Notification.channel != Channel.INBOX, Notification.status == DeliveryStatus.PENDING
+    )
+    rows += db.scalars(waiting.with_for_update(skip_locked=True))
+    return {(row.channel, row.recipient): row for row in rows}
+
+
+def _write(row: Notification, texts: Rendered, payload: dict[str, Any], now: datetime) -> None:
+    """The message's text (a coalesced row takes the newest); an inbox entry is news again."""
+    row.title, row.body, row.payload = texts.title, texts.body, payload
+    row.html = texts.html if row.channel == Channel.EMAIL else None
+    if row.channel == Channel.INBOX:
+        row.created_at, row.sent_at, row.read_at = now, now, None
+
+
 def notify(
     db: Session,
     user_id: int,
@@ -79,10 +108,14 @@ def notify(
     *,
     phone: str | None = None,
     dedupe_key: str | None = None,
+    coalesce_key: str | None = None,
 ) -> list[Notification]:
     """Queue `event` for the user (rendered now with `context`): the inbox entry and one row per
     enabled channel. `phone`: send only an SMS to this number (no inbox entry). `dedupe_key`: a
-    second call with the same key adds nothing."""
+    second call with the same key adds nothing. `coalesce_key`: news that replaces the previous
+    call's with the same key and event: its rows not sent yet are rewritten rather than new ones
+    added (rows for addresses no longer chosen are dropped), and the one inbox entry is
+    rewritten, unread again, on top."""
     if dedupe_key and db.scalar(
         select(Notification.id).where(Notification.dedupe_key.startswith(f"{dedupe_key}:"))
     ):
@@ -99,28 +132,29 @@ def notify(
     addresses: list[tuple[Channel, str | None]] = list(_addresses(db, user, event, phone))
     if phone is None:
         addresses.insert(0, (Channel.INBOX, None))
+    earlier = _coalescing(db, user_id, event, coalesce_key) if coalesce_key else {}
     now = utcnow()
     for number, (channel, address) in enumerate(addresses):
-        inbox = channel == Channel.INBOX
-        rows.append(
-            Notification(
+        row = earlier.pop((channel, address), None)
+        if row is None:
+            row = Notification(
                 user_id=user_id,
                 event=event,
                 channel=channel,
                 recipient=address,
-                title=texts.title,
-                body=texts.body,
-                html=texts.html if channel == Channel.EMAIL else None,
-                payload=payload,
-                status=DeliveryStatus.SENT if inbox else DeliveryStatus.PENDING,
-                sent_at=now if inbox else None,
+                status=DeliveryStatus.SENT if channel == Channel.INBOX else DeliveryStatus.PENDING,
                 next_attempt_at=now,
                 created_at=now,
                 dedupe_key=f"{dedupe_key}:{number}" if dedupe_key else None,
+                coalesce_key=coalesce_key,
                 **ids,
             )
-        )
-    db.add_all(rows)
+            db.add(row)
+        _write(row, texts, payload, now)
+        rows.append(row)
+    for stale in earlier.values():
+        if stale.channel != Channel.INBOX:  # an address no longer chosen: the old news goes
+            db.delete(stale)
     if dedupe_key:
         db.flush()  # the next call's check must see these
     return rows
