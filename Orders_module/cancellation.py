@@ -5,7 +5,7 @@ to Razorpay with no lock held (the refund job retries until Razorpay answers).
 """
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -42,12 +42,43 @@ class RefundRequest:
     idempotency_key: str
 
 
+CancelledHook = Callable[[Session, Order], object]
+_cancelled_hooks: list[CancelledHook] = []
+
+
+def on_order_cancelled(hook: CancelledHook) -> CancelledHook:
+    """Register `hook(db, order)`, run once in the transaction that ends an order, however it
+    ends (e.g. the home collection booked for it gives its place back)."""
+    _cancelled_hooks.append(hook)
+    return hook
+
+
+def end_order(
+    db: Session,
+    order: Order,
+    status: OrderStatus,
+    reason: str,
+    actor_user_id: int | None,
+    *,
+    note: str | None = None,
+) -> None:
+    """Whatever ends an order (customer or admin cancel, expiry, a full refund Razorpay reports)
+    ends it here: when and why, its coupon hold released, and the hooks run once. An order that
+    has already ended only moves to `status`."""
+    ending = order.cancelled_at is None
+    if ending:
+        order.cancelled_at = utcnow()
+        order.cancel_reason = reason
+        order.payment_due_at = None
+    set_order_status(db, order, status, note=note or reason, actor_user_id=actor_user_id)
+    if ending:
+        release_coupon_hold(db, order.id)
+        for hook in _cancelled_hooks:
+            hook(db, order)
+
+
 def cancel_unpaid(db: Session, order: Order, reason: str, actor_user_id: int | None) -> None:
-    order.cancelled_at = utcnow()
-    order.cancel_reason = reason
-    order.payment_due_at = None
-    set_order_status(db, order, OrderStatus.CANCELLED, note=reason, actor_user_id=actor_user_id)
-    release_coupon_hold(db, order.id)
+    end_order(db, order, OrderStatus.CANCELLED, reason, actor_user_id)
 
 
 def captured_payment(order: Order) -> Payment | None:
@@ -62,6 +93,11 @@ def captured_payment(order: Order) -> Payment | None:
     )
 
 
+def refunded_paise(refunds: Iterable[Refund]) -> int:
+    """What went back to the customer: the processed refunds, whoever made them."""
+    return sum(r.amount_paise for r in refunds if r.status == RefundStatus.PROCESSED)
+
+
 def refund_idempotency_key(razorpay_payment_id: str) -> str:
     """Named after Razorpay's payment, not our row ids: a retry after a rollback (a webhook's
     refund failed, so its payment row was never kept and gets a new id) asks for the same
@@ -74,16 +110,19 @@ def refund_idempotency_key(razorpay_payment_id: str) -> str:
 
 def request_refund(
     db: Session, order: Order, payment: Payment, actor_user_id: int | None, *, reason: str
-) -> Refund:
-    """Record the refund of one payment as `requested` (one refund per payment); send_refund
-    asks Razorpay once this is committed, and the refund job asks again until it answers."""
-    refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
-    if refund is not None:
-        return refund
+) -> Refund | None:
+    """Record our refund of what is left of one payment (refunds made in the Dashboard already
+    took the rest) as `requested`, once per payment; None when nothing is left. send_refund asks
+    Razorpay once this is committed, and the refund job asks again until it answers."""
+    refunds = [r for r in order.refunds if r.payment_id == payment.id]
+    ours = next((r for r in refunds if r.idempotency_key is not None), None)
+    left = payment.amount_paise - sum(r.amount_paise for r in refunds)
+    if ours is not None or left <= 0:
+        return ours
     refund = Refund(
         order_id=order.id,
         payment_id=payment.id,
-        amount_paise=payment.amount_paise,
+        amount_paise=left,
         status=RefundStatus.REQUESTED,
         idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
     )
@@ -122,21 +161,28 @@ def start_refund(db: Session, order: Order, actor_user_id: int | None) -> Refund
     return refund
 
 
+def _request(refund: Refund, order_number: str, razorpay_payment_id: str) -> RefundRequest | None:
+    """What asking Razorpay for our recorded refund takes; None for any other refund."""
+    if refund.status != RefundStatus.REQUESTED or refund.idempotency_key is None:
+        return None
+    return RefundRequest(
+        refund_id=refund.id,
+        order_id=refund.order_id,
+        order_number=order_number,
+        razorpay_payment_id=razorpay_payment_id,
+        amount_paise=refund.amount_paise,
+        idempotency_key=refund.idempotency_key,
+    )
+
+
 def refund_requests(order: Order) -> list[RefundRequest]:
     """The order's refunds that Razorpay has not confirmed yet."""
     payments = {payment.id: payment for payment in order.payments}
-    return [
-        RefundRequest(
-            refund_id=refund.id,
-            order_id=order.id,
-            order_number=order.order_number,
-            razorpay_payment_id=payments[refund.payment_id].razorpay_payment_id,
-            amount_paise=refund.amount_paise,
-            idempotency_key=refund.idempotency_key,
-        )
+    requests = (
+        _request(refund, order.order_number, payments[refund.payment_id].razorpay_payment_id)
         for refund in order.refunds
-        if refund.status == RefundStatus.REQUESTED
-    ]
+    )
+    return [request for request in requests if request is not None]
 
 
 def unsent_refunds(db: Session, limit: int = 100) -> list[RefundRequest]:
@@ -146,21 +192,15 @@ def unsent_refunds(db: Session, limit: int = 100) -> list[RefundRequest]:
         select(Refund, Payment.razorpay_payment_id, Order.order_number)
         .join(Payment, Payment.id == Refund.payment_id)
         .join(Order, Order.id == Refund.order_id)
-        .where(Refund.status == RefundStatus.REQUESTED)
+        .where(Refund.status == RefundStatus.REQUESTED, Refund.idempotency_key.is_not(None))
         .order_by(Refund.id)
         .limit(limit)
     )
-    return [
-        RefundRequest(
-            refund_id=refund.id,
-            order_id=refund.order_id,
-            order_number=order_number,
-            razorpay_payment_id=razorpay_payment_id,
-            amount_paise=refund.amount_paise,
-            idempotency_key=refund.idempotency_key,
-        )
+    requests = (
+        _request(refund, order_number, razorpay_payment_id)
         for refund, razorpay_payment_id, order_number in rows
-    ]
+    )
+    return [request for request in requests if request is not None]
 
 
 def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) -> None:
@@ -196,17 +236,6 @@ def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) 
     db.flush()
 
 
-CancelledHook = Callable[[Session, Order], object]
-_cancelled_hooks: list[CancelledHook] = []
-
-
-def on_order_cancelled(hook: CancelledHook) -> CancelledHook:
-    """Register `hook(db, order)`, run in the transaction that cancels a paid order (e.g. the
-    home collection booked for it gives its place back)."""
-    _cancelled_hooks.append(hook)
-    return hook
-
-
 def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> Order:
     """Before any sample is collected; a paid order's refund is recorded (see send_refund).
 
@@ -223,16 +252,8 @@ def cancel_order(db: Session, order: Order, reason: str, actor_user_id: int) -> 
     # Past the usual point only when a withdrawn consent stops the tests (no report yet).
     if not usual and not cancellable_after_withdrawal(db, order):
         raise OrderNotCancellable()
-    if order.status == OrderStatus.PENDING_PAYMENT:
-        cancel_unpaid(db, order, reason, actor_user_id)
-        return order
-    order.cancelled_at = utcnow()
-    order.cancel_reason = reason
-    set_order_status(db, order, OrderStatus.CANCELLED, note=reason, actor_user_id=actor_user_id)
-    release_coupon_hold(db, order.id)
+    end_order(db, order, OrderStatus.CANCELLED, reason, actor_user_id)
     start_refund(db, order, actor_user_id)
-    for hook in _cancelled_hooks:
-        hook(db, order)
     return order
 
 

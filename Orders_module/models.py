@@ -150,17 +150,22 @@ class Payment(Base):
 
 
 class Refund(TimestampMixin, Base):
+    """Money given back from one payment: ours (asked for through the refunds API) or one made
+    in the Razorpay Dashboard. A payment may have several (partial refunds); Razorpay's refund
+    id tells them apart."""
+
     __tablename__ = "refunds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
     razorpay_refund_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     amount_paise: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[RefundStatus] = mapped_column(
         stored_as_string(RefundStatus, 16), default=RefundStatus.REQUESTED
     )
-    idempotency_key: Mapped[str] = mapped_column(String(64))
+    # Ours only (the X-Refund-Idempotency key); None for a refund made in the Dashboard.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class WebhookEvent(Base):

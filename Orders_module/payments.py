@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
-from database import utcnow
 from Notification_module.models import NotificationEvent
 from Orders_module.cancellation import (
     captured_payment,
-    refund_idempotency_key,
+    end_order,
+    refunded_paise,
     request_refund,
     start_refund,
 )
@@ -41,7 +41,7 @@ from Orders_module.models import (
 )
 from Orders_module.notices import rupees, tell_customer
 from Orders_module.razorpay_client import payment_signature_is_valid, webhook_signature_is_valid
-from Orders_module.service import get_order, set_order_status, with_details
+from Orders_module.service import get_order, with_details
 
 logger = logging.getLogger("nucleotide.payments")
 
@@ -299,57 +299,32 @@ def on_refund_processed(hook: RefundHook) -> RefundHook:
 
 def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> WebhookResult:
     """`refund.created` / `refund.processed` for a payment we know, whoever made the refund
-    (our request, or someone in the Razorpay Dashboard): the refund is recorded and, when it
-    gives back the order's own payment in full, the order follows whatever its state."""
+    (our request, or someone in the Razorpay Dashboard), matched by its Razorpay refund id:
+    each refund is its own row, told and credited once when processed. The order follows
+    what its own payment's refunds add up to (`_follow_refunds`)."""
     entity = _entity(event, "refund")
+    razorpay_refund_id = str(entity.get("id") or "")[:64]
     known = db.scalar(
         select(Payment).where(Payment.razorpay_payment_id == entity.get("payment_id"))
     )
-    if known is None or known.status != PaymentStatus.CAPTURED:
+    if not razorpay_refund_id or known is None or known.status != PaymentStatus.CAPTURED:
         return WebhookResult(WebhookOutcome.IGNORED)
     order = get_order(db, known.order_id, for_update=True)
     payment = next(p for p in order.payments if p.id == known.id)
-    razorpay_refund_id = str(entity.get("id") or "")[:64] or None
     amount = _paise(entity.get("amount")) or payment.amount_paise
-    refund = next((r for r in order.refunds if r.payment_id == payment.id), None)
-    was_processed = refund is not None and refund.status == RefundStatus.PROCESSED
-    changed = False
+    refund = _matching_refund(order, payment, razorpay_refund_id, amount)
+    changed = refund is None
     if refund is None:
-        refund = Refund(
-            order_id=order.id,
-            payment_id=payment.id,
-            razorpay_refund_id=razorpay_refund_id,
-            amount_paise=amount,
-            status=RefundStatus.PROCESSED if processed else RefundStatus.PENDING,
-            idempotency_key=refund_idempotency_key(payment.razorpay_payment_id),
-        )
-        order.refunds.append(refund)
-        db.flush()
-        record_audit(
-            db,
-            action="refund.recorded",
-            entity_type="order",
-            entity_id=order.id,
-            changes={
-                "razorpay_refund_id": razorpay_refund_id,
-                "razorpay_payment_id": payment.razorpay_payment_id,
-                "amount_paise": amount,
-                "made_outside_the_app": True,
-            },
-        )
-        changed = True
+        refund = _record_outside_refund(db, order, payment, razorpay_refund_id, amount)
+    was_processed = refund.status == RefundStatus.PROCESSED
+    if processed:
+        status = RefundStatus.PROCESSED
     else:
-        if processed:
-            new_status = RefundStatus.PROCESSED
-        else:
-            new_status = (
-                RefundStatus.PENDING if refund.status == RefundStatus.REQUESTED else refund.status
-            )
-        changed = new_status != refund.status
-        refund.status = new_status
-        refund.razorpay_refund_id = refund.razorpay_refund_id or razorpay_refund_id
-    if payment.stray_reason is None and refund.amount_paise >= payment.amount_paise:
-        changed = _follow_refund(db, order, razorpay_refund_id, processed=processed) or changed
+        status = RefundStatus.PENDING if refund.status == RefundStatus.REQUESTED else refund.status
+    changed = changed or (status, razorpay_refund_id) != (refund.status, refund.razorpay_refund_id)
+    refund.status, refund.razorpay_refund_id = status, razorpay_refund_id
+    if payment.stray_reason is None:
+        changed = _follow_refunds(db, order, payment, razorpay_refund_id) or changed
     if processed and not was_processed:
         _refund_processed(db, order, refund)
     return WebhookResult(
@@ -357,34 +332,100 @@ def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> Webhoo
     )
 
 
+def _matching_refund(
+    order: Order, payment: Payment, razorpay_refund_id: str, amount_paise: int
+) -> Refund | None:
+    """The recorded refund Razorpay's refund is: the one with its id, else our request of that
+    payment for the same amount whose answer we have not recorded (lost, or still on its way:
+    our request is always for what is left of the payment, so no other refund of that amount can
+    succeed beside it); None for a refund made in the Dashboard."""
+    recorded = next((r for r in order.refunds if r.razorpay_refund_id == razorpay_refund_id), None)
+    if recorded is not None:
+        return recorded
+    return next(
+        (
+            r
+            for r in order.refunds
+            if r.payment_id == payment.id
+            and r.razorpay_refund_id is None
+            and r.idempotency_key is not None
+            and r.amount_paise == amount_paise
+        ),
+        None,
+    )
+
+
+def _record_outside_refund(
+    db: Session, order: Order, payment: Payment, razorpay_refund_id: str, amount_paise: int
+) -> Refund:
+    """A refund someone made in the Razorpay Dashboard, partial or full: a row of its own."""
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        razorpay_refund_id=razorpay_refund_id,
+        amount_paise=amount_paise,
+        status=RefundStatus.PENDING,
+        idempotency_key=None,
+    )
+    order.refunds.append(refund)
+    db.flush()
+    record_audit(
+        db,
+        action="refund.recorded",
+        entity_type="order",
+        entity_id=order.id,
+        changes={
+            "razorpay_refund_id": razorpay_refund_id,
+            "razorpay_payment_id": payment.razorpay_payment_id,
+            "amount_paise": amount_paise,
+            "made_outside_the_app": True,
+        },
+    )
+    return refund
+
+
 def _refund_processed(db: Session, order: Order, refund: Refund) -> None:
-    """The money went back: the customer is told, and the hooks (a credit note) run."""
+    """This refund's money went back: audited, the customer told its amount, and the hooks (its
+    credit note) run."""
+    record_audit(
+        db,
+        action="refund.processed",
+        entity_type="order",
+        entity_id=order.id,
+        changes={
+            "razorpay_refund_id": refund.razorpay_refund_id,
+            "amount_paise": refund.amount_paise,
+        },
+    )
     tell_customer(db, order, NotificationEvent.REFUND_PROCESSED, amount=rupees(refund.amount_paise))
     for hook in _refund_hooks:
         hook(db, order, refund)
 
 
-def _follow_refund(
-    db: Session, order: Order, razorpay_refund_id: str | None, *, processed: bool
-) -> bool:
-    """Move the order to refund_pending / refunded for a full refund of its payment."""
-    target = OrderStatus.REFUNDED if processed else OrderStatus.REFUND_PENDING
+def _follow_refunds(db: Session, order: Order, payment: Payment, razorpay_refund_id: str) -> bool:
+    """The order follows the refunds of the payment that paid it: refund_pending once they
+    cover what was paid, refunded once the processed ones do; less leaves it where it is. An
+    order this ends goes through `end_order` (its home collection released, ...)."""
+    refunds = [r for r in order.refunds if r.payment_id == payment.id]
+    if refunded_paise(refunds) >= payment.amount_paise:
+        target = OrderStatus.REFUNDED
+    elif sum(r.amount_paise for r in refunds) >= payment.amount_paise:
+        target = OrderStatus.REFUND_PENDING
+    else:
+        return False
     if order.status == target or order.status == OrderStatus.REFUNDED:
         return False
     if order.status not in REFUNDABLE_BY_RAZORPAY:
         # Refunded after the sample was collected: recorded, the fulfilment left to support.
         logger.warning("refund %s on order %s in %s", razorpay_refund_id, order.id, order.status)
         return False
-    if order.cancelled_at is None:
-        order.cancelled_at = utcnow()
-        order.cancel_reason = "refunded through Razorpay"
-        order.payment_due_at = None
-    set_order_status(
+    end_order(
         db,
         order,
         target,
+        "refunded through Razorpay",
+        None,
         note=f"refund {razorpay_refund_id} reported by Razorpay",
-        actor_user_id=None,
     )
     return True
 

@@ -116,7 +116,11 @@ class OrderOut(BaseModel):
     created_at: datetime
     items: list[OrderItemOut]
     payments: list[PaymentOut]
+    # Every refund, ours or made in the Razorpay Dashboard, partial or full.
     refunds: list[RefundOut]
+    refunded_paise: int = Field(
+        description="What has gone back to the customer: the sum of the processed refunds"
+    )
     status_history: list[HistoryOut]
     report_available: bool = Field(False, description="Some member's report can be downloaded")
 

@@ -7,6 +7,7 @@ from typing import Any
 from config import get_settings
 from core.answers import ReadsThrough
 from core.validation import mask_phone
+from Orders_module.cancellation import refunded_paise
 from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 
 
@@ -77,6 +78,10 @@ class OrderAnswer(ReadsThrough):
     @property
     def status_history(self) -> list[OrderStatusHistory]:
         return self.order.history
+
+    @property
+    def refunded_paise(self) -> int:
+        return refunded_paise(self.order.refunds)
 
     @property
     def report_available(self) -> bool:

@@ -78,9 +78,13 @@ def test_the_journey_puts_each_message_once_on_every_channel(
     # A second order, paid, cancelled and refunded.
     add_to_cart(client, headers, shop.single.id, [(buyer.members[0].id, buyer.address.id)])
     second = pay(client, buyer, checkout(client, buyer).json()).json()
-    assert client.post(f"/orders/{second['id']}/cancel", headers=headers).status_code == 200
+    cancelled = client.post(f"/orders/{second['id']}/cancel", headers=headers)
+    assert cancelled.status_code == 200
     payment_id = second["payments"][0]["razorpay_payment_id"]
-    refunded = deliver_webhook(client, refund_event(payment_id, second["total_paise"]), "evt_r1")
+    refund_id = cancelled.json()["refunds"][0]["razorpay_refund_id"]
+    refunded = deliver_webhook(
+        client, refund_event(payment_id, second["total_paise"], refund_id=refund_id), "evt_r1"
+    )
     assert refunded.json() == {"status": "processed"}
     # A counselling session.
     start = ist(2031, 6, 2, 10)

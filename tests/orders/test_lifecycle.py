@@ -78,10 +78,15 @@ def test_cancelling_a_paid_order_refunds_it(
     assert refund.path == f"/v1/payments/{payment_id}/refund"
     assert refund.json()["amount"] == placed["order"]["total_paise"]
     assert refund.headers["x-refund-idempotency"]
-    assert response.json()["refunds"][0]["status"] == "pending"
+    [ours] = response.json()["refunds"]
+    assert ours["status"] == "pending" and ours["razorpay_refund_id"]
 
     done = deliver_webhook(
-        client, refund_event(payment_id, placed["order"]["total_paise"]), "evt_refund"
+        client,
+        refund_event(
+            payment_id, placed["order"]["total_paise"], refund_id=ours["razorpay_refund_id"]
+        ),
+        "evt_refund",
     )
     assert done.json() == {"status": "processed"}
     order = client.get(f"/orders/{order_id}", headers=buyer.headers).json()
@@ -250,7 +255,10 @@ def test_refund_of_a_stray_payment_leaves_the_order_paid(
     total = placed["order"]["total_paise"]
     body = captured_event(placed["payment"]["razorpay_order_id"], stray_id, total)
     assert deliver_webhook(client, body, "evt_stray").json() == {"status": "processed"}
-    done = deliver_webhook(client, refund_event(stray_id, total, refund_id="rfnd_stray1"), "evt_sr")
+    [ours] = client.get(f"/orders/{placed['order']['id']}", headers=buyer.headers).json()["refunds"]
+    done = deliver_webhook(
+        client, refund_event(stray_id, total, refund_id=ours["razorpay_refund_id"]), "evt_sr"
+    )
     assert done.json() == {"status": "processed"}
     order = client.get(f"/orders/{placed['order']['id']}", headers=buyer.headers).json()
     assert order["status"] == "paid"
