@@ -157,6 +157,8 @@ class Settings(BaseSettings):
     COLLECTION_LEAD_HOURS: float = Field(12, ge=0)
     COLLECTION_MAX_DAYS: int = Field(14, ge=1)
     COLLECTION_RESCHEDULE_CUTOFF_HOURS: float = Field(4, ge=0)
+    # Moves per visit; one more is 409 reschedule_limit_reached.
+    COLLECTION_MAX_RESCHEDULES: int = Field(3, ge=0)
 
     # Member-confirmed consent (Consent_module/Request): the page the member's SMS links to
     FRONTEND_CONSENT_URL: str = "https://app.nucleotide.example/consent"

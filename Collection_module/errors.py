@@ -35,3 +35,13 @@ class CollectionNotFound(NotFoundError):
 class ItemsNotSchedulable(ConflictError):
     code = "items_not_schedulable"
     message = "Only paid tests at one address, not yet scheduled, can be booked together."
+
+
+class RescheduleLimitReached(ConflictError):
+    code = "reschedule_limit_reached"
+    message = "This collection has been moved as often as it can be; contact support to change it."
+
+
+class CollectionNotMovable(ConflictError):
+    code = "collection_not_movable"
+    message = "This collection can no longer move: its tests are already past sample collection."

@@ -16,9 +16,11 @@ from Audit_module.service import record_audit
 from Collection_module import slots
 from Collection_module.errors import (
     CollectionNotFound,
+    CollectionNotMovable,
     HomeCollectionUnavailable,
     InvalidCollectionSlot,
     ItemsNotSchedulable,
+    RescheduleLimitReached,
     RescheduleTooLate,
     SlotFull,
 )
@@ -182,9 +184,14 @@ def book(
     )
     db.add(collection)
     db.flush()
-    schedule_items(db, order, items, day, window.label, user_id)
+    schedule_items(db, order, items, day, window.label, user_id, notice_key=_notice_key(collection))
     _audit(db, "collection.booked", collection, user_id)
     return collection
+
+
+def _notice_key(collection: Collection) -> str:
+    """The visit's messages share it: a burst of moves is told once, with the last window."""
+    return f"collection:{collection.id}"
 
 
 def _collection_of(db: Session, order: Order, collection_id: int) -> Collection:
@@ -205,11 +212,19 @@ def _collection_of(db: Session, order: Order, collection_id: int) -> Collection:
 def reschedule(
     db: Session, user_id: int, order_id: int, collection_id: int, day: date, start: str
 ) -> Collection:
+    """Move the visit (the order and the visit locked, so moves of one visit queue): not once a
+    sample is collected, not within the cut-off, at most COLLECTION_MAX_RESCHEDULES times (then
+    even to the window it is in). Moving to the window it is in changes nothing."""
     order = get_order(db, order_id, user_id=user_id, for_update=True)
     collection = _collection_of(db, order, collection_id)
+    items = [order_item(order, item_id) for item_id in collection.item_ids]
+    if any(item.status != OrderStatus.SAMPLE_COLLECTION_SCHEDULED for item in items):
+        raise CollectionNotMovable()
     current = slots.Window(collection.start, collection.end)
     if slots.too_late_to_move(collection.day, current):
         raise RescheduleTooLate()
+    if collection.reschedules >= get_settings().COLLECTION_MAX_RESCHEDULES:
+        raise RescheduleLimitReached()
     window = _window(db, day, start)
     if (day, window.start) == (collection.day, collection.start):
         return collection
@@ -217,8 +232,9 @@ def reschedule(
     _give_place_back(db, location.id, collection.day, collection.start)
     _take_place(db, location, day, window.start)
     collection.day, collection.start, collection.end = day, window.start, window.end
-    items = [order_item(order, item_id) for item_id in collection.item_ids]
-    schedule_items(db, order, items, day, window.label, user_id)
+    collection.reschedules += 1
+    notice_key = _notice_key(collection)
+    schedule_items(db, order, items, day, window.label, user_id, notice_key=notice_key)
     _audit(db, "collection.rescheduled", collection, user_id)
     return collection
 

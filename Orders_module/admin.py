@@ -156,9 +156,12 @@ def schedule_items(
     day: date,
     window: str,
     actor_user_id: int,
+    *,
+    notice_key: str | None = None,
 ) -> None:
     """The customer booked (or moved) a home collection for `items` (of the locked `order`):
-    each `paid` item moves to sample_collection_scheduled, all get the date; one message."""
+    each `paid` item moves to sample_collection_scheduled, all get the date; one message (with
+    `notice_key`, one that replaces the visit's earlier message while that one waits)."""
     for item in items:
         old = {"status": item.status, "scheduled_date": item.scheduled_date}
         if item.status == OrderStatus.PAID:
@@ -182,6 +185,7 @@ def schedule_items(
         db,
         order,
         NotificationEvent.COLLECTION_SCHEDULED,
+        coalesce_key=notice_key,
         date=day.strftime("%d %b %Y"),
         window=window,
     )

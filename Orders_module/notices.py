@@ -26,7 +26,15 @@ def order_link(order_id: int) -> str:
     return f"{get_settings().APP_LINK_BASE.rstrip('/')}/orders/{order_id}"
 
 
-def tell_customer(db: Session, order: Order, event: NotificationEvent, **context: Any) -> None:
+def tell_customer(
+    db: Session,
+    order: Order,
+    event: NotificationEvent,
+    *,
+    coalesce_key: str | None = None,
+    **context: Any,
+) -> None:
+    """`coalesce_key`: news that replaces the previous message with the key while it waits."""
     notify(
         db,
         order.user_id,
@@ -37,6 +45,7 @@ def tell_customer(db: Session, order: Order, event: NotificationEvent, **context
             "link": order_link(order.id),
             **context,
         },
+        coalesce_key=coalesce_key,
     )
 
 
