@@ -32,6 +32,11 @@ class CollectionNotFound(NotFoundError):
     message = "Collection not found."
 
 
+class CollectionCancelled(ConflictError):
+    code = "collection_cancelled"
+    message = "This visit was cancelled with its order; its window was given back."
+
+
 class ItemsNotSchedulable(ConflictError):
     code = "items_not_schedulable"
     message = "Only paid tests at one address, not yet scheduled, can be booked together."

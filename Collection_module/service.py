@@ -15,6 +15,7 @@ from Address_module.service import serviceability_for
 from Audit_module.service import record_audit
 from Collection_module import slots
 from Collection_module.errors import (
+    CollectionCancelled,
     CollectionNotFound,
     CollectionNotMovable,
     HomeCollectionUnavailable,
@@ -269,10 +270,17 @@ def run_sheet(db: Session, day: date, city: str | None) -> list[Collection]:
 def assign_technician(
     db: Session, admin_id: int, collection_id: int, name: str, phone: str
 ) -> Collection:
-    collection = db.get(Collection, collection_id, with_for_update=True)
-    if collection is None or collection.status != CollectionStatus.BOOKED:
+    """Who collects. The order is locked before the visit, as whatever ends the order locks
+    them, so the two queue; a visit its ended order released is CollectionCancelled."""
+    found = db.get(Collection, collection_id)
+    if found is None:
         raise CollectionNotFound()
-    order = get_order(db, collection.order_id, for_update=True)
+    order = get_order(db, found.order_id, for_update=True)
+    collection = db.get(Collection, collection_id, with_for_update=True, populate_existing=True)
+    if collection is None:
+        raise CollectionNotFound()
+    if collection.status != CollectionStatus.BOOKED:
+        raise CollectionCancelled()
     collection.technician_name, collection.technician_phone = name, phone
     set_technician(db, order, [order_item(order, i) for i in collection.item_ids], name, phone)
     _audit(db, "collection.technician_assigned", collection, admin_id)
