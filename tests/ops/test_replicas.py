@@ -90,6 +90,8 @@ def pair(
             ORDER_EXPIRY_INTERVAL_MINUTES=JOB_INTERVAL_MINUTES,
             NOTIFY_INTERVAL_SECONDS="1",
             NOTIFY_BATCH_SIZE="4",
+            # The delivery test queues 24 SMS to one phone within the hour.
+            SMS_NOTIFY_MAX_PER_PHONE_PER_HOUR="24",
             OTP_MAX_REQUESTS_PER_HOUR=str(OTP_PER_HOUR),
             OTP_RESEND_COOLDOWN_SECONDS="0",
             **sms_env(sms_gateway.webhook_url),
