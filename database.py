@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.dialects import mysql
@@ -182,6 +182,7 @@ def rows_changed(result: Result[Any]) -> int:
 
 
 ROLLBACK_ACTIONS_KEY = "after_rollback"
+T = TypeVar("T")
 
 
 def on_rollback(db: Session, action: Callable[[Session], object]) -> None:
@@ -200,6 +201,15 @@ def run_rollback_actions(db: Session) -> None:
     for action in actions:
         action(db)
     db.commit()
+
+
+def call_outside_transaction(db: Session, call: Callable[[], T]) -> T:
+    """Commit what the request has recorded, then `call()` with no transaction open: a
+    provider (Razorpay) is never called while a row stays locked. What `call` then writes runs
+    in a new transaction, ended with the request as usual; the request's after-rollback actions
+    still cover it (a failed call undoes what the first commit kept, e.g. a pending order)."""
+    db.commit()
+    return call()
 
 
 COMMIT_ACTIONS_KEY = "after_commit"

@@ -1,112 +1,19 @@
-"""Request dependencies shared by every router: the DB session and the authenticated caller."""
+"""The caller of a request: its bearer token, live session and user (snapshot or row), and
+the admin check. The request machinery itself (the session, the router class) is
+`core/routing.py`."""
 
-import functools
-import inspect
-import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends
-from fastapi.concurrency import run_in_threadpool
-from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
 
-from core.errors import UnauthorizedError, is_connection_error
-from database import COMMIT_ACTIONS_KEY, SessionLocal, run_rollback_actions
+from core.errors import UnauthorizedError
+from core.routing import DbSession, Deferred
 from Login_module.dependencies import Auth, access_claims, authenticate, live_user, require_admin
 from Login_module.models import User
 from Login_module.snapshot import UserSnapshot
 
-logger = logging.getLogger("nucleotide.db")
-
-
-def _commit(db: Session) -> None:
-    try:
-        db.commit()
-    except Exception:
-        _roll_back(db)  # a failed commit is an error answer, with the refusal's actions kept
-        raise
-    db.close()
-
-
-def _roll_back(db: Session) -> None:
-    """Roll back; then the refusal's own after-rollback actions commit."""
-    try:
-        db.rollback()
-        try:
-            run_rollback_actions(db)
-        except Exception as failure:
-            db.rollback()
-            if is_connection_error(failure):
-                # The request's own answer already says the database is away; no trace needed.
-                logger.error(
-                    "could not record the consequences of a refused request: database "
-                    "unavailable (%s)",
-                    type(failure).__name__,
-                )
-            else:
-                logger.exception("could not record the consequences of a refused request")
-    finally:
-        db.close()
-
-
-def _has_work(db: Session) -> bool:
-    """Whether ending the request needs a commit: a transaction, unflushed changes or actions
-    waiting for a commit. A request answered from Redis alone has none."""
-    return bool(
-        db.in_transaction() or db.new or db.dirty or db.deleted or db.info.get(COMMIT_ACTIONS_KEY)
-    )
-
-
-async def get_db() -> AsyncIterator[Session]:
-    """One session per request: committed after the handler returns, before the response is
-    sent; rolled back on any error.
-
-    Opening a session does no I/O, so this runs on the event loop. A `RequestRoute` handler
-    commits in its own worker-thread call; anything left (an `async` handler's reads) is
-    committed here in one threadpool call."""
-    db = SessionLocal()
-    try:
-        yield db
-    except Exception:
-        await run_in_threadpool(_roll_back, db)
-        raise
-    except BaseException:
-        db.close()  # cancelled (the client went away): hand the connection back right here
-        raise
-    if _has_work(db):
-        await run_in_threadpool(_commit, db)
-    else:
-        db.close()
-
-
-DbSession = Annotated[Session, Depends(get_db, scope="function")]
-
 bearer = HTTPBearer(auto_error=False, description="The access token from /auth/verify-otp")
-
-T = TypeVar("T")
-
-
-class Deferred(Generic[T]):
-    """A dependency's value whose blocking work (Redis, the database) is done in the handler's
-    own worker-thread call (see `RequestRoute`), not in a threadpool hop of its own. Resolved
-    once per request, however many dependencies share it."""
-
-    __slots__ = ("_resolve", "_value", "db")
-
-    def __init__(self, resolve: Callable[[], T], db: Session) -> None:
-        self._resolve: Callable[[], T] | None = resolve
-        self._value: T | None = None
-        self.db = db
-
-    def value(self) -> T:
-        if self._resolve is not None:
-            self._value, self._resolve = self._resolve(), None
-        return self._value  # type: ignore[return-value]
-
-    def then(self, step: Callable[[T], Any]) -> "Deferred[Any]":
-        return Deferred(lambda: step(self.value()), self.db)
 
 
 # No I/O in these: the token's signature and expiry are checked here, on the event loop; the
@@ -147,49 +54,3 @@ async def get_current_user_row(auth: PendingAuth) -> Deferred[Any]:
 CurrentUser = Annotated[UserSnapshot, Depends(get_current_user)]
 AdminUser = Annotated[UserSnapshot, Depends(get_admin_user)]
 CurrentUserRow = Annotated[User, Depends(get_current_user_row)]
-
-
-def _resolved(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.value() if isinstance(v, Deferred) else v for k, v in values.items()}
-
-
-def _sessions(values: dict[str, Any]) -> set[Session]:
-    found = {v for v in values.values() if isinstance(v, Session)}
-    return found | {v.db for v in values.values() if isinstance(v, Deferred)}
-
-
-def one_worker_call(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """`endpoint` with its deferred dependencies resolved, and (if synchronous) run and its
-    session committed, in one worker-thread call; the response is then validated on the event
-    loop. FastAPI alone would hop to the threadpool for each synchronous dependency, the
-    handler, the commit and the response's validation: on a small VM each hop costs about as
-    much CPU as the rest of a simple request."""
-    if inspect.iscoroutinefunction(endpoint):
-
-        @functools.wraps(endpoint)
-        async def run_async(**values: Any) -> Any:
-            if any(isinstance(v, Deferred) for v in values.values()):
-                values = await run_in_threadpool(_resolved, values)
-            return await endpoint(**values)
-
-        return run_async
-
-    def in_worker(values: dict[str, Any]) -> Any:
-        result = endpoint(**_resolved(values))
-        for db in _sessions(values):
-            if _has_work(db):
-                _commit(db)
-        return result
-
-    @functools.wraps(endpoint)
-    async def run_sync(**values: Any) -> Any:
-        return await run_in_threadpool(in_worker, values)
-
-    return run_sync
-
-
-class RequestRoute(APIRoute):
-    """The route class of every router: handlers run through `one_worker_call`."""
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, one_worker_call(endpoint), **kwargs)

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from Address_module.schemas import (
     AddressIn,
@@ -26,10 +26,11 @@ from Address_module.service import (
 from core.pagination import Page, Pagination, paginate
 from core.pincodes import Pincode
 from core.response_cache import public_cache
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentUser
 
-router = APIRouter(prefix="/address", tags=["addresses"], route_class=RequestRoute)
+router = APIRouter(prefix="/address", tags=["addresses"])
 
 
 # Fixed paths are declared before `/{address_id}` so they are not read as an id.

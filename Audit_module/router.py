@@ -1,15 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import AwareDatetime
 
 from Audit_module.schemas import AuditEntryOut
 from Audit_module.service import audit_query
 from config import get_settings
 from core.pagination import Page, Pagination, paginate
-from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from core.routing import APIRouter, DbSession
+from deps import AdminUser, CurrentUser
 
-router = APIRouter(prefix="/audit", tags=["audit"], route_class=RequestRoute)
+router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 @router.get("", response_model=Page[AuditEntryOut])

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from Cart_module.coupon_rules import UsableCoupon
 from Cart_module.coupons import (
@@ -33,10 +33,11 @@ from Cart_module.service import (
     update_item,
 )
 from core.pagination import Page, Pagination
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentUser
 
-router = APIRouter(prefix="/cart", tags=["cart"], route_class=RequestRoute)
+router = APIRouter(prefix="/cart", tags=["cart"])
 
 
 def _choices(members: list[CartMemberIn]) -> list[MemberChoice]:

@@ -1,4 +1,4 @@
-from fastapi import APIRouter, status
+from fastapi import status
 
 from Category_module.models import Category
 from Category_module.schemas import (
@@ -13,10 +13,11 @@ from Category_module.service import (
     get_category,
     update_category,
 )
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, DbSession, RequestRoute
+from deps import AdminUser
 
-router = APIRouter(prefix="/categories", tags=["catalogue"], route_class=RequestRoute)
+router = APIRouter(prefix="/categories", tags=["catalogue"])
 
 
 @router.post("", response_model=CategoryAdminOut, status_code=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ sheet, technicians and holidays."""
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from Collection_module import service
 from Collection_module.models import Collection, Holiday
@@ -17,11 +17,12 @@ from Collection_module.schemas import (
     SlotsOut,
     TechnicianIn,
 )
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentUser
 from Orders_module.service import get_order
 
-router = APIRouter(prefix="/orders", tags=["collection"], route_class=RequestRoute)
+router = APIRouter(prefix="/orders", tags=["collection"])
 
 
 @router.get("/admin/collections", response_model=list[RunSheetEntryOut])

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from Consent_module import service
 from Consent_module.schemas import (
@@ -15,10 +15,11 @@ from Consent_module.schemas import (
 )
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentUser
 
-router = APIRouter(prefix="/consent", tags=["consent"], route_class=RequestRoute)
+router = APIRouter(prefix="/consent", tags=["consent"])
 
 
 @router.get("/types", response_model=list[ConsentTypeOut])

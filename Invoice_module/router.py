@@ -2,16 +2,17 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from core.openapi import error_responses
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import CurrentAuth, DbSession, RequestRoute
+from deps import CurrentAuth
 from Invoice_module.models import CreditNote
 from Invoice_module.schemas import CreditNoteOut
 from Invoice_module.service import DocumentFile, credit_note_pdf, credit_notes, invoice_pdf
 
-router = APIRouter(prefix="/orders", tags=["invoices"], route_class=RequestRoute)
+router = APIRouter(prefix="/orders", tags=["invoices"])
 
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The document (PDF)"}

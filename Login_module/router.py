@@ -1,6 +1,7 @@
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
-from deps import CurrentAuth, DbSession, RequestRoute
+from core.routing import APIRouter, DbSession
+from deps import CurrentAuth
 from Login_module.OTP.service import send_otp
 from Login_module.schemas import (
     LoginOut,
@@ -20,7 +21,7 @@ from Login_module.service import (
     refresh_tokens,
 )
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=RequestRoute)
+router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/send-otp", response_model=SendOtpOut)

@@ -1,8 +1,9 @@
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from core.pagination import Page, Pagination, paginate
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import CurrentUser, DbSession, RequestRoute
+from deps import CurrentUser
 from Member_module.schemas import MemberIn, MemberOut, MemberUpdateIn
 from Member_module.service import (
     create_member,
@@ -12,7 +13,7 @@ from Member_module.service import (
     update_member,
 )
 
-router = APIRouter(prefix="/member", tags=["members"], route_class=RequestRoute)
+router = APIRouter(prefix="/member", tags=["members"])
 
 
 @router.get("", response_model=Page[MemberOut])

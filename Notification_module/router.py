@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from core.pagination import Page, Pagination, paginate
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentAuth, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentAuth, CurrentUser
 from Notification_module import service
 from Notification_module.models import (
     DeliveryStatus,
@@ -25,7 +26,7 @@ from Notification_module.schemas import (
     ReadAllOut,
 )
 
-router = APIRouter(prefix="/notifications", tags=["notifications"], route_class=RequestRoute)
+router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
 @router.get("", response_model=InboxOut)

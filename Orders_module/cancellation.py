@@ -5,6 +5,7 @@ to Razorpay with no lock held (the refund job retries until Razorpay answers).
 """
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -13,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
 from Cart_module.checkout import release_coupon_hold
-from database import utcnow
+from database import call_outside_transaction, utcnow
 from Orders_module.consent_holds import cancellable_after_withdrawal
 from Orders_module.errors import (
     OrderNotCancellable,
+    PaymentProviderUnavailable,
 )
 from Orders_module.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from Orders_module.razorpay_client import refund_payment
@@ -27,6 +29,7 @@ from Orders_module.states import (
 )
 
 REFUND_KEY_LENGTH = 64  # Refund.idempotency_key
+logger = logging.getLogger("nucleotide.orders")
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,31 @@ def unsent_refunds(db: Session, limit: int = 100) -> list[RefundRequest]:
         for refund, razorpay_payment_id, order_number in rows
     )
     return [request for request in requests if request is not None]
+
+
+def send_recorded_refunds(
+    db: Session, order: Order, actor_user_id: int | None, *, wait: bool
+) -> Order:
+    """Commit the refunds the request recorded, then ask Razorpay with no transaction open;
+    the order as it is then.
+
+    `wait`: Razorpay not answering is the request's 503 (the refund stays recorded and is sent
+    again by a retry or the refund job); otherwise it is logged and left to the job."""
+    requests = refund_requests(order)
+    if not requests:
+        return order
+
+    def send_all() -> None:
+        try:
+            for request in requests:
+                send_refund(db, request, actor_user_id)
+        except PaymentProviderUnavailable:
+            if wait:
+                raise
+            logger.warning("refund of order %s left to the refund job", order.id)
+
+    call_outside_transaction(db, send_all)
+    return get_order(db, order.id)
 
 
 def send_refund(db: Session, request: RefundRequest, actor_user_id: int | None) -> None:

@@ -35,7 +35,7 @@ from Cart_module.checkout import (
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
-from database import on_commit, on_rollback, rows_changed, utcnow
+from database import call_outside_transaction, on_commit, on_rollback, rows_changed, utcnow
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member
@@ -349,6 +349,17 @@ def _place_order(
     db.flush()
     # Everything the answer shows is in memory (collections set at creation, history appended).
     return CheckoutResult(order, created=True)
+
+
+def checkout_cart(
+    db: Session, user: UserSnapshot, idempotency_key: str | None, body: dict[str, Any] | None
+) -> Order:
+    """Place an order from the cart. The order and its coupon hold are committed before
+    Razorpay is called, so no lock is held during the call; a failed call cancels it again."""
+    result = create_order_from_cart(db, user, idempotency_key, body)
+    if not result.needs_razorpay_order:
+        return result.order
+    return call_outside_transaction(db, lambda: attach_razorpay_order(db, result.order))
 
 
 def attach_razorpay_order(db: Session, order: Order) -> Order:

@@ -1,20 +1,20 @@
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from config import get_settings
 from core.pagination import Page, PageParams, Pagination, paginate
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentAuth, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentAuth, CurrentUser
 from Orders_module import payments, service
 from Orders_module.admin import admin_set_item_status, admin_set_order_status
-from Orders_module.cancellation import cancel_order, refund_requests, send_refund
-from Orders_module.checkout import attach_razorpay_order, create_order_from_cart
+from Orders_module.cancellation import cancel_order, send_recorded_refunds
+from Orders_module.checkout import checkout_cart
 from Orders_module.consent_holds import order_withdrawn_consents
-from Orders_module.errors import PaymentProviderUnavailable
 from Orders_module.models import Order
 from Orders_module.schemas import (
     CancelIn,
@@ -31,7 +31,7 @@ from Orders_module.schemas import (
 )
 from Orders_module.views import CheckoutAnswer, OrderAnswer, Tracking, checkout_answer
 
-router = APIRouter(prefix="/orders", tags=["orders"], route_class=RequestRoute)
+router = APIRouter(prefix="/orders", tags=["orders"])
 logger = logging.getLogger("nucleotide.orders")
 
 IdempotencyKey = Annotated[
@@ -43,26 +43,6 @@ IdempotencyKey = Annotated[
 async def raw_body(request: Request) -> bytes:
     """The exact bytes Razorpay signed (read before any JSON parsing)."""
     return await request.body()
-
-
-def _send_refunds(db: Session, order: Order, actor_user_id: int | None, *, wait: bool) -> Order:
-    """Commit the refunds the request recorded, then ask Razorpay with no transaction open.
-
-    `wait`: Razorpay not answering is the request's 503 (the refund stays recorded and is sent
-    again by a retry or the refund job); otherwise it is logged and left to the job.
-    """
-    requests = refund_requests(order)
-    if not requests:
-        return order
-    db.commit()
-    try:
-        for request in requests:
-            send_refund(db, request, actor_user_id)
-    except PaymentProviderUnavailable:
-        if wait:
-            raise
-        logger.warning("refund of order %s left to the refund job", order.id)
-    return service.get_order(db, order.id)
 
 
 def _page_of_summaries(
@@ -87,14 +67,9 @@ def checkout(
     body: CheckoutIn | None = None,
 ) -> CheckoutAnswer:
     """Place an order from my cart; pay it with Razorpay Checkout using `payment`."""
-    result = create_order_from_cart(db, user, idempotency_key, body.model_dump() if body else None)
-    order = result.order
-    if result.needs_razorpay_order:
-        # The order and its coupon hold are committed before Razorpay is called, so no lock
-        # is held during the call; a failed call cancels the order again.
-        db.commit()
-        order = attach_razorpay_order(db, order)
-    return checkout_answer(order)
+    return checkout_answer(
+        checkout_cart(db, user, idempotency_key, body.model_dump() if body else None)
+    )
 
 
 @router.get("", response_model=Page[OrderSummaryOut])
@@ -135,7 +110,7 @@ def razorpay_webhook(
     if result.order is not None:
         # The event is recorded either way; a refund Razorpay does not take now is re-sent by
         # the refund job, not by a redelivery (that would be a duplicate).
-        _send_refunds(db, result.order, None, wait=False)
+        send_recorded_refunds(db, result.order, None, wait=False)
     return result
 
 
@@ -167,7 +142,7 @@ def verify_payment(
         body.razorpay_payment_id,
         body.razorpay_signature,
     )
-    return OrderAnswer(_send_refunds(db, order, user.id, wait=False))
+    return OrderAnswer(send_recorded_refunds(db, order, user.id, wait=False))
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
@@ -178,7 +153,7 @@ def cancel(
     order = service.get_order(db, order_id, user_id=user.id, for_update=True)
     reason = (body.reason if body else None) or "cancelled by customer"
     order = cancel_order(db, order, reason, user.id)
-    return OrderAnswer(_send_refunds(db, order, user.id, wait=True))
+    return OrderAnswer(send_recorded_refunds(db, order, user.id, wait=True))
 
 
 @router.put("/{order_id}/status", response_model=OrderOut)
@@ -188,7 +163,7 @@ def set_status(
     """Move an order along its status path (admin)."""
     order = service.get_order(db, order_id, for_update=True)
     order = admin_set_order_status(db, order, body.status, body.note, admin.id)
-    return OrderAnswer(_send_refunds(db, order, admin.id, wait=True), staff=True)
+    return OrderAnswer(send_recorded_refunds(db, order, admin.id, wait=True), staff=True)
 
 
 @router.put("/{order_id}/items/{item_id}/status", response_model=OrderOut)

@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from Category_module.schemas import CategoryOut
 from Consent_module import service as consent_service
@@ -9,8 +9,9 @@ from Consent_module.queries import required_consents
 from Consent_module.schemas import ConsentCode, ProductLinkIn, RequiredConsentOut
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, DbSession, RequestRoute
+from deps import AdminUser
 from Product_module.schemas import (
     MAX_PAISE,
     PlanType,
@@ -33,13 +34,11 @@ from Product_module.service import (
     update_product,
 )
 
-router = APIRouter(prefix="/products", tags=["catalogue"], route_class=RequestRoute)
+router = APIRouter(prefix="/products", tags=["catalogue"])
 # Answers that join products with a lower module's rows live here, under that module's paths:
 # the shelf of categories with their product counts, and the consents a product requires.
-shelf_router = APIRouter(prefix="/categories", tags=["catalogue"], route_class=RequestRoute)
-product_consents_router = APIRouter(
-    prefix="/consent/products", tags=["consent"], route_class=RequestRoute
-)
+shelf_router = APIRouter(prefix="/categories", tags=["catalogue"])
+product_consents_router = APIRouter(prefix="/consent/products", tags=["consent"])
 
 PriceFilter = Annotated[int | None, Query(ge=0, le=MAX_PAISE)]
 

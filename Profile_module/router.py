@@ -1,11 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import File, Response, UploadFile, status
 
 from config import get_settings
 from core.openapi import error_responses
+from core.routing import APIRouter, DbSession
 from core.validation import RowId, mask_phone
-from deps import AdminUser, CurrentAuth, CurrentUser, CurrentUserRow, DbSession, RequestRoute
+from deps import AdminUser, CurrentAuth, CurrentUser, CurrentUserRow
 from Login_module.models import User
 from Login_module.snapshot import UserSnapshot
 from Profile_module.erasure import erase_account
@@ -27,7 +28,7 @@ from Profile_module.schemas import (
 )
 from Profile_module.service import remove_photo, replace_photo, update_profile
 
-router = APIRouter(prefix="/profile", tags=["profile"], route_class=RequestRoute)
+router = APIRouter(prefix="/profile", tags=["profile"])
 
 
 @router.get("", response_model=ProfileOut)

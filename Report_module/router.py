@@ -2,19 +2,20 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi import File, Form, Query, Response, UploadFile
 
 from config import get_settings
 from core.openapi import error_responses
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentAuth, DbSession, RequestRoute
+from deps import AdminUser, CurrentAuth
 from Orders_module.schemas import Note
 from Report_module.errors import ReportTooLarge
 from Report_module.models import Report
 from Report_module.schemas import ReportOut, ReportVersionOut
 from Report_module.service import download_report, report_versions, upload_report
 
-router = APIRouter(prefix="/orders", tags=["reports"], route_class=RequestRoute)
+router = APIRouter(prefix="/orders", tags=["reports"])
 
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The report (PDF)"}

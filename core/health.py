@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ProbeTimeout
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -16,6 +16,7 @@ from config import APP_NAME, APP_VERSION
 from core.errors import ServiceUnavailableError
 from core.openapi import RETRY_AFTER
 from core.redis import get_redis
+from core.routing import APIRouter
 from database import engine
 
 router = APIRouter(tags=["health"])

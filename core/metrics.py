@@ -4,7 +4,7 @@ route template and status, the database pool in use, job runs and failures."""
 import ipaddress
 from collections.abc import Callable
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -17,6 +17,7 @@ from prometheus_client import (
 from config import get_settings, split_csv
 from core.context import current_request
 from core.errors import ForbiddenError
+from core.routing import APIRouter
 
 REGISTRY = CollectorRegistry()
 REQUESTS = Counter(

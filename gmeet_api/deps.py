@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from pydantic import AwareDatetime
 
-from deps import Deferred, PendingAuth
+from core.routing import Deferred
+from deps import PendingAuth
 
 # Public counsellor ids are 6 characters; anything else simply is not found.
 CounsellorIdPath = Annotated[str, Path(min_length=1, max_length=16)]

@@ -1,13 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 from fastapi.responses import RedirectResponse
 
 from config import get_settings
 from core.pagination import Page, Pagination, paginate
 from core.response_cache import public_cache
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import AdminUser, CurrentUser, DbSession, RequestRoute
+from deps import AdminUser, CurrentUser
 from gmeet_api.availability import FreeSlots, free_slots
 from gmeet_api.bookings import BookingRequest, book_session, cancel_booking, my_bookings_query
 from gmeet_api.counsellors import (
@@ -30,7 +31,7 @@ from gmeet_api.schemas import (
 )
 from gmeet_api.utils import with_query
 
-router = APIRouter(prefix="/gmeet", tags=["gmeet"], route_class=RequestRoute)
+router = APIRouter(prefix="/gmeet", tags=["gmeet"])
 
 OAuthParam = Annotated[str | None, Query(max_length=2048)]
 

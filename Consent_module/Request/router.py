@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from Consent_module.Request import service
 from Consent_module.Request.models import ConsentRequestStatus
@@ -18,12 +18,13 @@ from Consent_module.Request.schemas import (
 )
 from core.openapi import error_responses
 from core.pagination import Page, Pagination, paginate
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import CurrentUser, DbSession, RequestRoute
+from deps import CurrentUser
 from Login_module.OTP.service import send_otp
 from Login_module.schemas import SendOtpOut
 
-router = APIRouter(prefix="/consent", tags=["consent"], route_class=RequestRoute)
+router = APIRouter(prefix="/consent", tags=["consent"])
 Token = Annotated[LinkToken, Path(description="The token from the link in the member's SMS")]
 
 

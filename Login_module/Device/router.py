@@ -1,8 +1,9 @@
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from config import get_settings
+from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import CurrentAuth, DbSession, RequestRoute
+from deps import CurrentAuth
 from Login_module.Device.answers import SessionAnswer, SessionList
 from Login_module.Device.schemas import RevokedCountOut, SessionListOut
 from Login_module.Device.service import (
@@ -12,7 +13,7 @@ from Login_module.Device.service import (
     revoke_session,
 )
 
-router = APIRouter(prefix="/sessions", tags=["sessions"], route_class=RequestRoute)
+router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 
 @router.get("", response_model=SessionListOut)

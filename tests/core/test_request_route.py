@@ -1,6 +1,6 @@
-"""Every router's handlers run through `deps.RequestRoute`: a logged-in request's blocking work
-(the session check, the handler, the commit) is one worker-thread call, not a threadpool hop
-per dependency, handler, commit and response validation."""
+"""Every router's handlers run through `core.routing.RequestRoute`: a logged-in request's
+blocking work (the session check, the handler, the commit) is one worker-thread call, not a
+threadpool hop per dependency, handler, commit and response validation."""
 
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +11,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from deps import RequestRoute, get_auth, get_db
+from core.routing import RequestRoute, get_db
+from deps import get_auth
 from main import app
 from Member_module.models import Member
 from tests.helpers import ADMIN_PHONE, assert_error, login
@@ -97,3 +98,22 @@ def test_a_revoked_session_is_refused_by_a_deferred_check(client: TestClient) ->
     assert client.post("/auth/logout", headers=user.headers).status_code == 204
     assert_error(client.get("/member", headers=user.headers), 401, "session_revoked")
     assert_error(client.get("/auth/me", headers=user.headers), 401, "session_revoked")
+
+
+def test_routers_neither_commit_nor_choose_their_route_class() -> None:
+    """The request boundary commits (core.routing); a handler that must call a provider after
+    committing uses `database.call_outside_transaction` inside its service. Every router is
+    `core.routing.APIRouter`, which sets the route class itself."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    routers = [p for p in root.glob("*/**/router.py") if ".venv" not in p.parts]
+    assert len(routers) >= 15
+    for path in routers:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                assert node.func.attr != "commit", f"{path}:{node.lineno} commits"
+            if isinstance(node, ast.keyword):
+                assert node.arg != "route_class", f"{path}:{node.lineno} passes route_class"
