@@ -1,7 +1,8 @@
-"""Every request/response example in FRONTEND_INTEGRATION_GUIDE.md is replayed, in order,
-against the app; an example that drifts from what the API does fails here.
+"""Every request/response example of the integration guide is replayed, in order, against the
+app; an example that drifts from what the API does fails here. The guide is the chapters under
+docs/guide/ that FRONTEND_INTEGRATION_GUIDE.md links, read in the order it lists them.
 
-In the guide, a ```http block (method and path, headers, a blank line, a JSON body) is
+In a chapter, a ```http block (method and path, headers, a blank line, a JSON body) is
 followed by a ```json block whose first line is `// <status>`. In the expected JSON:
 `"..."` matches anything, `"{{name}}"` matches anything and remembers it as `name`, and
 `{{name}}` inside a request is replaced by what was remembered. Objects must have exactly
@@ -28,25 +29,35 @@ from tests.gmeet.factories import make_counsellor
 from tests.helpers import ADMIN_PHONE, login
 from tests.reports.support import TO_THE_LAB, move_item, upload
 
-GUIDE = Path(__file__).resolve().parents[1] / "FRONTEND_INTEGRATION_GUIDE.md"
+ROOT = Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "FRONTEND_INTEGRATION_GUIDE.md"
+CHAPTERS = ROOT / "docs" / "guide"
+CHAPTER_LINK = re.compile(r"\]\((docs/guide/[\w.-]+\.md)\)")
 BLOCK = re.compile(
     r"(<!-- setup: (?P<setup>\w+) -->\s*)?```(?P<kind>http|json)\n(?P<text>.*?)```", re.S
 )
 VARIABLE = re.compile(r"^\{\{(\w+)\}\}$")
 
 
+def chapters() -> list[Path]:
+    """The guide's chapters, in the order the index lists them."""
+    return [ROOT / link for link in CHAPTER_LINK.findall(GUIDE.read_text())]
+
+
 def examples() -> list[dict[str, Any]]:
-    blocks = list(BLOCK.finditer(GUIDE.read_text()))
     pairs = []
-    for request, response in itertools.pairwise(blocks):
-        if request["kind"] == "http" and response["kind"] == "json":
-            pairs.append(
-                {
-                    "setup": request["setup"],
-                    "request": request["text"],
-                    "response": response["text"],
-                }
-            )
+    for chapter in chapters():
+        blocks = list(BLOCK.finditer(chapter.read_text()))
+        for request, response in itertools.pairwise(blocks):
+            if request["kind"] == "http" and response["kind"] == "json":
+                pairs.append(
+                    {
+                        "chapter": chapter.name,
+                        "setup": request["setup"],
+                        "request": request["text"],
+                        "response": response["text"],
+                    }
+                )
     return pairs
 
 
@@ -161,6 +172,12 @@ def test_guide_has_examples() -> None:
     assert len(examples()) >= 10
 
 
+def test_the_index_lists_every_chapter_once() -> None:
+    listed = chapters()
+    assert len(listed) == len(set(listed))
+    assert sorted(listed) == sorted(CHAPTERS.glob("*.md"))
+
+
 @pytest.fixture
 def demo_shop(db: Session) -> None:
     seed_demo(db)
@@ -185,7 +202,7 @@ def test_every_example_in_the_guide_holds(
         response = client.request(
             method, path, headers=headers, content=body.encode() if body else None
         )
-        where = f"example {number} ({method} {path})"
+        where = f"example {number} ({example['chapter']}: {method} {path})"
         assert response.status_code == expected_status, f"{where}: {response.text}"
         if expected_text.strip():
             matches(json.loads(expected_text), response.json(), known, where)
