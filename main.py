@@ -14,13 +14,16 @@ from Address_module.router import router as address_router
 from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
 from Cart_module.router import router as cart_router
+from Cart_module.service import member_in_cart
 from Category_module.router import router as categories_router
 from Collection_module.router import router as collection_router
+from Collection_module.service import release_for_cancelled_order
 from config import APP_NAME, APP_VERSION, get_settings
 from Consent_module.Request.router import router as consent_requests_router
 from Consent_module.router import router as consent_router
 from core.errors import install_error_handlers
 from core.health import router as health_router
+from core.hooks import unwired
 from core.logging import configure_logging
 from core.metrics import router as metrics_router
 from core.metrics import track_pool
@@ -32,14 +35,22 @@ from database import engine
 from gmeet_api.notices import register_counselling_jobs
 from gmeet_api.router import router as gmeet_router
 from Invoice_module.router import router as invoices_router
+from Invoice_module.service import issue_credit_note, issue_invoice
 from Login_module.Device.jobs import register_session_jobs
 from Login_module.Device.router import router as sessions_router
+from Login_module.Device.service import session_ended
 from Login_module.router import router as auth_router
 from Member_module.router import router as member_router
+from Member_module.service import member_in_use
 from Notification_module.jobs import register_notification_jobs
 from Notification_module.router import router as notifications_router
+from Notification_module.service import remove_devices_of_session
+from Orders_module.cancellation import order_ended
+from Orders_module.checkout import order_paid
 from Orders_module.jobs import register_order_jobs
+from Orders_module.payments import refund_processed
 from Orders_module.router import router as orders_router
+from Orders_module.service import member_on_unfinished_order
 from Product_module.router import product_consents_router, shelf_router
 from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
@@ -73,6 +84,19 @@ ROUTERS = [
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 REPORT_UPLOAD_PATH = re.compile(r"/orders/admin/\d+/items/\d+/report")
+
+
+def wire_hooks() -> None:
+    """What each module does, in the same transaction, when a module below it has news (see
+    core/hooks.py). Connected here, in one place, rather than as a side effect of imports."""
+    order_paid.connect(issue_invoice)
+    refund_processed.connect(issue_credit_note)
+    order_ended.connect(release_for_cancelled_order)
+    session_ended.connect(remove_devices_of_session)
+    member_in_use.connect(member_in_cart)
+    member_in_use.connect(member_on_unfinished_order)
+    if missing := unwired():
+        raise RuntimeError(f"hooks without a handler: {', '.join(missing)}")
 
 
 def start_background_jobs() -> None:
@@ -117,6 +141,7 @@ watch_tables(CATALOGUE_TABLES)
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.LOG_LEVEL)
+    wire_hooks()
     app = FastAPI(
         title=APP_NAME,
         version=APP_VERSION,

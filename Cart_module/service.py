@@ -38,7 +38,6 @@ from Login_module.locks import lock_user
 from Member_module.errors import MemberNotFound
 from Member_module.service import (
     lock_live_members,
-    register_member_in_use_check,
 )
 from Product_module.models import Product
 from Product_module.service import get_product_for_sale
@@ -55,7 +54,6 @@ class MemberChoice:
 # --- members held by carts ---------------------------------------------------------------------
 
 
-@register_member_in_use_check
 def member_in_cart(db: Session, member_id: int) -> bool:
     """Whether any cart holds the member. A locking read, so a cart row committed after this
     transaction's snapshot still counts, and no cart can take the member until we commit."""

@@ -30,7 +30,6 @@ from config import get_settings
 from core.answers import ReadsThrough
 from core.validation import mask_phone
 from Orders_module.admin import schedule_items, set_technician
-from Orders_module.cancellation import on_order_cancelled
 from Orders_module.models import Order, OrderItem, OrderStatus
 from Orders_module.service import get_order, order_item
 
@@ -240,7 +239,6 @@ def reschedule(
     return collection
 
 
-@on_order_cancelled
 def release_for_cancelled_order(db: Session, order: Order) -> None:
     """A cancelled order's booked visits give their places back."""
     booked = db.scalars(

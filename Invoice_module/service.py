@@ -34,9 +34,7 @@ from Invoice_module.models import CreditNote, DocumentSeries, Invoice
 from Invoice_module.numbering import document_number, financial_year, take_sequence
 from Invoice_module.pdf import render_pdf
 from Login_module.models import User
-from Orders_module.checkout import on_order_paid
 from Orders_module.models import Order, Refund
-from Orders_module.payments import on_refund_processed
 from Orders_module.service import get_order
 
 logger = logging.getLogger("nucleotide.invoices")
@@ -133,10 +131,6 @@ def issue_credit_note(db: Session, order: Order, refund: Refund) -> CreditNote |
         },
     )
     return note
-
-
-on_order_paid(issue_invoice)
-on_refund_processed(issue_credit_note)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,5 @@
 """Family members: at most one `self`, a per-user limit, soft delete, every change audited."""
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -9,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
+from core.hooks import Hook
 from database import utcnow
 from Login_module.locks import lock_user
 from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
@@ -19,20 +19,11 @@ ENTITY = "member"
 ADULT_AGE = 18
 FIELDS = ("name", "relation", "date_of_birth", "gender", "phone")
 
-MemberInUseCheck = Callable[[Session, int], bool]
-
-# Modules that hold on to members (the cart, unfinished orders) register a check here; a member
-# any check reports as in use (given the session and the member id) cannot be deleted.
-# A check runs while the member row is locked; it should read with a locking read
+# Modules that hold on to members (the cart, unfinished orders) answer `check(db, member_id)
+# -> bool`, connected in main.wire_hooks; a member any check reports as in use cannot be
+# deleted. A check runs while the member row is locked; it should read with a locking read
 # (`with_for_update()` or FOR SHARE) so it sees rows committed after the request's first read.
-MEMBER_IN_USE_CHECKS: list[MemberInUseCheck] = []
-
-
-def register_member_in_use_check(check: MemberInUseCheck) -> MemberInUseCheck:
-    """Register `check(db, member_id) -> bool`; usable as a decorator, idempotent."""
-    if check not in MEMBER_IN_USE_CHECKS:
-        MEMBER_IN_USE_CHECKS.append(check)
-    return check
+member_in_use: Hook[[Session, int]] = Hook("member_in_use", required=True)
 
 
 def _locked(statement: Select[Member]) -> Select[Member]:
@@ -124,7 +115,7 @@ def update_member(db: Session, user_id: int, member_id: int, changes: dict[str, 
 
 
 def is_member_in_use(db: Session, member_id: int) -> bool:
-    return any(check(db, member_id) for check in MEMBER_IN_USE_CHECKS)
+    return any(member_in_use.results(db, member_id))
 
 
 def delete_member(db: Session, user_id: int, member_id: int) -> None:

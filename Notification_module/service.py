@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
 from database import rows_changed, utcnow
-from Login_module.Device.service import on_session_end
 from Login_module.models import DeviceSession, User
 from Notification_module.errors import (
     NotificationNotFailed,
@@ -240,7 +239,6 @@ def remove_device(db: Session, user_id: int, token: str) -> None:
         raise PushDeviceNotFound()
 
 
-@on_session_end
 def remove_devices_of_session(db: Session, session_id: int) -> None:
     """Logout, revocation, the session limit, erasure: the session's push tokens go with it."""
     db.execute(delete(PushDevice).where(PushDevice.session_id == session_id))

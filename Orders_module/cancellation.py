@@ -6,7 +6,7 @@ to Razorpay with no lock held (the refund job retries until Razorpay answers).
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
 from Cart_module.checkout import release_coupon_hold
+from core.hooks import Hook
 from database import call_outside_transaction, utcnow
 from Orders_module.consent_holds import cancellable_after_withdrawal
 from Orders_module.errors import (
@@ -45,15 +46,9 @@ class RefundRequest:
     idempotency_key: str
 
 
-CancelledHook = Callable[[Session, Order], object]
-_cancelled_hooks: list[CancelledHook] = []
-
-
-def on_order_cancelled(hook: CancelledHook) -> CancelledHook:
-    """Register `hook(db, order)`, run once in the transaction that ends an order, however it
-    ends (e.g. the home collection booked for it gives its place back)."""
-    _cancelled_hooks.append(hook)
-    return hook
+# Run once in the transaction that ends an order, however it ends: `handler(db, order)` (the
+# home collection booked for it gives its place back), connected in main.wire_hooks.
+order_ended: Hook[[Session, Order]] = Hook("order_ended", required=True)
 
 
 def end_order(
@@ -76,8 +71,7 @@ def end_order(
     set_order_status(db, order, status, note=note or reason, actor_user_id=actor_user_id)
     if ending:
         release_coupon_hold(db, order.id)
-        for hook in _cancelled_hooks:
-            hook(db, order)
+        order_ended(db, order)
 
 
 def cancel_unpaid(db: Session, order: Order, reason: str, actor_user_id: int | None) -> None:

@@ -9,7 +9,6 @@ its answer recorded in a fresh transaction.
 import hashlib
 import json
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from Cart_module.checkout import (
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
+from core.hooks import Hook
 from database import call_outside_transaction, on_commit, on_rollback, rows_changed, utcnow
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
@@ -64,16 +64,9 @@ from Orders_module.service import (
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
-# What modules above Orders do when an order becomes paid, in the same transaction (the tax
-# invoice number): registered at their import, so Orders imports none of them.
-PaidHook = Callable[[Session, Order], object]
-_paid_hooks: list[PaidHook] = []
-
-
-def on_order_paid(hook: PaidHook) -> PaidHook:
-    """Register `hook(db, order)`, called by complete_payment once the order is paid."""
-    _paid_hooks.append(hook)
-    return hook
+# What modules above Orders do when an order becomes paid, in the same transaction (its
+# invoice): `handler(db, order)`, connected in main.wire_hooks.
+order_paid: Hook[[Session, Order]] = Hook("order_paid", required=True)
 
 
 @dataclass(frozen=True)
@@ -423,5 +416,4 @@ def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int
         mark_coupon_used(db, order.id)
     empty_cart(db, order.user_id)
     tell_customer(db, order, NotificationEvent.ORDER_PAID, amount=rupees(order.total_paise))
-    for hook in _paid_hooks:
-        hook(db, order)
+    order_paid(db, order)

@@ -9,7 +9,6 @@ payment is kept as a stray one and refunded on its own, the order left as it was
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
+from core.hooks import Hook
 from Notification_module.models import NotificationEvent
 from Orders_module.cancellation import (
     captured_payment,
@@ -285,16 +285,9 @@ def _on_failed(db: Session, event: dict[str, Any]) -> WebhookResult:
     return WebhookResult(WebhookOutcome.PROCESSED)
 
 
-# What modules above Orders do when a refund is processed, in the same transaction (the credit
-# note): registered at their import, so Orders imports none of them.
-RefundHook = Callable[[Session, Order, Refund], object]
-_refund_hooks: list[RefundHook] = []
-
-
-def on_refund_processed(hook: RefundHook) -> RefundHook:
-    """Register `hook(db, order, refund)`, called once when a refund becomes processed."""
-    _refund_hooks.append(hook)
-    return hook
+# What modules above Orders do when a refund is processed, in the same transaction (its
+# credit note): `handler(db, order, refund)`, once per refund, connected in main.wire_hooks.
+refund_processed: Hook[[Session, Order, Refund]] = Hook("refund_processed", required=True)
 
 
 def _on_refund(db: Session, event: dict[str, Any], *, processed: bool) -> WebhookResult:
@@ -398,8 +391,7 @@ def _refund_processed(db: Session, order: Order, refund: Refund) -> None:
         },
     )
     tell_customer(db, order, NotificationEvent.REFUND_PROCESSED, amount=rupees(refund.amount_paise))
-    for hook in _refund_hooks:
-        hook(db, order, refund)
+    refund_processed(db, order, refund)
 
 
 def _follow_refunds(db: Session, order: Order, payment: Payment, razorpay_refund_id: str) -> bool:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from Audit_module.service import record_audit
 from database import utcnow
-from Member_module.service import register_member_in_use_check
 from Orders_module.errors import OrderItemNotFound, OrderNotFound
 from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 from Orders_module.states import (
@@ -104,7 +103,6 @@ def set_order_status(
     )
 
 
-@register_member_in_use_check
 def member_on_unfinished_order(db: Session, member_id: int) -> bool:
     return (
         db.scalar(

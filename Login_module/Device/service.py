@@ -14,7 +14,6 @@ socket timeout per interval, not several per request.
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 import redis.exceptions
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 from Audit_module.service import personal_changes, record_audit
 from config import get_settings
 from core.context import current_request
+from core.hooks import Hook
 from core.redis import get_redis
 from database import rows_changed, utcnow
 from Login_module.errors import SessionNotFound, SessionRevoked
@@ -177,15 +177,9 @@ def active_sessions_query(user_id: int) -> Select[DeviceSession]:
     )
 
 
-SessionEndHook = Callable[[Session, int], object]
-_session_end_hooks: list[SessionEndHook] = []
-
-
-def on_session_end(hook: SessionEndHook) -> SessionEndHook:
-    """Register `hook(db, session_id)`, run in the transaction that ends a session (logout,
-    revocation, eviction, erasure): other modules drop what they bound to it (push tokens)."""
-    _session_end_hooks.append(hook)
-    return hook
+# Run in the transaction that ends a session (logout, revocation, eviction, erasure):
+# `handler(db, session_id)`; other modules drop what they bound to it (push tokens).
+session_ended: Hook[[Session, int]] = Hook("session_ended")
 
 
 def revoke_session(db: Session, session: DeviceSession, reason: str, actor_user_id: int) -> None:
@@ -194,8 +188,7 @@ def revoke_session(db: Session, session: DeviceSession, reason: str, actor_user_
     session.revoked_at = utcnow()
     session.revoked_reason = reason
     _cache_tombstone(session.id)
-    for hook in _session_end_hooks:
-        hook(db, session.id)
+    session_ended(db, session.id)
     record_audit(
         db,
         action="session.revoked",

@@ -73,12 +73,12 @@ def test_a_payment_that_rolls_back_uses_no_number(
         raise RuntimeError("a later step of the payment fails")
 
     # A hook after the invoice's fails: the whole payment transaction rolls back.
-    hooks = list(orders_checkout._paid_hooks)
-    orders_checkout._paid_hooks.append(boom)
+    handlers = list(orders_checkout.order_paid.handlers)
+    orders_checkout.order_paid.connect(boom)
     try:
         assert pay(client, second, orders[1]).status_code == 500
     finally:
-        orders_checkout._paid_hooks[:] = hooks
+        orders_checkout.order_paid.handlers[:] = handlers
 
     # And a number taken in a session that rolls back is given back too.
     with Session(committing) as session:

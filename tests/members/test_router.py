@@ -347,9 +347,9 @@ def test_a_member_in_use_cannot_be_deleted(client, db, me, monkeypatch):
         seen.append(member_id)
         return member_id == busy.id
 
-    monkeypatch.setattr(member_service, "MEMBER_IN_USE_CHECKS", [])
-    member_service.register_member_in_use_check(lambda session, member_id: False)
-    member_service.register_member_in_use_check(in_cart)
+    monkeypatch.setattr(member_service.member_in_use, "handlers", [])
+    member_service.member_in_use.connect(lambda session, member_id: False)
+    member_service.member_in_use.connect(in_cart)
 
     response = client.delete(f"/member/{busy.id}", headers=me.headers)
     assert_error(response, 409, "member_in_use")
@@ -361,13 +361,12 @@ def test_a_member_in_use_cannot_be_deleted(client, db, me, monkeypatch):
     assert seen == [busy.id, free.id]
 
 
-def test_registering_the_same_in_use_check_twice_keeps_one(monkeypatch):
-    monkeypatch.setattr(member_service, "MEMBER_IN_USE_CHECKS", [])
+def test_connecting_the_same_in_use_check_twice_keeps_one(monkeypatch):
+    monkeypatch.setattr(member_service.member_in_use, "handlers", [])
 
     def check(session, member_id: int) -> bool:
         return False
 
-    assert member_service.register_member_in_use_check(check) is check
-    member_service.register_member_in_use_check(check)
-    assert member_service.MEMBER_IN_USE_CHECKS.count(check) == 1
-    assert len(member_service.MEMBER_IN_USE_CHECKS) == 1
+    member_service.member_in_use.connect(check)
+    member_service.member_in_use.connect(check)
+    assert member_service.member_in_use.handlers == [check]
