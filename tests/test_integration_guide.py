@@ -27,7 +27,7 @@ from tests.fakes.google_setup import Clock
 from tests.fakes.razorpay import FakeRazorpay, sign_payment
 from tests.gmeet.factories import make_counsellor
 from tests.helpers import ADMIN_PHONE, login
-from tests.reports.support import TO_THE_LAB, move_item, upload
+from tests.report.support import TO_THE_LAB, move_item, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "FRONTEND_INTEGRATION_GUIDE.md"

@@ -6,7 +6,7 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.addresses.factories import make_location
+from tests.address.factories import make_location
 from tests.helpers import ADMIN_PHONE, LoggedIn, login
 
 PHONE = "+919876500061"

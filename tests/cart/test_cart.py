@@ -8,12 +8,12 @@ from Cart_module.models import Cart, CartItem, CartItemMember
 from Cart_module.pricing import load_cart, price_cart
 from Cart_module.service import empty_cart
 from Member_module.models import Member
-from tests.addresses.factories import make_address, make_location
+from tests.address.factories import make_address, make_location
 from tests.cart.factories import add_to_cart, make_coupon, member_choices
-from tests.catalogue.factories import make_product
-from tests.catalogue.sql_counter import counting_statements
+from tests.product.factories import make_product
+from tests.product.sql_counter import counting_statements
 from tests.helpers import assert_error
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 
 
 def audit_rows(db, action, entity_id=None):

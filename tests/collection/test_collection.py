@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from Collection_module import slots
 from Collection_module.models import SlotCount
 from Notification_module.models import Channel, NotificationEvent
-from tests.addresses.factories import make_location
+from tests.address.factories import make_location
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.notifications.support import outbox
-from tests.reports.support import paid_order
+from tests.notification.support import outbox
+from tests.report.support import paid_order
 
 PHONE = "+919876590001"
 # Monday 7 December 2026, 08:00 in Kolkata.

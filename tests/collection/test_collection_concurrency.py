@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from Collection_module import slots
 from Collection_module.models import Collection, SlotCount
 from config import Settings
-from tests.addresses.factories import make_location
+from tests.address.factories import make_location
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import all_at_once
 from tests.orders.support import checkout, make_shop, new_client, pay, ready_shopper

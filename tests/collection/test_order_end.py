@@ -14,7 +14,7 @@ from Collection_module import slots
 from Collection_module.models import SlotCount
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 from tests.orders.support import Shopper, deliver_webhook, refund_event
-from tests.reports.support import paid_order
+from tests.report.support import paid_order
 
 # Monday 7 December 2026, 08:00 in Kolkata; the visits are on Tuesday 09:00-11:00.
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=slots.IST)

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 from Collection_module.models import Collection, SlotCount
 from config import Settings
 from Notification_module.models import Channel, DeliveryStatus, Notification, NotificationEvent
-from tests.addresses.factories import make_location
+from tests.address.factories import make_location
 from tests.collection.support import TUESDAY, book, fix_clock, move
 from tests.fakes.razorpay import FakeRazorpay
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import all_at_once
-from tests.notifications.support import deliver, texts_to
+from tests.notification.support import deliver, texts_to
 from tests.orders.support import Shopper, checkout, make_shop, new_client, pay, ready_shopper
 
 pytestmark = pytest.mark.concurrency

@@ -14,8 +14,8 @@ from Notification_module.models import Channel, DeliveryStatus, NotificationEven
 from tests.collection.support import TUESDAY, book, fix_clock, move
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.notifications.support import deliver, outbox, texts_to
-from tests.reports.support import move_item, paid_order
+from tests.notification.support import deliver, outbox, texts_to
+from tests.report.support import move_item, paid_order
 
 PHONE = "+919876591001"
 WEDNESDAY, THURSDAY, FRIDAY, SATURDAY = (date(2026, 12, d) for d in (9, 10, 11, 12))

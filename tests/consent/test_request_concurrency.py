@@ -11,7 +11,7 @@ from Consent_module.Request.models import ConsentRequest
 from tests.consent.factories import make_consent_type
 from tests.consent.support import ask, confirm, consent_sms
 from tests.helpers import all_at_once, assert_error, login
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 from tests.orders.support import new_client
 
 pytestmark = pytest.mark.concurrency

@@ -16,7 +16,7 @@ from deps import get_auth
 from main import app
 from Member_module.models import Member
 from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 
 
 def _calls(dependant: Any) -> set[Callable[..., Any]]:

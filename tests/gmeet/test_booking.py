@@ -23,7 +23,7 @@ from tests.fakes.google import EVENTS_PATH, FREEBUSY_PATH, FakeGoogle, api_error
 from tests.fakes.google_setup import Clock
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 
 EMAIL = "asha.rao@example.com"
 TEN = ist(2031, 6, 2, 10)

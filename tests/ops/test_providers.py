@@ -2,7 +2,7 @@
 code, nothing half-written, and retries that do the work once.
 
 (Failures of checkout's order creation and of SMS sends are covered in tests/orders and
-tests/auth; these are the remaining outbound calls and the retry paths.)"""
+tests/login; these are the remaining outbound calls and the retry paths.)"""
 
 import time
 from collections.abc import Iterator

@@ -29,7 +29,7 @@ from tests.fakes.razorpay import FakeRazorpay, new_payment_id
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import all_at_once, assert_error, login
-from tests.notifications.support import texts_to
+from tests.notification.support import texts_to
 from tests.ops.support import (
     RedisServer,
     Replica,

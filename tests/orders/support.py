@@ -13,13 +13,13 @@ from Consent_module.models import ConsentType
 from main import app
 from Member_module.models import Member
 from Product_module.models import Product
-from tests.addresses.factories import make_address
+from tests.address.factories import make_address
 from tests.cart.factories import add_to_cart
-from tests.catalogue.factories import make_category, make_product
+from tests.product.factories import make_category, make_product
 from tests.consent.factories import grant_all_required, link_consent, make_consent_type
 from tests.fakes.razorpay import new_payment_id, sign_payment, sign_webhook, webhook_body
 from tests.helpers import LoggedIn, login
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 
 
 @dataclass

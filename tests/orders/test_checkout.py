@@ -11,16 +11,16 @@ from Cart_module.models import CouponRedemption
 from Consent_module.models import ConsentGrant
 from Orders_module.idempotency import claim
 from Orders_module.models import Order, OrderItem
-from tests.addresses.factories import make_address
+from tests.address.factories import make_address
 from tests.cart.factories import add_to_cart, make_coupon
-from tests.catalogue.factories import make_product
-from tests.catalogue.sql_counter import counting_statements
+from tests.product.factories import make_product
+from tests.product.sql_counter import counting_statements
 from tests.conftest import IS_MARIADB
 from tests.consent.factories import grant_all_required, link_consent
 from tests.fakes.razorpay import FakeRazorpay, error
 from tests.fakes.server import FakeResponse
 from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 from tests.orders.support import Shopper, checkout, make_shop, pay, shopper
 
 

@@ -14,7 +14,7 @@ from tests.consent.support import confirmed_by_member
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
-from tests.reports.support import upload
+from tests.report.support import upload
 
 PHONE = "+919876530001"
 PARTNER_PHONE = "+919876530002"

@@ -24,7 +24,7 @@ from tests.orders.support import (
     refund_event,
     shopper,
 )
-from tests.reports.support import upload
+from tests.report.support import upload
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from Notification_module.models import Channel, NotificationEvent
 from tests.fakes.razorpay import FakeRazorpay
-from tests.invoices.support import Bought, buy
-from tests.notifications.support import outbox
+from tests.invoice.support import Bought, buy
+from tests.notification.support import outbox
 from tests.orders.support import deliver_webhook, make_shop, refund_event
 
 pytestmark = pytest.mark.usefixtures("razorpay")

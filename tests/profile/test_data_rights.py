@@ -26,9 +26,9 @@ from Member_module.models import Member
 from Orders_module.models import Order, OrderItem, OrderStatusHistory, Payment, Refund
 from Profile_module.export import build_export
 from Profile_module.schemas import ExportOut
-from tests.addresses.factories import make_address, make_location
+from tests.address.factories import make_address, make_location
 from tests.cart.factories import add_to_cart, make_order
-from tests.catalogue.factories import make_category, make_product
+from tests.product.factories import make_category, make_product
 from tests.consent.factories import grant, make_consent_type
 from tests.consent.support import confirmed_by_member
 from tests.fakes.google import FakeGoogle
@@ -37,7 +37,7 @@ from tests.fakes.razorpay import FakeRazorpay
 # The local fake Google and the fixed clock of the gmeet tests, requested by name below.
 from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import LoggedIn, assert_error, login, request_code
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
 from tests.profile.images import PNG
 

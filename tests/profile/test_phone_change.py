@@ -11,8 +11,8 @@ from config import Settings
 from Notification_module.models import Channel, NotificationEvent
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.members.factories import make_member
-from tests.notifications.support import deliver, outbox, texts_to
+from tests.member.factories import make_member
+from tests.notification.support import deliver, outbox, texts_to
 
 OLD = "+919876591001"
 NEW = "+919876591002"

@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from main import app
 from Notification_module.models import NotificationEvent
 from Notification_module.service import notify
-from tests.addresses.factories import make_address
+from tests.address.factories import make_address
 from tests.consent.factories import confirmed_request, grant, make_consent_type
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, LoggedIn, login
-from tests.members.factories import make_member
+from tests.member.factories import make_member
 from tests.orders.support import checkout, make_shop, shopper
 
 PUBLIC, USER, OWNED, ADMIN = "public", "user", "owned", "admin"
