@@ -28,7 +28,7 @@ from core.logging import configure_logging
 from core.metrics import router as metrics_router
 from core.metrics import track_pool
 from core.middleware import RequestContextMiddleware
-from core.openapi import ERROR_RESPONSES
+from core.openapi import install_openapi, operation_id
 from core.response_cache import CatalogueCacheMiddleware, watch_tables
 from core.scheduler import scheduler
 from database import engine
@@ -147,6 +147,7 @@ def create_app() -> FastAPI:
         version=APP_VERSION,
         description="Genetic testing: login, family members, catalogue, checkout, counselling.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     # Innermost first: the catalogue cache sits inside CORS, which sits inside the
@@ -169,7 +170,8 @@ def create_app() -> FastAPI:
         large_uploads=((REPORT_UPLOAD_PATH, settings.MAX_REPORT_BYTES + UPLOAD_OVERHEAD_BYTES),),
     )
     for router in ROUTERS:
-        app.include_router(router, responses=ERROR_RESPONSES)
+        app.include_router(router)
+    install_openapi(app)
     media = Path(settings.MEDIA_ROOT)
     media.mkdir(parents=True, exist_ok=True)
     app.mount(settings.MEDIA_URL, StaticFiles(directory=media), name="media")
