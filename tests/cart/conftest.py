@@ -9,9 +9,9 @@ from Category_module.models import Category
 from Member_module.models import Member
 from Product_module.models import Product
 from tests.address.factories import make_address
-from tests.product.factories import make_category, make_product
 from tests.helpers import ADMIN_PHONE, LoggedIn, login
 from tests.member.factories import make_member
+from tests.product.factories import make_category, make_product
 
 
 @dataclass

@@ -10,10 +10,10 @@ from Cart_module.service import empty_cart
 from Member_module.models import Member
 from tests.address.factories import make_address, make_location
 from tests.cart.factories import add_to_cart, make_coupon, member_choices
-from tests.product.factories import make_product
-from tests.product.sql_counter import counting_statements
 from tests.helpers import assert_error
 from tests.member.factories import make_member
+from tests.product.factories import make_product
+from tests.product.sql_counter import counting_statements
 
 
 def audit_rows(db, action, entity_id=None):

@@ -24,10 +24,10 @@ from Member_module.models import Member
 from Member_module.service import delete_member
 from Product_module.models import Product
 from tests.address.factories import make_address
-from tests.product.factories import make_category, make_product
 from tests.conftest import requires_mariadb
 from tests.factories import make_user
 from tests.member.factories import make_member
+from tests.product.factories import make_category, make_product
 
 RACERS = 6
 

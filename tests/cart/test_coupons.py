@@ -24,10 +24,10 @@ from database import engine, utcnow
 from Login_module.models import User
 from Orders_module.models import Order
 from tests.cart.factories import add_to_cart, make_coupon, make_order, make_redemption
-from tests.product.factories import make_category, make_product
 from tests.conftest import requires_mariadb
 from tests.factories import make_user
 from tests.helpers import assert_error
+from tests.product.factories import make_category, make_product
 
 PRICE = 499_900
 

@@ -6,11 +6,11 @@ import pytest
 
 from Consent_module.service import CheckoutLine, missing_consents, publish_version, set_type_active
 from database import utcnow
-from tests.product.factories import make_category, make_product
-from tests.product.sql_counter import counting_statements
 from tests.consent.factories import grant, grant_all_required, link_consent, make_consent_type
 from tests.factories import make_user
 from tests.member.factories import make_member
+from tests.product.factories import make_category, make_product
+from tests.product.sql_counter import counting_statements
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from core.validation import mask_phone
 from database import utcnow
 from Notification_module.models import NotificationEvent
 from tests.cart.factories import add_to_cart
-from tests.product.factories import make_category, make_product
 from tests.consent.factories import grant, link_consent, make_consent_type
 from tests.consent.support import ask, confirm, confirmed_by_member, consent_sms
 from tests.fakes.razorpay import FakeRazorpay
@@ -31,6 +30,7 @@ from tests.helpers import LoggedIn, assert_error, gateway, login, request_code
 from tests.member.factories import make_member
 from tests.notification.support import outbox
 from tests.orders.support import checkout, make_shop, pay, shopper
+from tests.product.factories import make_category, make_product
 
 ME = "+919876540001"
 OTHER = "+919876540002"

@@ -30,11 +30,11 @@ from database import engine
 from Login_module.models import User
 from Member_module.models import Member
 from Product_module.models import Product
-from tests.product.factories import make_category, make_product
 from tests.conftest import requires_mariadb
 from tests.consent.factories import make_consent_type
 from tests.factories import make_user
 from tests.member.factories import make_member
+from tests.product.factories import make_category, make_product
 
 RACERS = 8
 

@@ -14,10 +14,10 @@ from config import Settings
 from Invoice_module.models import Invoice, InvoiceKind
 from Product_module.models import Product
 from tests.cart.factories import add_to_cart, make_coupon
-from tests.product.factories import make_product
 from tests.consent.factories import grant_all_required, link_consent
 from tests.invoice.support import buy, get_invoice, pay_for, pdf_text
 from tests.orders.support import Shop, deliver_webhook, make_shop, refund_event, shopper
+from tests.product.factories import make_product
 
 NUMBER = re.compile(r"NUC/\d{4}-\d{2}/\d{6}")
 TAX_HEADINGS = ("Taxable value", "CGST", "SGST", "IGST")

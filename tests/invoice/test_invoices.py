@@ -14,12 +14,12 @@ from Invoice_module.content import invoice_content
 from Invoice_module.models import CreditNote, Invoice
 from Orders_module.service import get_order
 from tests.cart.factories import make_coupon
-from tests.product.factories import make_product
 from tests.consent.factories import link_consent
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, assert_error, login
 from tests.invoice.support import buy, get_invoice, pay_for, pdf_text
 from tests.orders.support import checkout, deliver_webhook, make_shop, refund_event, shopper
+from tests.product.factories import make_product
 
 NUMBER = re.compile(r"NUC/\d{4}-\d{2}/\d{6}")
 pytestmark = pytest.mark.usefixtures("razorpay")

@@ -17,10 +17,10 @@ from core.redis import get_redis
 from Login_module.models import DeviceSession, User
 from Login_module.OTP.store import OtpCheck, OtpStore, phone_key
 from main import create_app
-from tests.login.support import audit_rows, audit_text, otp_keys
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import ADMIN_PHONE, assert_error, login, request_code
+from tests.login.support import audit_rows, audit_text, otp_keys
 
 PHONE = "+919876500001"
 TEST_NUMBER = "+919999900001"

@@ -9,10 +9,10 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from config import Settings
-from tests.login.support import audit_rows, otp_keys
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import assert_error
+from tests.login.support import audit_rows, otp_keys
 
 PHONE = "+919876500031"
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from config import Settings
 from database import utcnow
 from Login_module.models import DeviceSession, User
-from tests.login.support import audit_rows, bearer, claims_of, forge
 from tests.helpers import assert_error, login, request_code
+from tests.login.support import audit_rows, bearer, claims_of, forge
 
 PHONE = "+919876500011"
 

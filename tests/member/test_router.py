@@ -9,9 +9,9 @@ from Audit_module.models import AuditLog
 from Member_module import service as member_service
 from Member_module.models import Member
 from Member_module.schemas import INDIA
-from tests.product.sql_counter import counting_statements
 from tests.helpers import assert_error, login
 from tests.member.factories import make_member
+from tests.product.sql_counter import counting_statements
 
 ME = "+919876500001"
 OTHER = "+919876500002"

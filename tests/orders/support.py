@@ -15,11 +15,11 @@ from Member_module.models import Member
 from Product_module.models import Product
 from tests.address.factories import make_address
 from tests.cart.factories import add_to_cart
-from tests.product.factories import make_category, make_product
 from tests.consent.factories import grant_all_required, link_consent, make_consent_type
 from tests.fakes.razorpay import new_payment_id, sign_payment, sign_webhook, webhook_body
 from tests.helpers import LoggedIn, login
 from tests.member.factories import make_member
+from tests.product.factories import make_category, make_product
 
 
 @dataclass

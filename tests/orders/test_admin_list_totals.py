@@ -8,10 +8,10 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from core.redis import get_redis
-from tests.product.sql_counter import counting_statements
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import ADMIN_PHONE, login
 from tests.orders.support import checkout, make_shop, shopper
+from tests.product.sql_counter import counting_statements
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from Orders_module.idempotency import claim
 from Orders_module.models import Order, OrderItem
 from tests.address.factories import make_address
 from tests.cart.factories import add_to_cart, make_coupon
-from tests.product.factories import make_product
-from tests.product.sql_counter import counting_statements
 from tests.conftest import IS_MARIADB
 from tests.consent.factories import grant_all_required, link_consent
 from tests.fakes.razorpay import FakeRazorpay, error
@@ -22,6 +20,8 @@ from tests.fakes.server import FakeResponse
 from tests.helpers import ADMIN_PHONE, assert_error, login
 from tests.member.factories import make_member
 from tests.orders.support import Shopper, checkout, make_shop, pay, shopper
+from tests.product.factories import make_product
+from tests.product.sql_counter import counting_statements
 
 
 def count_orders(db: Session) -> int:

@@ -15,7 +15,6 @@ from database import engine
 from Login_module.models import User
 from Orders_module.models import Order, OrderStatusHistory, Payment
 from tests.cart.factories import make_coupon
-from tests.product.factories import make_category, make_product
 from tests.consent.factories import link_consent, make_consent_type
 from tests.fakes.razorpay import GATE_LIMIT_SECONDS, FakeRazorpay, new_payment_id
 from tests.helpers import all_at_once, assert_error
@@ -26,6 +25,7 @@ from tests.orders.support import (
     pay,
     ready_shopper,
 )
+from tests.product.factories import make_category, make_product
 
 pytestmark = pytest.mark.concurrency
 

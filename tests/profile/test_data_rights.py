@@ -28,7 +28,6 @@ from Profile_module.export import build_export
 from Profile_module.schemas import ExportOut
 from tests.address.factories import make_address, make_location
 from tests.cart.factories import add_to_cart, make_order
-from tests.product.factories import make_category, make_product
 from tests.consent.factories import grant, make_consent_type
 from tests.consent.support import confirmed_by_member
 from tests.fakes.google import FakeGoogle
@@ -39,6 +38,7 @@ from tests.gmeet.factories import ist, make_counsellor
 from tests.helpers import LoggedIn, assert_error, login, request_code
 from tests.member.factories import make_member
 from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
+from tests.product.factories import make_category, make_product
 from tests.profile.images import PNG
 
 PHONE = "+919876571001"
