@@ -18,9 +18,9 @@ from Address_module.locations import LocationRow, city_key
 from Address_module.models import ADDRESS_FIELDS, Address, ServiceableLocation
 from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
+from core.clock import utcnow
 from core.pincodes import check_pincode_state
 from core.response_cache import catalogue_cache
-from database import utcnow
 from Login_module.locks import lock_user
 
 ENTITY = "address"

@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import Base, utcnow
+from core.clock import utcnow
+from database import Base
 
 
 class AuditLog(Base):

@@ -18,7 +18,7 @@ from Cart_module.errors import CouponInvalid
 from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
 from Cart_module.pricing import CartView, load_cart, price_locked_cart
 from Cart_module.service import empty_cart
-from database import utcnow
+from core.clock import utcnow
 
 __all__ = [
     "Cart",

@@ -14,7 +14,7 @@ from Audit_module.service import record_audit
 from Cart_module.coupon_rules import coupon_discount
 from Cart_module.errors import CouponError
 from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
-from database import utcnow
+from core.clock import utcnow
 from Member_module.models import Member
 from Product_module.models import Product
 

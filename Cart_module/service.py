@@ -32,8 +32,8 @@ from Cart_module.errors import (
 from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
 from Cart_module.pricing import CART, ITEM, CartView, load_cart, price_cart
 from config import get_settings
+from core.clock import utcnow
 from core.rate_limit import hit_sliding_window
-from database import utcnow
 from Login_module.locks import lock_user
 from Member_module.errors import MemberNotFound
 from Member_module.service import (

@@ -28,6 +28,7 @@ from Collection_module.errors import (
 from Collection_module.models import Collection, CollectionStatus, Holiday, SlotCount
 from config import get_settings
 from core.answers import ReadsThrough
+from core.clock import today_ist
 from core.validation import mask_phone
 from Orders_module.admin import schedule_items, set_technician
 from Orders_module.models import Order, OrderItem, OrderStatus
@@ -85,7 +86,7 @@ def free_slots(
 ) -> SlotList:
     item = order_item(order, item_id) if item_id is not None else order.items[0]
     location = location_of(db, item)
-    first = max(first or slots.today(), slots.today())
+    first = max(first or today_ist(), today_ist())
     last = min(first + timedelta(days=days - 1), slots.last_bookable_day())
     off = holidays_between(db, first, last)
     taken = {

@@ -2,17 +2,11 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from config import get_settings
+from core.clock import IST, now_ist, today_ist
 
-IST = ZoneInfo("Asia/Kolkata")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def now() -> datetime:
-    """The current moment (tests move it)."""
-    return datetime.now(IST)
 
 
 @dataclass(frozen=True)
@@ -51,12 +45,8 @@ def working_days() -> set[int]:
     return {DAY_NAMES.index(name) for name in names if name in DAY_NAMES}
 
 
-def today() -> date:
-    return now().date()
-
-
 def last_bookable_day() -> date:
-    return today() + timedelta(days=get_settings().COLLECTION_MAX_DAYS)
+    return today_ist() + timedelta(days=get_settings().COLLECTION_MAX_DAYS)
 
 
 def bookable(day: date, window: Window, holidays: set[date]) -> bool:
@@ -65,11 +55,11 @@ def bookable(day: date, window: Window, holidays: set[date]) -> bool:
     return (
         day.weekday() in working_days()
         and day not in holidays
-        and window.starts_on(day) >= now() + lead
+        and window.starts_on(day) >= now_ist() + lead
         and day <= last_bookable_day()
     )
 
 
 def too_late_to_move(day: date, window: Window) -> bool:
     cutoff = timedelta(hours=get_settings().COLLECTION_RESCHEDULE_CUTOFF_HOURS)
-    return now() >= window.starts_on(day) - cutoff
+    return now_ist() >= window.starts_on(day) - cutoff

@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import Base, TimestampMixin, utcnow
+from core.clock import utcnow
+from database import Base, TimestampMixin
 
 
 class ConsentType(TimestampMixin, Base):

@@ -23,8 +23,8 @@ from Consent_module.errors import (
 )
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
 from core.answers import ReadsThrough
+from core.clock import utcnow
 from core.context import current_request
-from database import utcnow
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
 from Member_module.service import confirms_own_consent, members_query

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from config import get_settings
+from core.clock import IST
 from Invoice_module.models import InvoiceKind
-from Invoice_module.numbering import IST
 from Invoice_module.tax import LineInput, TaxLine, allocate, amount_in_words, tax_lines, totals
 from Orders_module.models import Order, OrderItem
 

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import Base, stored_as_string, utcnow
+from core.clock import utcnow
+from database import Base, stored_as_string
 
 
 class DocumentSeries(StrEnum):

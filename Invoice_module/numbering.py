@@ -12,7 +12,7 @@ takes the row's exclusive lock directly, creating the row if it is the year's fi
 the locking read after it returns the value this transaction wrote.
 """
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -20,16 +20,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from core.clock import as_ist
 from Invoice_module.models import DocumentCounter, DocumentSeries
 
-# India keeps one offset all year (no daylight saving), so a fixed zone is exact.
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 FY_FIRST_MONTH = 4  # April
 
 
 def financial_year(moment: datetime) -> str:
     """`2026-27` for any moment from 1 April 2026 00:00 to 31 March 2027 23:59:59 IST."""
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(IST)
+    local = as_ist(moment)
     start = local.year if local.month >= FY_FIRST_MONTH else local.year - 1
     return f"{start}-{(start + 1) % 100:02d}"
 

@@ -20,6 +20,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
+from core.clock import utcnow
 from core.storage import (
     StoredFileUnreadable,
     check_key,
@@ -27,7 +28,7 @@ from core.storage import (
     get_sealed_storage,
     read_verified,
 )
-from database import on_rollback, utcnow
+from database import on_rollback
 from Invoice_module.content import credit_note_content, invoice_content, issued_kind
 from Invoice_module.errors import CreditNoteNotFound, InvoiceNotAvailable, InvoiceUnreadable
 from Invoice_module.models import CreditNote, DocumentSeries, Invoice

@@ -5,7 +5,8 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from database import Base, TimestampMixin, utcnow
+from core.clock import utcnow
+from database import Base, TimestampMixin
 
 
 class User(TimestampMixin, Base):

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from Audit_module.service import record_audit, record_rejection
 from config import get_settings
 from core.answers import ReadsThrough
-from database import on_rollback, utcnow
+from core.clock import wall_utcnow
+from database import on_rollback
 from Login_module.Device.service import revoke_session, start_session
 from Login_module.errors import AccountDisabled, RefreshTokenReused, SessionRevoked
 from Login_module.models import DeviceSession, User
@@ -78,7 +79,7 @@ def login_with_otp(db: Session, phone: str, code: str, device: DeviceInfo) -> Is
             db, action="user.created", entity_type="user", entity_id=user.id, actor_user_id=user.id
         )
     user.role = role_for_phone(phone)
-    user.last_login_at = utcnow()
+    user.last_login_at = wall_utcnow()
     session = start_session(db, user, device.device_id, device.device_name, device.device_platform)
     record_audit(
         db,
@@ -101,7 +102,7 @@ def refresh_tokens(db: Session, refresh_token: str) -> IssuedTokens:
         session is None
         or session.user_id != claims.user_id
         or session.revoked_at is not None
-        or session.expires_at <= utcnow()
+        or session.expires_at <= wall_utcnow()
     ):
         raise SessionRevoked()
     if session.refresh_jti != claims.jti:
@@ -125,7 +126,7 @@ def refresh_tokens(db: Session, refresh_token: str) -> IssuedTokens:
     if user is None or not user.is_active or user.deleted_at is not None:
         raise SessionRevoked()
     session.refresh_jti = new_jti()
-    session.last_active = utcnow()
+    session.last_active = wall_utcnow()
     return _issue(user, session, is_new_user=False)
 
 

@@ -9,7 +9,7 @@ from typing import Literal
 import jwt
 
 from config import get_settings
-from database import utcnow
+from core.clock import wall_utcnow
 from Login_module.errors import TokenExpired, TokenInvalid
 
 TokenType = Literal["access", "refresh"]
@@ -37,7 +37,7 @@ def encode_token(
         if token_type == "access"
         else settings.REFRESH_TOKEN_EXPIRE_SECONDS
     )
-    now = utcnow()
+    now = wall_utcnow()  # PyJWT checks iat/exp against the wall clock
     payload = {
         "sub": str(user_id),
         "sid": session_id,

@@ -1,25 +1,11 @@
 from datetime import date, datetime
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
-from core.validation import PatchIn, PhoneNumber, ShortText
+from core.validation import BirthDate, Gender, PatchIn, PhoneNumber, ShortText
 
 Relation = Literal["self", "spouse", "child", "parent", "sibling", "grandparent", "other"]
-Gender = Literal["male", "female", "other"]
-INDIA = ZoneInfo("Asia/Kolkata")
-EARLIEST_BIRTH_YEAR = 1900
-
-
-def past_date(value: date) -> date:
-    """Calendar days are Indian days: 'today' is today in Asia/Kolkata."""
-    if value > datetime.now(INDIA).date() or value.year < EARLIEST_BIRTH_YEAR:
-        raise ValueError("date of birth must be in the past (and after 1900)")
-    return value
-
-
-BirthDate = Annotated[date, AfterValidator(past_date)]
 
 
 class MemberIn(BaseModel):

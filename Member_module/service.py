@@ -1,6 +1,6 @@
 """Family members: at most one `self`, a per-user limit, soft delete, every change audited."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -8,12 +8,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
+from core.clock import today_ist, utcnow
 from core.hooks import Hook
-from database import utcnow
 from Login_module.locks import lock_user
 from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
 from Member_module.models import Member
-from Member_module.schemas import INDIA
 
 ENTITY = "member"
 ADULT_AGE = 18
@@ -192,5 +191,5 @@ def age_on(date_of_birth: date, day: date) -> int:
 def confirms_own_consent(member: Member, today: date | None = None) -> bool:
     """Whether the member gives their own consents: an adult (18 or over on today's date in
     India) other than the account holder. A minor's are given by the account holder."""
-    today = today or datetime.now(INDIA).date()
+    today = today or today_ist()
     return member.relation != "self" and age_on(member.date_of_birth, today) >= ADULT_AGE

@@ -13,8 +13,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from core.clock import utcnow
 from core.metrics import NOTIFICATIONS
-from database import utcnow
 from Notification_module.channels.email import send_email
 from Notification_module.channels.push import send_push
 from Notification_module.channels.sms import send_sms

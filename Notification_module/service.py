@@ -11,7 +11,8 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
-from database import rows_changed, utcnow
+from core.clock import utcnow
+from database import rows_changed
 from Login_module.models import DeviceSession, User
 from Notification_module.errors import (
     NotificationNotFailed,

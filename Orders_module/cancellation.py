@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
 from Cart_module.checkout import release_coupon_hold
+from core.clock import utcnow
 from core.hooks import Hook
-from database import call_outside_transaction, utcnow
+from database import call_outside_transaction
 from Orders_module.consent_holds import cancellable_after_withdrawal
 from Orders_module.errors import (
     OrderNotCancellable,

@@ -34,8 +34,9 @@ from Cart_module.checkout import (
 from config import get_settings
 from Consent_module.errors import ConsentRequired
 from Consent_module.service import CheckoutLine, missing_consents
+from core.clock import utcnow
 from core.hooks import Hook
-from database import call_outside_transaction, on_commit, on_rollback, rows_changed, utcnow
+from database import call_outside_transaction, on_commit, on_rollback, rows_changed
 from Login_module.locks import lock_user
 from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member

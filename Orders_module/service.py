@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from Audit_module.service import record_audit
-from database import utcnow
+from core.clock import utcnow
 from Orders_module.errors import OrderItemNotFound, OrderNotFound
 from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 from Orders_module.states import (

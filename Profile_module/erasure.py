@@ -42,7 +42,8 @@ from Address_module.service import erase_user_data as erase_addresses
 from Audit_module.erasure import erase_user_data as erase_audit_values
 from Audit_module.service import record_audit, record_rejection
 from Cart_module.checkout import empty_cart, load_cart
-from database import on_commit, utcnow
+from core.clock import utcnow
+from database import on_commit
 from gmeet_api.bookings import erase_bookings_of_user
 from Login_module.Device.service import erase_user_data as erase_sessions
 from Login_module.locks import lock_user

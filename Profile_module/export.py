@@ -18,7 +18,7 @@ from Cart_module.checkout import load_cart
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
 from Consent_module.Request.service import requests_query
 from Consent_module.service import grants_query
-from database import utcnow
+from core.clock import utcnow
 from gmeet_api.bookings import my_bookings_query
 from Login_module.Device.service import list_sessions
 from Login_module.models import User

@@ -1,9 +1,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -12,24 +10,13 @@ from pydantic import (
     field_validator,
 )
 
-from core.validation import PhoneNumber, SingleLine
+from core.validation import BirthDate, PhoneNumber, SingleLine
+from core.validation import ProfileGender as Gender
 from Profile_module.photos import photo_url
 
-Gender = Literal["male", "female", "other", "prefer_not_to_say"]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), SingleLine
 ]
-INDIA = ZoneInfo("Asia/Kolkata")
-
-
-def past_date(value: date) -> date:
-    """Calendar days are Indian days: 'today' is today in Asia/Kolkata, not the server's."""
-    if value > datetime.now(INDIA).date() or value.year < 1900:
-        raise ValueError("date of birth must be a past date after 1900")
-    return value
-
-
-BirthDate = Annotated[date, AfterValidator(past_date)]
 
 
 # Shaped from the user row or its snapshot.

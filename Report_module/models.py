@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import Base, utcnow
+from core.clock import utcnow
+from database import Base
 
 
 class Report(Base):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
 from config import get_settings
+from core.clock import utcnow
 from core.rate_limit import hit_sliding_window
 from core.storage import (
     StorageUnavailable,
@@ -28,7 +29,7 @@ from core.storage import (
     get_storage,
     read_verified,
 )
-from database import on_commit, on_rollback, utcnow
+from database import on_commit, on_rollback
 from Orders_module.admin import record_report_uploaded
 from Orders_module.models import Order, OrderItem
 from Orders_module.service import get_order, order_item

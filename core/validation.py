@@ -2,13 +2,15 @@
 characters."""
 
 import re
-from typing import Annotated, Any, ClassVar, Self
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 import phonenumbers
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from core.clock import today_ist
 from core.errors import CODED_VALIDATION_TYPES
 
 CODED_VALIDATION_TYPES.add("invalid_phone")
@@ -114,3 +116,23 @@ class PatchIn(BaseModel):
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+def past_birth_date(value: date) -> date:
+    """A date of birth: not after today in Kolkata (Indian calendar days, not the server's),
+    not before 1900."""
+    if value > today_ist() or value.year < EARLIEST_BIRTH_YEAR:
+        raise ValueError("date of birth must be a past date after 1900")
+    return value
+
+
+EARLIEST_BIRTH_YEAR = 1900
+BirthDate = Annotated[date, AfterValidator(past_birth_date)]
+
+# A person's gender as we record it for a test. The account holder's own profile may also
+# decline to say (`ProfileGender`); a member a test is bought for may not.
+Gender = Literal["male", "female", "other"]
+ProfileGender = Gender | Literal["prefer_not_to_say"]

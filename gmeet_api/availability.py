@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from core.clock import utcnow
 from gmeet_api import utils
 from gmeet_api.counsellors import bookable_counsellor, hours_of
 from gmeet_api.errors import AvailabilityWindowTooLarge, InvalidTimeWindow
@@ -46,7 +47,7 @@ def available_slots(
     check_window(start, end)
     limit_availability_checks()
     counsellor = bookable_counsellor(db, counsellor_id)
-    candidates = hours_of(counsellor).slots_between(max(start, utils.now()), end)
+    candidates = hours_of(counsellor).slots_between(max(start, utcnow()), end)
     if not candidates:
         return []
     first, last = candidates[0][0], candidates[-1][1]

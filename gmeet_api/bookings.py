@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
 from config import get_settings
-from database import on_rollback, utcnow
+from core.clock import utcnow
+from database import on_rollback
 from gmeet_api import utils
 from gmeet_api.activity import log_activity
 from gmeet_api.availability import live_bookings
@@ -98,7 +99,7 @@ def _check_booking_limit(db: Session, user_id: int) -> None:
         .where(
             Booking.user_id == user_id,
             Booking.status == BookingStatus.CONFIRMED,
-            Booking.start_time > utils.now(),
+            Booking.start_time > utcnow(),
         )
         .with_for_update()
     ).all()
@@ -113,7 +114,7 @@ def book_session(db: Session, user: UserSnapshot, request: BookingRequest) -> Bo
     counsellor = bookable_counsellor(db, request.counsellor_id)
     counsellor_id = counsellor.counsellor_id
     start, end = request.start_time, request.end_time
-    if not hours_of(counsellor).is_slot(start, end) or start <= utils.now():
+    if not hours_of(counsellor).is_slot(start, end) or start <= utcnow():
         raise InvalidSlot()
     patient = _patient(db, user, request)
     _check_booking_limit(db, user.id)
@@ -284,7 +285,7 @@ def cancel_booking(
         raise BookingNotFound()
     if booking.status == BookingStatus.CANCELLED:
         raise BookingAlreadyCancelled()
-    if booking.start_time <= utils.now():
+    if booking.start_time <= utcnow():
         raise BookingNotCancellable()
 
     event_removed = _remove_event(db, booking, send_notifications, user_id)
@@ -355,7 +356,7 @@ def erase_bookings_of_user(db: Session, user_id: int) -> int:
     ).all()
     cancelled = 0
     for booking in rows:
-        if booking.status == BookingStatus.CONFIRMED and booking.start_time > utils.now():
+        if booking.status == BookingStatus.CONFIRMED and booking.start_time > utcnow():
             _cancel_for_erasure(db, booking, user_id)
             cancelled += 1
         booking.patient_name = ERASED_NAME

@@ -7,6 +7,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
+from core.clock import utcnow
 from gmeet_api import utils
 from gmeet_api.activity import log_activity
 from gmeet_api.errors import CounsellorNotFound, CounsellorUnavailable, InvalidWorkingHours
@@ -94,5 +95,5 @@ def update_counsellor(
 
 
 def _holds_a_slot(hours: utils.WorkingHours) -> bool:
-    day = utils.now().date()
+    day = utcnow().date()
     return datetime.combine(day, hours.start) + hours.slot <= datetime.combine(day, hours.end)

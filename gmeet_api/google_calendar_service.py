@@ -24,7 +24,7 @@ from googleapiclient.errors import HttpError
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from config import get_settings
-from gmeet_api.utils import IST
+from core.clock import IST
 
 logger = logging.getLogger("nucleotide.gmeet.google")
 

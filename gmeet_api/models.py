@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import Base, TimestampMixin, stored_as_string, utcnow
+from core.clock import utcnow
+from database import Base, TimestampMixin, stored_as_string
 
 
 class CounsellorStatus(StrEnum):

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import get_settings
+from core.clock import IST, utcnow
 from core.scheduler import register_job
 from database import SessionLocal
-from gmeet_api import utils
 from gmeet_api.models import Booking, BookingStatus
 from Notification_module.models import NotificationEvent
 from Notification_module.service import notify
@@ -22,7 +22,7 @@ REMINDERS = ((timedelta(hours=24), "24h", "tomorrow"), (timedelta(hours=1), "1h"
 
 
 def session_time(moment: datetime) -> str:
-    return moment.astimezone(utils.IST).strftime("%a %d %b %Y, %I:%M %p IST")
+    return moment.astimezone(IST).strftime("%a %d %b %Y, %I:%M %p IST")
 
 
 def tell_patient(
@@ -69,7 +69,7 @@ def enqueue_reminders(db: Session, now: datetime) -> int:
 
 def counselling_reminders_job() -> int:
     with SessionLocal() as db, db.begin():
-        return enqueue_reminders(db, utils.now())
+        return enqueue_reminders(db, utcnow())
 
 
 def register_counselling_jobs() -> None:

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from Audit_module.service import personal_changes, record_audit
 from config import get_settings
 from core.answers import ReadsThrough
+from core.clock import utcnow
 from core.redis import get_redis
-from database import utcnow
 from gmeet_api import utils
 from gmeet_api.activity import log_activity
 from gmeet_api.counsellors import COUNSELLOR_ENTITY

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from database import on_rollback, utcnow
+from core.clock import utcnow
+from database import on_rollback
 from gmeet_api import utils
 from gmeet_api.activity import log_activity
 from gmeet_api.errors import CounsellorUnavailable, GoogleCalendarUnavailable, GoogleNotConfigured

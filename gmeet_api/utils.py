@@ -5,21 +5,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from config import get_settings, split_csv
+from core.clock import IST
 
-IST = ZoneInfo("Asia/Kolkata")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COUNSELLOR_ID_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 COUNSELLOR_ID_LENGTH = 6
-
-
-def now() -> datetime:
-    """The current moment (aware, UTC); tests replace it to fix 'now'."""
-    return datetime.now(UTC)
 
 
 def new_counsellor_id() -> str:

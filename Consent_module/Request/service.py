@@ -34,10 +34,11 @@ from Consent_module.Request.errors import (
 from Consent_module.Request.models import ConsentRequest, ConsentRequestStatus
 from Consent_module.service import get_type, lock_member, record_grant, record_withdrawal
 from core.answers import ReadsThrough
+from core.clock import utcnow
 from core.context import current_request
 from core.errors import RateLimitedError
 from core.validation import mask_phone
-from database import on_commit, on_rollback, rows_changed, utcnow
+from database import on_commit, on_rollback, rows_changed
 from Login_module.errors import OtpAttemptsExceeded, OtpExpired, OtpInvalid
 from Login_module.models import User
 from Login_module.OTP.service import claim_send, limit_verify_attempts, verify_code

@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import personal_changes, record_audit
 from config import get_settings
+from core.clock import wall_utcnow
 from core.context import current_request
 from core.hooks import Hook
 from core.redis import get_redis
-from database import rows_changed, utcnow
+from database import rows_changed
 from Login_module.errors import SessionNotFound, SessionRevoked
 from Login_module.locks import lock_user
 from Login_module.models import DeviceSession, User
@@ -95,7 +96,7 @@ def _revoked_recently() -> ColumnElement[bool]:
     """Revoked recently enough that an `active` entry cached before the revocation could still
     be alive (it lives SESSION_CACHE_SECONDS from its write)."""
     window = get_settings().SESSION_CACHE_SECONDS + CLOCK_SKEW_SECONDS
-    return DeviceSession.revoked_at >= utcnow() - timedelta(seconds=window)
+    return DeviceSession.revoked_at >= wall_utcnow() - timedelta(seconds=window)
 
 
 def _recently_revoked(db: Session) -> list[int]:
@@ -123,7 +124,7 @@ def sync_recent_revocations(db: Session) -> int:
     revoked = list(
         db.scalars(
             select(DeviceSession.id).where(
-                DeviceSession.revoked_at >= utcnow() - timedelta(seconds=window)
+                DeviceSession.revoked_at >= wall_utcnow() - timedelta(seconds=window)
             )
         )
     )
@@ -173,7 +174,7 @@ def active_sessions_query(user_id: int) -> Select[DeviceSession]:
     return select(DeviceSession).where(
         DeviceSession.user_id == user_id,
         DeviceSession.revoked_at.is_(None),
-        DeviceSession.expires_at > utcnow(),
+        DeviceSession.expires_at > wall_utcnow(),
     )
 
 
@@ -185,7 +186,7 @@ session_ended: Hook[[Session, int]] = Hook("session_ended")
 def revoke_session(db: Session, session: DeviceSession, reason: str, actor_user_id: int) -> None:
     if session.revoked_at is not None:
         return
-    session.revoked_at = utcnow()
+    session.revoked_at = wall_utcnow()
     session.revoked_reason = reason
     _cache_tombstone(session.id)
     session_ended(db, session.id)
@@ -225,7 +226,7 @@ def start_session(
         revoke_session(db, remaining.pop(0), "evicted", user.id)
 
     context = current_request()
-    now = utcnow()
+    now = wall_utcnow()
     session = DeviceSession(
         user_id=user.id,
         device_id=device_id,
@@ -266,7 +267,7 @@ def check_session_active(db: Session, session_id: int, user_id: int, extra_key: 
             session is None
             or session.user_id != user_id
             or session.revoked_at is not None
-            or session.expires_at <= utcnow()
+            or session.expires_at <= wall_utcnow()
         ):
             raise SessionRevoked()
         _cache_set_active(session_id, user_id)
@@ -276,7 +277,7 @@ def check_session_active(db: Session, session_id: int, user_id: int, extra_key: 
 
 
 def _record_activity(db: Session, session_id: int) -> None:
-    now = utcnow()
+    now = wall_utcnow()
     db.execute(
         update(DeviceSession)
         .where(
@@ -336,7 +337,7 @@ def purge_dead_sessions(db: Session) -> int:
     A recent revocation's row is what the post-outage resync reads, so it is deleted only once
     its tombstone is written (again) here; while Redis is away such rows are kept.
     """
-    dead = or_(DeviceSession.expires_at <= utcnow(), DeviceSession.revoked_at.is_not(None))
+    dead = or_(DeviceSession.expires_at <= wall_utcnow(), DeviceSession.revoked_at.is_not(None))
     not_recent = or_(DeviceSession.revoked_at.is_(None), ~_revoked_recently())
     # The write comes first so SQLite takes its write lock before any read (a read-then-write
     # transaction cannot upgrade while a request holds the lock: "database is locked").

@@ -20,7 +20,8 @@ from Cart_module.errors import (
     CouponUsageExceeded,
 )
 from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
-from database import engine, utcnow
+from core.clock import utcnow
+from database import engine
 from Login_module.models import User
 from Orders_module.models import Order
 from tests.cart.factories import add_to_cart, make_coupon, make_order, make_redemption

@@ -6,17 +6,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from Collection_module import slots
+from core import clock as clock_module
 from tests.helpers import LoggedIn
 from tests.orders.support import Shopper
 
 # Monday 7 December 2026, 08:00 in Kolkata: Tuesday 07:00 is the first bookable window.
-NOW = datetime(2026, 12, 7, 8, 0, tzinfo=slots.IST)
+NOW = datetime(2026, 12, 7, 8, 0, tzinfo=clock_module.IST)
 TUESDAY = date(2026, 12, 8)
 
 
 def fix_clock(monkeypatch: pytest.MonkeyPatch, moment: datetime = NOW) -> None:
-    monkeypatch.setattr(slots, "now", lambda: moment)
+    monkeypatch.setattr(clock_module, "frozen", moment)
 
 
 def book(

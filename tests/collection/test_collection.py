@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from Collection_module import slots
 from Collection_module.models import SlotCount
+from core import clock as clock_module
 from Notification_module.models import Channel, NotificationEvent
 from tests.address.factories import make_location
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
@@ -18,17 +18,15 @@ from tests.report.support import paid_order
 
 PHONE = "+919876590001"
 # Monday 7 December 2026, 08:00 in Kolkata.
-NOW = datetime(2026, 12, 7, 8, 0, tzinfo=slots.IST)
+NOW = datetime(2026, 12, 7, 8, 0, tzinfo=clock_module.IST)
 TUESDAY = date(2026, 12, 8)
 
 pytestmark = pytest.mark.usefixtures("razorpay")
 
 
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
-    moment = [NOW]
-    monkeypatch.setattr(slots, "now", lambda: moment[0])
-    return moment
+def clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock_module, "frozen", NOW)
 
 
 @pytest.fixture
@@ -180,7 +178,7 @@ def test_rescheduling_moves_the_place_until_the_cutoff(
     detail = client.get(f"/orders/{order['id']}", headers=buyer.headers).json()
     assert detail["items"][0]["scheduled_date"] == "2026-12-09"
     # Within 4 hours of the window it stays where it is.
-    clock[0] = datetime(2026, 12, 9, 12, 30, tzinfo=slots.IST)
+    clock_module.frozen = datetime(2026, 12, 9, 12, 30, tzinfo=clock_module.IST)
     late = client.put(path, json={"date": "2026-12-10", "start": "16:00"}, headers=buyer.headers)
     assert_error(late, 409, "reschedule_too_late")
     intruder = login(client, "+919876590003")

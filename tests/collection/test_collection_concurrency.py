@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from Collection_module import slots
 from Collection_module.models import Collection, SlotCount
 from config import Settings
+from core import clock as clock_module
 from tests.address.factories import make_location
 from tests.fakes.razorpay import FakeRazorpay
 from tests.helpers import all_at_once
@@ -26,7 +26,9 @@ def test_30_customers_racing_for_4_places_make_exactly_4_bookings(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(slots, "now", lambda: datetime(2026, 12, 7, 8, 0, tzinfo=slots.IST))
+    monkeypatch.setattr(
+        clock_module, "frozen", datetime(2026, 12, 7, 8, 0, tzinfo=clock_module.IST)
+    )
     monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_IP_PER_HOUR", 1000)
     monkeypatch.setattr(settings, "OTP_MAX_VERIFY_PER_IP_PER_HOUR", 1000)
     with Session(committing) as session:

@@ -10,14 +10,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from Collection_module import slots
 from Collection_module.models import SlotCount
+from core import clock as clock_module
 from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
 from tests.orders.support import Shopper, deliver_webhook, refund_event
 from tests.report.support import paid_order
 
 # Monday 7 December 2026, 08:00 in Kolkata; the visits are on Tuesday 09:00-11:00.
-NOW = datetime(2026, 12, 7, 8, 0, tzinfo=slots.IST)
+NOW = datetime(2026, 12, 7, 8, 0, tzinfo=clock_module.IST)
 TUESDAY = date(2026, 12, 8)
 
 pytestmark = pytest.mark.usefixtures("razorpay")
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("razorpay")
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(slots, "now", lambda: NOW)
+    monkeypatch.setattr(clock_module, "frozen", NOW)
 
 
 @pytest.fixture

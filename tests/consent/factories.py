@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
 from Consent_module.queries import required_types
 from Consent_module.Request.models import ConsentRequest, ConsentRequestStatus
+from core.clock import utcnow
 from core.validation import mask_phone
-from database import utcnow
 from Member_module.models import Member
 from Member_module.service import confirms_own_consent
 from Product_module.models import Product

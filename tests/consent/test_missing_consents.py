@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from Consent_module.service import CheckoutLine, missing_consents, publish_version, set_type_active
-from database import utcnow
+from core.clock import utcnow
 from tests.consent.factories import grant, grant_all_required, link_consent, make_consent_type
 from tests.factories import make_user
 from tests.member.factories import make_member

@@ -18,9 +18,9 @@ from Audit_module.models import AuditLog
 from config import Settings
 from Consent_module.models import ConsentGrant
 from Consent_module.Request.models import ConsentRequest
+from core.clock import utcnow
 from core.redis import build_redis, get_redis, set_redis
 from core.validation import mask_phone
-from database import utcnow
 from Notification_module.models import NotificationEvent
 from tests.cart.factories import add_to_cart
 from tests.consent.factories import grant, link_consent, make_consent_type

@@ -11,14 +11,14 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from config import Settings
-from gmeet_api import utils
+from core import clock as clock_module
 from tests.fakes import google as fake_google
 from tests.fakes.google import FakeGoogle
 
 TOKEN_KEY = Fernet.generate_key().decode()
 REDIRECT_URI = "http://testserver/gmeet/auth/callback"
 # Monday 2 June 2031, 08:00 in India: before the working day opens.
-MONDAY_MORNING = datetime(2031, 6, 2, 8, 0, tzinfo=utils.IST)
+MONDAY_MORNING = datetime(2031, 6, 2, 8, 0, tzinfo=clock_module.IST)
 
 
 @pytest.fixture(scope="session")
@@ -68,20 +68,16 @@ def google(
 
 
 class Clock:
-    """`gmeet_api.utils.now()` under the test's control."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
+    """The app's clock (core.clock) under the test's control."""
 
     def set(self, moment: datetime) -> None:
-        self.moment = moment
+        clock_module.frozen = moment
 
     def __call__(self) -> datetime:
-        return self.moment
+        return clock_module.utcnow()
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fixed = Clock(MONDAY_MORNING)
-    monkeypatch.setattr(utils, "now", fixed)
-    return fixed
+    monkeypatch.setattr(clock_module, "frozen", MONDAY_MORNING)
+    return Clock()

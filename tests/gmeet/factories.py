@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
-from database import utcnow
+from core.clock import IST, wall_utcnow
 from gmeet_api import utils
 from gmeet_api.models import Counsellor, CounsellorToken
 from tests.fakes.google import ALL_SCOPES, FakeGoogle
@@ -42,7 +42,7 @@ def make_counsellor(
     db.add(counsellor)
     db.flush()
     # google-auth judges expiry by the real clock, not the test's.
-    expires_at = utcnow() + (timedelta(minutes=-5) if token_expired else timedelta(hours=1))
+    expires_at = wall_utcnow() + (timedelta(minutes=-5) if token_expired else timedelta(hours=1))
     db.add(
         CounsellorToken(
             counsellor_id=counsellor_id,
@@ -76,4 +76,4 @@ def connect(
 
 
 def ist(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=utils.IST)
+    return datetime(year, month, day, hour, minute, tzinfo=IST)

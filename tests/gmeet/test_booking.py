@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from config import Settings
-from database import utcnow
+from core.clock import wall_utcnow
 from gmeet_api import bookings as booking_service
 from gmeet_api import utils
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
@@ -401,7 +401,7 @@ def test_an_expired_access_token_is_refreshed_and_stored_encrypted(
     token = db.scalars(select(CounsellorToken)).one()
     assert new_access not in token.access_token
     assert utils.decrypt_token(token.access_token) == new_access
-    assert token.expires_at is not None and token.expires_at > utcnow()
+    assert token.expires_at is not None and token.expires_at > wall_utcnow()  # google-auth's clock
 
 
 def test_a_revoked_grant_marks_the_counsellor_for_reconnection(

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 import core.scheduler
 from config import Settings
+from core.clock import utcnow
 from core.scheduler import job_run_key, run_once_per_tick
-from database import engine, utcnow
+from database import engine
 from Login_module.Device.jobs import JOB_ID, purge_dead_sessions_job
 from Login_module.Device.service import active_sessions_query, start_session
 from Login_module.models import DeviceSession, User

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from config import Settings
-from database import utcnow
+from core.clock import utcnow
 from Login_module.models import DeviceSession, User
 from tests.helpers import assert_error, login, request_code
 from tests.login.support import audit_rows, bearer, claims_of, forge

@@ -1,14 +1,14 @@
 """`/member` through HTTP, as the apps use it."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from Audit_module.models import AuditLog
+from core.clock import today_ist
 from Member_module import service as member_service
 from Member_module.models import Member
-from Member_module.schemas import INDIA
 from tests.helpers import assert_error, login
 from tests.member.factories import make_member
 from tests.product.sql_counter import counting_statements
@@ -110,7 +110,7 @@ def test_add_member_with_missing_fields_is_a_validation_error(client, me):
 
 
 def test_date_of_birth_must_not_be_in_the_future_in_india(client, me):
-    today = datetime.now(INDIA).date()
+    today = today_ist()
     tomorrow = today + timedelta(days=1)
     response = client.post(
         "/member", json=member_body(date_of_birth=tomorrow.isoformat()), headers=me.headers

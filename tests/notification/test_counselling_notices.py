@@ -69,8 +69,9 @@ def test_booking_and_cancelling_tell_the_patient(
 
 
 def test_reminders_go_24_hours_and_1_hour_before_each_once(
-    client: TestClient, db: Session, counsellor: Counsellor, user: LoggedIn
+    client: TestClient, db: Session, counsellor: Counsellor, user: LoggedIn, clock: Clock
 ) -> None:
+    clock.set(TEN - timedelta(days=2))  # booked well before either reminder's lead time
     booked = book(client, user)
 
     def reminders() -> list[str]:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from config import Settings
+from core.clock import utcnow
 from core.storage import forget_storage
-from database import utcnow
 from main import app
 from Notification_module.models import Channel, DeliveryStatus, NotificationEvent, PushDevice
 from Notification_module.render import TEMPLATES, render

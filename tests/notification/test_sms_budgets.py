@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from config import Settings
-from database import utcnow
+from core.clock import utcnow
 from Notification_module.models import Channel, DeliveryStatus, NotificationEvent
 from tests.fakes.sms import FakeSmsGateway
 from tests.helpers import ADMIN_PHONE, LoggedIn, login

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from Cart_module.models import CouponRedemption
-from database import utcnow
+from core.clock import utcnow
 from Orders_module.jobs import expire_unpaid_orders_job, resend_refunds_job
 from Orders_module.models import Order, Refund
 from tests.cart.factories import make_coupon

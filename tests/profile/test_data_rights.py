@@ -17,8 +17,8 @@ from Audit_module.models import AuditLog
 from Cart_module.models import Cart, CartItem
 from config import Settings
 from Consent_module.models import ConsentGrant
+from core.clock import utcnow
 from core.validation import mask_phone
-from database import utcnow
 from gmeet_api.models import Booking
 from Login_module.models import DeviceSession, User
 from Login_module.OTP.store import phone_key

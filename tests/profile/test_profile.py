@@ -1,6 +1,6 @@
 """GET/PUT /profile and the profile photo through HTTP."""
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import Profile_module.schemas as profile_schemas
 import Profile_module.service as profile_service
 from Audit_module.models import AuditLog
 from config import Settings
+from core import clock as clock_module
 from Login_module.models import User
 from tests.helpers import LoggedIn, assert_error, login
 from tests.profile.images import GPS, JPEG, PNG, WEBP, camera_exif, described, exif_of, image_bytes
@@ -194,18 +194,11 @@ def test_today_is_an_acceptable_date_of_birth(client: TestClient, user: LoggedIn
     assert put(client, user, {"date_of_birth": today}).json()["date_of_birth"] == today
 
 
-class FrozenClock(datetime):
-    """19:00 UTC on 10 March 2024: already 00:30 on 11 March in India."""
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        return datetime(2024, 3, 10, 19, 0, tzinfo=UTC).astimezone(tz)
-
-
 def test_date_of_birth_is_judged_by_the_indian_calendar(
     client: TestClient, user: LoggedIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(profile_schemas, "datetime", FrozenClock)
+    # 19:00 UTC on 10 March 2024: already 00:30 on 11 March in India.
+    monkeypatch.setattr(clock_module, "frozen", datetime(2024, 3, 10, 19, 0, tzinfo=UTC))
     assert put(client, user, {"date_of_birth": "2024-03-11"}).status_code == 200
     assert_error(put(client, user, {"date_of_birth": "2024-03-12"}), 422, "validation_error")
 
