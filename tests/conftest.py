@@ -49,6 +49,7 @@ from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from Login_module.models import DeviceSession, User  # noqa: E402
 from main import app  # noqa: E402
 from Member_module.models import Member  # noqa: E402
+from tests.documented_errors import documented_error_codes, documented_errors_only  # noqa: E402, F401
 from tests.factories import make_user  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
