@@ -35,7 +35,7 @@ import fakeredis  # noqa: E402
 import redis  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
-from sqlalchemy import Engine, create_engine, delete, event, inspect, make_url, text  # noqa: E402
+from sqlalchemy import Engine, create_engine, delete, event, make_url, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import models_registry  # noqa: E402, F401
@@ -49,33 +49,15 @@ from database import Base, SessionLocal, build_engine, engine  # noqa: E402
 from Login_module.models import DeviceSession, User  # noqa: E402
 from main import app  # noqa: E402
 from Member_module.models import Member  # noqa: E402
-from tests.documented_errors import documented_error_codes, documented_errors_only  # noqa: E402, F401
-from tests.factories import make_user  # noqa: E402
 from tests.fakes import razorpay as fake_razorpay  # noqa: E402
 from tests.fakes import sms as fake_sms  # noqa: E402
 from tests.fakes.fcm import fcm_server, fcm_settings  # noqa: E402, F401
 from tests.fakes.google_setup import clock, google, google_server  # noqa: E402, F401
 from tests.fakes.sms import FakeSmsGateway  # noqa: E402
 from tests.fakes.smtp import smtp_server, smtp_settings  # noqa: E402, F401
-
-IS_MARIADB = engine.dialect.name == "mysql"
-
-requires_mariadb = pytest.mark.skipif(
-    not IS_MARIADB, reason="needs real commits and row locks: set TEST_DATABASE_URL (MariaDB)"
-)
-
-
-def drop_everything(target: Engine) -> None:
-    """Empty the test database (a re-run against the same MariaDB database starts clean)."""
-    with target.begin() as connection:
-        if target.dialect.name == "mysql":
-            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        for table in inspect(connection).get_table_names():
-            connection.execute(
-                text(f"DROP TABLE `{table}`" if IS_MARIADB else f'DROP TABLE "{table}"')
-            )
-        if target.dialect.name == "mysql":
-            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+from tests.support.database import IS_MARIADB, drop_everything, empty_every_table  # noqa: E402
+from tests.support.documented_errors import documented_error_codes, documented_errors_only  # noqa: E402, F401
+from tests.support.factories.user import make_user  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -215,17 +197,6 @@ def committing() -> Iterator[Engine]:
         pytest.skip("needs real commits and row locks: set TEST_DATABASE_URL (MariaDB)")
     yield engine
     empty_every_table(engine)
-
-
-def empty_every_table(target: Engine) -> None:
-    """Delete every committed row (the schema and the Alembic version stay)."""
-    with target.begin() as connection:
-        if IS_MARIADB:
-            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
-        if IS_MARIADB:
-            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 
 
 @pytest.fixture

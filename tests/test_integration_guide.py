@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from scripts.seed_demo import seed_demo
-from tests.consent.support import consent_sms
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.fakes.razorpay import FakeRazorpay, sign_payment
-from tests.gmeet.factories import make_counsellor
-from tests.helpers import ADMIN_PHONE, login
-from tests.report.support import TO_THE_LAB, move_item, upload
+from tests.support.consent import consent_sms
+from tests.support.factories.gmeet import make_counsellor
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.report import TO_THE_LAB, move_item, upload
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "FRONTEND_INTEGRATION_GUIDE.md"

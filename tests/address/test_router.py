@@ -6,8 +6,9 @@ from sqlalchemy import select
 from Address_module.locations import load_serviceable_locations
 from Address_module.models import Address, ServiceableLocation
 from Audit_module.models import AuditLog
-from tests.address.factories import make_address, make_location
-from tests.helpers import ADMIN_PHONE, assert_error, login
+from tests.support.factories.address import make_address, make_location
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login
 
 ME = "+919876500011"
 OTHER = "+919876500012"

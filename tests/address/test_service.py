@@ -13,7 +13,7 @@ from Address_module.models import Address, ServiceableLocation
 from Address_module.service import create_address, delete_address, update_address
 from database import engine
 from Login_module.models import User
-from tests.conftest import requires_mariadb
+from tests.support.database import requires_mariadb
 
 RACERS = 8
 CITY = "Racetown"

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login, request_code
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
 
 PHONE = "+919876500051"
 OTHER_PHONE = "+919876500052"

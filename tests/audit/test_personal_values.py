@@ -6,8 +6,8 @@ import json
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.address.factories import make_location
-from tests.helpers import ADMIN_PHONE, LoggedIn, login
+from tests.support.factories.address import make_location
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
 
 PHONE = "+919876500061"
 MEMBER_PHONE = "+919812345678"

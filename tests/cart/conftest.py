@@ -8,10 +8,11 @@ from Address_module.models import Address
 from Category_module.models import Category
 from Member_module.models import Member
 from Product_module.models import Product
-from tests.address.factories import make_address
-from tests.helpers import ADMIN_PHONE, LoggedIn, login
-from tests.member.factories import make_member
-from tests.product.factories import make_category, make_product
+from tests.support.factories.address import make_address
+from tests.support.factories.category import make_category
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
 
 
 @dataclass

@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from Audit_module.models import AuditLog
 from Cart_module.models import Coupon, RedemptionStatus
-from tests.cart.factories import make_coupon, make_redemption
-from tests.helpers import assert_error, login
+from tests.support.factories.cart import make_coupon, make_redemption
+from tests.support.http import assert_error
+from tests.support.login import login
 
 URL = "/cart/admin/coupons"
 

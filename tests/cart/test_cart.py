@@ -8,12 +8,12 @@ from Cart_module.models import Cart, CartItem, CartItemMember
 from Cart_module.pricing import load_cart, price_cart
 from Cart_module.service import empty_cart
 from Member_module.models import Member
-from tests.address.factories import make_address, make_location
-from tests.cart.factories import add_to_cart, make_coupon, member_choices
-from tests.helpers import assert_error
-from tests.member.factories import make_member
-from tests.product.factories import make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.address import make_address, make_location
+from tests.support.factories.cart import add_to_cart, make_coupon, member_choices
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
 
 
 def audit_rows(db, action, entity_id=None):

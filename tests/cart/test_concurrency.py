@@ -23,11 +23,12 @@ from Member_module.errors import MemberInUse, MemberNotFound
 from Member_module.models import Member
 from Member_module.service import delete_member
 from Product_module.models import Product
-from tests.address.factories import make_address
-from tests.conftest import requires_mariadb
-from tests.factories import make_user
-from tests.member.factories import make_member
-from tests.product.factories import make_category, make_product
+from tests.support.database import requires_mariadb
+from tests.support.factories.address import make_address
+from tests.support.factories.category import make_category
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.factories.user import make_user
 
 RACERS = 6
 

@@ -4,7 +4,7 @@ applies when typed; admins set and see `public`."""
 from sqlalchemy import select
 
 from Audit_module.models import AuditLog
-from tests.cart.factories import add_to_cart
+from tests.support.factories.cart import add_to_cart
 
 URL = "/cart/admin/coupons"
 

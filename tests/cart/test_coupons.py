@@ -24,11 +24,12 @@ from core.clock import utcnow
 from database import engine
 from Login_module.models import User
 from Orders_module.models import Order
-from tests.cart.factories import add_to_cart, make_coupon, make_order, make_redemption
-from tests.conftest import requires_mariadb
-from tests.factories import make_user
-from tests.helpers import assert_error
-from tests.product.factories import make_category, make_product
+from tests.support.database import requires_mariadb
+from tests.support.factories.cart import add_to_cart, make_coupon, make_order, make_redemption
+from tests.support.factories.category import make_category
+from tests.support.factories.product import make_product
+from tests.support.factories.user import make_user
+from tests.support.http import assert_error
 
 PRICE = 499_900
 
@@ -526,7 +527,8 @@ def test_coupon_usage_limit_holds_under_concurrent_checkouts(committed_coupon):
 
 
 def test_coupon_guessing_is_rate_limited(client, settings, monkeypatch) -> None:
-    from tests.helpers import assert_error, login
+    from tests.support.http import assert_error
+    from tests.support.login import login
 
     monkeypatch.setattr(settings, "COUPON_ATTEMPTS_PER_HOUR", 3)
     me = login(client, "+919876577001")

@@ -6,8 +6,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
 from Cart_module.models import CouponRedemption, RedemptionStatus
-from tests.cart.factories import make_coupon, make_redemption
-from tests.factories import make_user
+from tests.support.factories.cart import make_coupon, make_redemption
+from tests.support.factories.user import make_user
 
 
 def test_a_redemption_status_is_stored_as_its_plain_value_and_read_back_as_the_enum(

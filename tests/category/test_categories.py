@@ -10,9 +10,10 @@ from Category_module.defaults import DEFAULT_CATEGORIES
 from Category_module.errors import CategoryExists
 from Category_module.models import Category
 from core.response_cache import catalogue_cache
-from tests.helpers import assert_error
-from tests.product.factories import make_category, make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.category import make_category
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
 
 
 def audit_entries(db: Session, action: str) -> list[AuditLog]:

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from Collection_module.models import SlotCount
 from core import clock as clock_module
 from Notification_module.models import Channel, NotificationEvent
-from tests.address.factories import make_location
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.notification.support import outbox
-from tests.report.support import paid_order
+from tests.support.factories.address import make_location
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.notification import outbox
+from tests.support.report import paid_order
 
 PHONE = "+919876590001"
 # Monday 7 December 2026, 08:00 in Kolkata.

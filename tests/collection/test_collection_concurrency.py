@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from Collection_module.models import Collection, SlotCount
 from config import Settings
 from core import clock as clock_module
-from tests.address.factories import make_location
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import all_at_once
-from tests.orders.support import checkout, make_shop, new_client, pay, ready_shopper
+from tests.support.factories.address import make_location
+from tests.support.http import new_client
+from tests.support.orders import checkout, make_shop, pay, ready_shopper
+from tests.support.races import all_at_once
 
 pytestmark = pytest.mark.concurrency
 

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from Collection_module.models import SlotCount
 from core import clock as clock_module
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.orders.support import Shopper, deliver_webhook, refund_event
-from tests.report.support import paid_order
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.orders import Shopper, deliver_webhook, refund_event
+from tests.support.report import paid_order
 
 # Monday 7 December 2026, 08:00 in Kolkata; the visits are on Tuesday 09:00-11:00.
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=clock_module.IST)

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from Collection_module.models import Collection, SlotCount
 from config import Settings
 from Notification_module.models import Channel, DeliveryStatus, Notification, NotificationEvent
-from tests.address.factories import make_location
-from tests.collection.support import TUESDAY, book, fix_clock, move
 from tests.fakes.razorpay import FakeRazorpay
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import all_at_once
-from tests.notification.support import deliver, texts_to
-from tests.orders.support import Shopper, checkout, make_shop, new_client, pay, ready_shopper
+from tests.support.collection import TUESDAY, book, fix_clock, move
+from tests.support.factories.address import make_location
+from tests.support.http import new_client
+from tests.support.notification import deliver, texts_to
+from tests.support.orders import Shopper, checkout, make_shop, pay, ready_shopper
+from tests.support.races import all_at_once
 
 pytestmark = pytest.mark.concurrency
 

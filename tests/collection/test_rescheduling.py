@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from Collection_module.models import SlotCount
 from config import Settings
 from Notification_module.models import Channel, DeliveryStatus, NotificationEvent
-from tests.collection.support import TUESDAY, book, fix_clock, move
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.notification.support import deliver, outbox, texts_to
-from tests.report.support import move_item, paid_order
+from tests.support.collection import TUESDAY, book, fix_clock, move
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.notification import deliver, outbox, texts_to
+from tests.support.report import move_item, paid_order
 
 PHONE = "+919876591001"
 WEDNESDAY, THURSDAY, FRIDAY, SATURDAY = (date(2026, 12, d) for d in (9, 10, 11, 12))

@@ -6,11 +6,17 @@ import pytest
 
 from Consent_module.service import CheckoutLine, missing_consents, publish_version, set_type_active
 from core.clock import utcnow
-from tests.consent.factories import grant, grant_all_required, link_consent, make_consent_type
-from tests.factories import make_user
-from tests.member.factories import make_member
-from tests.product.factories import make_category, make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import (
+    grant,
+    grant_all_required,
+    link_consent,
+    make_consent_type,
+)
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.factories.user import make_user
 
 
 @pytest.fixture

@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session
 from config import Settings
 from Consent_module.models import ConsentGrant
 from Consent_module.Request.models import ConsentRequest
-from tests.consent.factories import make_consent_type
-from tests.consent.support import ask, confirm, consent_sms
-from tests.helpers import all_at_once, assert_error, login
-from tests.member.factories import make_member
-from tests.orders.support import new_client
+from tests.support.consent import ask, confirm, consent_sms
+from tests.support.factories.consent import make_consent_type
+from tests.support.factories.member import make_member
+from tests.support.http import assert_error, new_client
+from tests.support.login import login
+from tests.support.races import all_at_once
 
 pytestmark = pytest.mark.concurrency
 

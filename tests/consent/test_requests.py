@@ -22,15 +22,17 @@ from core.clock import utcnow
 from core.redis import build_redis, get_redis, set_redis
 from core.validation import mask_phone
 from Notification_module.models import NotificationEvent
-from tests.cart.factories import add_to_cart
-from tests.consent.factories import grant, link_consent, make_consent_type
-from tests.consent.support import ask, confirm, confirmed_by_member, consent_sms
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import LoggedIn, assert_error, gateway, login, request_code
-from tests.member.factories import make_member
-from tests.notification.support import outbox
-from tests.orders.support import checkout, make_shop, pay, shopper
-from tests.product.factories import make_category, make_product
+from tests.support.consent import ask, confirm, confirmed_by_member, consent_sms
+from tests.support.factories.cart import add_to_cart
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import grant, link_consent, make_consent_type
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
+from tests.support.login import LoggedIn, gateway, login, request_code
+from tests.support.notification import outbox
+from tests.support.orders import checkout, make_shop, pay, shopper
 
 ME = "+919876540001"
 OTHER = "+919876540002"

@@ -8,11 +8,13 @@ from sqlalchemy import func, select
 
 from Audit_module.models import AuditLog
 from Consent_module.models import ConsentGrant, ConsentType, ProductConsent
-from tests.consent.factories import grant, link_consent, make_consent_type
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.member.factories import make_member as make_person
-from tests.product.factories import make_category, make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import grant, link_consent, make_consent_type
+from tests.support.factories.member import make_member as make_person
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login
 
 ME = "+919876500001"
 OTHER = "+919876500002"

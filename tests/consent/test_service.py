@@ -30,11 +30,12 @@ from database import engine
 from Login_module.models import User
 from Member_module.models import Member
 from Product_module.models import Product
-from tests.conftest import requires_mariadb
-from tests.consent.factories import make_consent_type
-from tests.factories import make_user
-from tests.member.factories import make_member
-from tests.product.factories import make_category, make_product
+from tests.support.database import requires_mariadb
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import make_consent_type
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.factories.user import make_user
 
 RACERS = 8
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from core.redis import get_redis, set_redis
 from database import SessionLocal
 from Login_module.models import User
-from tests.helpers import assert_error, login
+from tests.support.http import assert_error
+from tests.support.login import login
 
 DEAD_DATABASE_URL = "mysql+pymysql://root@127.0.0.1:1/none"
 

@@ -1,9 +1,9 @@
 """Each operation documents the error codes its own code can answer (core/error_docs.py derives
 them), and the answers the API really gives are among them.
 
-Every test of the suite checks the second half through `tests/documented_errors.py`; here the
-derivation is checked on routes whose codes are known, every operation is called as an
-anonymous caller, a user and an admin, and a few deep refusals are driven over HTTP."""
+Every test of the suite checks the second half through `tests/support/documented_errors.py`;
+here the derivation is checked on routes whose codes are known, every operation is called as
+an anonymous caller, a user and an admin, and a few deep refusals are driven over HTTP."""
 
 from datetime import date
 from typing import Any
@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from config import Settings
 from core.error_docs import handler_answers
 from main import app
-from tests.collection.support import TUESDAY, book, fix_clock, move
-from tests.documented_errors import Documented, ErrorAnswer, error_answer, undocumented
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.orders.support import checkout, make_shop, shopper
-from tests.report.support import move_item, paid_order
+from tests.support.collection import TUESDAY, book, fix_clock, move
+from tests.support.documented_errors import Documented, ErrorAnswer, error_answer, undocumented
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.orders import checkout, make_shop, shopper
+from tests.support.report import move_item, paid_order
 
 COUPON_CODES = {
     "coupon_expired",

@@ -9,7 +9,8 @@ import core.health
 from core.errors import ServiceUnavailableError
 from core.middleware import client_ip
 from Login_module.errors import SmsProviderUnavailable
-from tests.helpers import assert_error, login
+from tests.support.http import assert_error
+from tests.support.login import login
 
 
 def test_unknown_route_is_a_404_in_the_error_shape(client: TestClient) -> None:

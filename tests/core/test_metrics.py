@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from core.scheduler import run_once_per_tick
 from main import app
-from tests.helpers import assert_error
+from tests.support.http import assert_error
 
 
 @pytest.fixture

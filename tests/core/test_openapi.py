@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from core.openapi import ErrorOut
 from main import app
-from tests.helpers import login
+from tests.support.login import login
 
 ERROR_REF = "#/components/schemas/ErrorOut"
 OWN_BODY = {("/health/ready", "503")}  # readiness answers its health report, not an error

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 
 import database
 from database import build_engine
-from tests.conftest import TEST_DATABASE_URL, requires_mariadb
+from tests.support.database import TEST_DATABASE_URL, requires_mariadb
 
 pytestmark = requires_mariadb
 

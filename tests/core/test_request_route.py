@@ -15,8 +15,9 @@ from core.routing import RequestRoute, get_db
 from deps import get_auth
 from main import app
 from Member_module.models import Member
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.member.factories import make_member
+from tests.support.factories.member import make_member
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login
 
 
 def _calls(dependant: Any) -> set[Callable[..., Any]]:

@@ -11,7 +11,7 @@ import httpx
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
-from tests.helpers import free_port
+from tests.support.http import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -32,7 +32,7 @@ from core.storage import (
     seal,
 )
 from tests.fakes.s3 import REGION, aws_env, s3_bucket, s3_client, s3_server  # noqa: F401 (fixtures)
-from tests.helpers import free_port
+from tests.support.http import free_port
 
 PDF = b"%PDF-1.7\n% a lab report\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 BAD_KEYS = [

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
 from config import Settings
-from tests.helpers import free_port
+from tests.support.http import free_port
 
 HOST = "127.0.0.1"
 USERNAME = "notify@nucleotide.example"

@@ -11,8 +11,9 @@ from Audit_module.models import AuditLog
 from gmeet_api.models import ActivityLog, Counsellor
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
-from tests.gmeet.factories import connect, ist, make_counsellor
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
+from tests.support.factories.gmeet import connect, ist, make_counsellor
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 
 from gmeet_api import rate_limits
 from gmeet_api.models import ActivityLog, Booking, Counsellor
-from tests.factories import make_user
 from tests.fakes.google import FREEBUSY_PATH, FakeGoogle
 from tests.fakes.google_setup import Clock
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import assert_error
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.factories.user import make_user
+from tests.support.http import assert_error
 
 EMAIL = "asha.rao@example.com"
 

@@ -21,9 +21,10 @@ from gmeet_api import utils
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
 from tests.fakes.google import EVENTS_PATH, FREEBUSY_PATH, FakeGoogle, api_error
 from tests.fakes.google_setup import Clock
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.member.factories import make_member
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.factories.member import make_member
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
 
 EMAIL = "asha.rao@example.com"
 TEN = ist(2031, 6, 2, 10)

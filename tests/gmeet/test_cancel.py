@@ -12,8 +12,9 @@ from Audit_module.models import AuditLog
 from gmeet_api.models import ActivityLog, Booking, Counsellor
 from tests.fakes.google import EVENTS_PATH, FakeGoogle, api_error
 from tests.fakes.google_setup import Clock
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
 
 EMAIL = "asha.rao@example.com"
 TEN = ist(2031, 6, 2, 10)

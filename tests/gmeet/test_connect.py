@@ -13,8 +13,8 @@ from gmeet_api import utils
 from gmeet_api.models import ActivityLog, Counsellor, CounsellorToken
 from tests.fakes.google import ALL_SCOPES, TOKEN_PATH, FakeGoogle, api_error, s256
 from tests.fakes.google_setup import REDIRECT_URI
-from tests.gmeet.factories import authorization_url, connect
-from tests.helpers import assert_error
+from tests.support.factories.gmeet import authorization_url, connect
+from tests.support.http import assert_error
 
 EVENTS = "https://www.googleapis.com/auth/calendar.events"
 FREEBUSY = "https://www.googleapis.com/auth/calendar.freebusy"

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from gmeet_api.models import Counsellor, CounsellorStatus
 from tests.fakes.google import FakeGoogle
-from tests.gmeet.factories import make_counsellor
+from tests.support.factories.gmeet import make_counsellor
 
 
 def test_a_status_is_stored_as_its_plain_value_and_read_back_as_the_enum(

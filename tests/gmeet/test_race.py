@@ -15,11 +15,11 @@ from database import engine
 from gmeet_api.models import ActivityLog, Booking, Counsellor, CounsellorToken
 from Login_module.models import DeviceSession, User
 from main import app
-from tests.conftest import requires_mariadb
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import login
+from tests.support.database import requires_mariadb
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.login import login
 
 CODE = "R4C3QQ"
 EMAIL = "race.counsellor@example.com"

@@ -10,8 +10,8 @@ from gmeet_api.bookings import erase_bookings_of_user
 from gmeet_api.models import ActivityLog, Booking
 from tests.fakes.google import EVENTS_PATH, FakeGoogle
 from tests.fakes.google_setup import Clock
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import LoggedIn, login
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.login import LoggedIn, login
 
 EMAIL = "asha.rao@example.com"
 

@@ -14,9 +14,9 @@ from Invoice_module.numbering import financial_year, take_sequence
 from Orders_module import checkout as orders_checkout
 from Orders_module.models import Order, OrderStatus
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import all_at_once
-from tests.orders.support import new_client, pay, ready_shopper
-from tests.orders.test_concurrency import make_catalogue
+from tests.support.http import new_client
+from tests.support.orders import make_catalogue, pay, ready_shopper
+from tests.support.races import all_at_once
 
 pytestmark = pytest.mark.concurrency
 

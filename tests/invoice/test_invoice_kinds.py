@@ -13,11 +13,11 @@ from Audit_module.models import AuditLog
 from config import Settings
 from Invoice_module.models import Invoice, InvoiceKind
 from Product_module.models import Product
-from tests.cart.factories import add_to_cart, make_coupon
-from tests.consent.factories import grant_all_required, link_consent
-from tests.invoice.support import buy, get_invoice, pay_for, pdf_text
-from tests.orders.support import Shop, deliver_webhook, make_shop, refund_event, shopper
-from tests.product.factories import make_product
+from tests.support.factories.cart import add_to_cart, make_coupon
+from tests.support.factories.consent import grant_all_required, link_consent
+from tests.support.factories.product import make_product
+from tests.support.invoice import buy, get_invoice, pay_for, pdf_text
+from tests.support.orders import Shop, deliver_webhook, make_shop, refund_event, shopper
 
 NUMBER = re.compile(r"NUC/\d{4}-\d{2}/\d{6}")
 TAX_HEADINGS = ("Taxable value", "CGST", "SGST", "IGST")

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from config import DEV_SUPPLIER_GSTIN, DEV_SUPPLIER_LEGAL_NAME
-from tests.core.test_config import production
+from tests.support.settings import production
 
 
 def test_production_with_a_supplier_is_accepted() -> None:

@@ -13,13 +13,14 @@ from config import Settings
 from Invoice_module.content import invoice_content
 from Invoice_module.models import CreditNote, Invoice
 from Orders_module.service import get_order
-from tests.cart.factories import make_coupon
-from tests.consent.factories import link_consent
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.invoice.support import buy, get_invoice, pay_for, pdf_text
-from tests.orders.support import checkout, deliver_webhook, make_shop, refund_event, shopper
-from tests.product.factories import make_product
+from tests.support.factories.cart import make_coupon
+from tests.support.factories.consent import link_consent
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
+from tests.support.invoice import buy, get_invoice, pay_for, pdf_text
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.orders import checkout, deliver_webhook, make_shop, refund_event, shopper
 
 NUMBER = re.compile(r"NUC/\d{4}-\d{2}/\d{6}")
 pytestmark = pytest.mark.usefixtures("razorpay")

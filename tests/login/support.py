@@ -1,4 +1,4 @@
-"""Small helpers shared by the auth tests: Redis inspection, audit queries, forged tokens."""
+"""Helpers of the login tests only: Redis inspection, audit queries, forged tokens."""
 
 import json
 from typing import Any

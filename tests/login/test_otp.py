@@ -19,8 +19,9 @@ from Login_module.OTP.store import OtpCheck, OtpStore, phone_key
 from main import create_app
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import ADMIN_PHONE, assert_error, login, request_code
 from tests.login.support import audit_rows, audit_text, otp_keys
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login, request_code
 
 PHONE = "+919876500001"
 TEST_NUMBER = "+919999900001"

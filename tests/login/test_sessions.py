@@ -19,10 +19,10 @@ from Login_module.Device.jobs import JOB_ID, purge_dead_sessions_job
 from Login_module.Device.service import active_sessions_query, start_session
 from Login_module.models import DeviceSession, User
 from Login_module.tokens import encode_token
-from tests.conftest import requires_mariadb
-from tests.helpers import LoggedIn, assert_error, login
 from tests.login.support import audit_rows, claims_of
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements, requires_mariadb
+from tests.support.http import assert_error
+from tests.support.login import LoggedIn, login
 
 PHONE = "+919876500021"
 OTHER_PHONE = "+919876500022"

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from config import Settings
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import assert_error
 from tests.login.support import audit_rows, otp_keys
+from tests.support.http import assert_error
 
 PHONE = "+919876500031"
 

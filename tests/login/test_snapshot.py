@@ -9,8 +9,8 @@ from config import Settings
 from core.redis import get_redis
 from Login_module.models import User
 from Login_module.snapshot import STALE, UserSnapshot, remember_snapshot, snapshot_key
-from tests.helpers import login, request_code
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.login import login, request_code
 
 PHONE = "+919876500061"
 

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 from config import Settings
 from core.clock import utcnow
 from Login_module.models import DeviceSession, User
-from tests.helpers import assert_error, login, request_code
 from tests.login.support import audit_rows, bearer, claims_of, forge
+from tests.support.http import assert_error
+from tests.support.login import login, request_code
 
 PHONE = "+919876500011"
 

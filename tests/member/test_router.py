@@ -9,9 +9,10 @@ from Audit_module.models import AuditLog
 from core.clock import today_ist
 from Member_module import service as member_service
 from Member_module.models import Member
-from tests.helpers import assert_error, login
-from tests.member.factories import make_member
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.member import make_member
+from tests.support.http import assert_error
+from tests.support.login import login
 
 ME = "+919876500001"
 OTHER = "+919876500002"

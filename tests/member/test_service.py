@@ -11,7 +11,7 @@ from database import engine
 from Login_module.models import User
 from Member_module.errors import MemberLimitReached, SelfMemberExists
 from Member_module.service import create_member
-from tests.conftest import requires_mariadb
+from tests.support.database import requires_mariadb
 
 RACERS = 8
 

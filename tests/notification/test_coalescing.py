@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from Notification_module.models import Channel, DeliveryStatus, NotificationEvent
-from tests.collection.support import TUESDAY, book, fix_clock, move
 from tests.fakes.sms import FakeSmsGateway
-from tests.notification.support import deliver, outbox, texts_to
-from tests.report.support import paid_order
+from tests.support.collection import TUESDAY, book, fix_clock, move
+from tests.support.notification import deliver, outbox, texts_to
+from tests.support.report import paid_order
 
 WEDNESDAY, THURSDAY = date(2026, 12, 9), date(2026, 12, 10)
 

@@ -14,9 +14,9 @@ from Notification_module.models import Channel, NotificationEvent
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.fakes.sms import FakeSmsGateway
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import LoggedIn, login
-from tests.notification.support import deliver, outbox, texts_to
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.login import LoggedIn, login
+from tests.support.notification import deliver, outbox, texts_to
 
 PHONE = "+919876581001"
 TEN = ist(2031, 6, 2, 10)

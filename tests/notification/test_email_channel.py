@@ -12,7 +12,7 @@ from Notification_module.channels.email import send_email
 from Notification_module.errors import DeliveryError
 from Notification_module.models import Channel, Notification, NotificationEvent
 from tests.fakes.smtp import FakeSmtpServer
-from tests.helpers import free_port
+from tests.support.http import free_port
 
 # The local relay's fixtures (until tests/conftest.py registers them for the whole suite).
 

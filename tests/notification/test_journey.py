@@ -11,16 +11,16 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from gmeet_api.models import Counsellor
-from tests.cart.factories import add_to_cart
 from tests.fakes.fcm import FakeFcm
 from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.fakes.sms import FakeSmsGateway
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import ADMIN_PHONE, login
-from tests.notification.support import deliver, texts_to
-from tests.orders.support import checkout, deliver_webhook, make_shop, pay, refund_event, shopper
-from tests.report.support import TO_THE_LAB, move_item, upload
+from tests.support.factories.cart import add_to_cart
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.notification import deliver, texts_to
+from tests.support.orders import checkout, deliver_webhook, make_shop, pay, refund_event, shopper
+from tests.support.report import TO_THE_LAB, move_item, upload
 
 PHONE = "+919876582001"
 EMAIL = "asha.rao@example.com"

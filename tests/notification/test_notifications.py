@@ -17,9 +17,10 @@ from Notification_module.models import Channel, DeliveryStatus, NotificationEven
 from Notification_module.render import TEMPLATES, render
 from Notification_module.service import notify
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, free_port, login, request_code
-from tests.notification.support import channels, deliver, outbox, texts_to
-from tests.report.support import TO_THE_LAB, in_lab, move_item, paid_order, upload
+from tests.support.http import assert_error, free_port
+from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
+from tests.support.notification import channels, deliver, outbox, texts_to
+from tests.support.report import TO_THE_LAB, in_lab, move_item, paid_order, upload
 
 PHONE = "+919876580001"
 PRODUCT_NAMES = ("My genes", "Family planning")

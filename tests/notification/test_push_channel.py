@@ -17,7 +17,8 @@ from Notification_module.models import Channel, Notification, NotificationEvent
 from tests.fakes import fcm as fake_fcm
 from tests.fakes.fcm import FakeFcm
 from tests.fakes.server import FakeResponse
-from tests.helpers import all_at_once, free_port
+from tests.support.http import free_port
+from tests.support.races import all_at_once
 
 TITLE = "Your report is ready"
 BODY = "Open the app to read your genetic report."

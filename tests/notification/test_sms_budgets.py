@@ -12,9 +12,9 @@ from config import Settings
 from core.clock import utcnow
 from Notification_module.models import Channel, DeliveryStatus, NotificationEvent
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import ADMIN_PHONE, LoggedIn, login
-from tests.notification.support import deliver, outbox, texts_to
-from tests.report.support import TO_THE_LAB, move_item, paid_order
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.notification import deliver, outbox, texts_to
+from tests.support.report import TO_THE_LAB, move_item, paid_order
 
 PHONE = "+919876580011"
 STRANGER = "+919876580012"

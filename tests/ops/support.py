@@ -28,14 +28,16 @@ from core.redis import build_redis
 from database import Base, build_engine
 from database import engine as suite_engine
 from Product_module.models import Product
-from tests.address.factories import make_address
-from tests.cart.factories import add_to_cart
-from tests.consent.factories import grant_all_required, link_consent, make_consent_type
 from tests.fakes import razorpay as fake_razorpay
 from tests.fakes.server import FakeResponse
-from tests.helpers import LoggedIn, free_port, login
-from tests.member.factories import make_member
-from tests.product.factories import make_category, make_product
+from tests.support.factories.address import make_address
+from tests.support.factories.cart import add_to_cart
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import grant_all_required, link_consent, make_consent_type
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.http import free_port
+from tests.support.login import LoggedIn, login
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")

@@ -14,10 +14,8 @@ from sqlalchemy.orm import Session
 
 from core.health import DATABASE_PROBE_SECONDS
 from Orders_module.models import Order, OrderStatusHistory, Payment, WebhookEvent
-from tests.conftest import IS_MARIADB
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import assert_error, login
 from tests.ops.support import (
     Buyer,
     Replica,
@@ -32,7 +30,10 @@ from tests.ops.support import (
     start_replica,
     wait_for,
 )
-from tests.orders.support import captured_event, deliver_webhook, pay
+from tests.support.database import IS_MARIADB
+from tests.support.http import assert_error
+from tests.support.login import login
+from tests.support.orders import captured_event, deliver_webhook, pay
 
 pytestmark = pytest.mark.skipif(
     not IS_MARIADB,

@@ -15,7 +15,7 @@ from Login_module.Device import jobs as session_jobs
 from Login_module.Device.service import purge_dead_sessions
 from Login_module.models import DeviceSession
 from Orders_module import jobs as order_jobs
-from tests.helpers import login
+from tests.support.login import login
 
 PHONE = "+919876597001"
 

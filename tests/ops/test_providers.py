@@ -20,16 +20,9 @@ from Orders_module.models import Order, Payment, Refund, WebhookEvent
 from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id
 from tests.fakes.server import FakeResponse, RecordedRequest
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import assert_error
 from tests.ops.support import slow_razorpay_order
-from tests.orders.support import (
-    captured_event,
-    checkout,
-    deliver_webhook,
-    make_shop,
-    pay,
-    shopper,
-)
+from tests.support.http import assert_error
+from tests.support.orders import captured_event, checkout, deliver_webhook, make_shop, pay, shopper
 
 TIMEOUT = 0.5
 SLOW = 1.5

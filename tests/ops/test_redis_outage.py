@@ -12,9 +12,7 @@ import pytest
 from core.scheduler import job_run_key
 from Login_module.Device.jobs import JOB_ID as SESSION_JOB
 from Login_module.Device.service import REDIS_RETRY_SECONDS
-from tests.conftest import IS_MARIADB
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import assert_error, login
 from tests.ops.support import (
     RedisServer,
     Replica,
@@ -26,6 +24,9 @@ from tests.ops.support import (
     start_replica,
     wait_for,
 )
+from tests.support.database import IS_MARIADB
+from tests.support.http import assert_error
+from tests.support.login import login
 
 pytestmark = requires_redis_server
 

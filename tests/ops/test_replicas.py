@@ -23,13 +23,9 @@ from Notification_module.models import Channel, DeliveryStatus, Notification, No
 from Notification_module.service import notify
 from Orders_module.jobs import JOB_ID as ORDER_JOB
 from Orders_module.models import Order, OrderStatusHistory, Payment
-from tests.conftest import IS_MARIADB
-from tests.factories import make_user
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
 from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import all_at_once, assert_error, login
-from tests.notification.support import texts_to
 from tests.ops.support import (
     RedisServer,
     Replica,
@@ -45,7 +41,13 @@ from tests.ops.support import (
     start_replica,
     wait_for,
 )
-from tests.orders.support import captured_event, deliver_webhook, pay
+from tests.support.database import IS_MARIADB
+from tests.support.factories.user import make_user
+from tests.support.http import assert_error
+from tests.support.login import login
+from tests.support.notification import texts_to
+from tests.support.orders import captured_event, deliver_webhook, pay
+from tests.support.races import all_at_once
 
 pytestmark = [
     pytest.mark.skipif(

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 from config import Settings
 from core.redis import get_redis
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import ADMIN_PHONE, login
-from tests.orders.support import checkout, make_shop, shopper
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.orders import checkout, make_shop, shopper
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ from Cart_module.models import CouponRedemption
 from Consent_module.models import ConsentGrant
 from Orders_module.idempotency import claim
 from Orders_module.models import Order, OrderItem
-from tests.address.factories import make_address
-from tests.cart.factories import add_to_cart, make_coupon
-from tests.conftest import IS_MARIADB
-from tests.consent.factories import grant_all_required, link_consent
 from tests.fakes.razorpay import FakeRazorpay, error
 from tests.fakes.server import FakeResponse
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.member.factories import make_member
-from tests.orders.support import Shopper, checkout, make_shop, pay, shopper
-from tests.product.factories import make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import IS_MARIADB, counting_statements
+from tests.support.factories.address import make_address
+from tests.support.factories.cart import add_to_cart, make_coupon
+from tests.support.factories.consent import grant_all_required, link_consent
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.orders import Shopper, checkout, make_shop, pay, shopper
 
 
 def count_orders(db: Session) -> int:

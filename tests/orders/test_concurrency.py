@@ -3,7 +3,6 @@ no lock held while Razorpay is called, lock waits answered as a retryable 503.""
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -14,29 +13,12 @@ from config import Settings
 from database import engine
 from Login_module.models import User
 from Orders_module.models import Order, OrderStatusHistory, Payment
-from tests.cart.factories import make_coupon
-from tests.consent.factories import link_consent, make_consent_type
 from tests.fakes.razorpay import GATE_LIMIT_SECONDS, FakeRazorpay, new_payment_id
-from tests.helpers import all_at_once, assert_error
-from tests.orders.support import (
-    captured_event,
-    deliver_webhook,
-    new_client,
-    pay,
-    ready_shopper,
-)
-from tests.product.factories import make_category, make_product
+from tests.support.http import assert_error, new_client
+from tests.support.orders import captured_event, deliver_webhook, make_catalogue, pay, ready_shopper
+from tests.support.races import all_at_once
 
 pytestmark = pytest.mark.concurrency
-
-
-def make_catalogue(engine: Engine, **coupon: Any) -> tuple[int, int | None]:
-    with Session(engine) as session:
-        product = make_product(session, make_category(session), price_paise=2_000_00)
-        link_consent(session, product, make_consent_type(session))
-        coupon_id = make_coupon(session, code="RACE5", **coupon).id if coupon else None
-        session.commit()
-        return product.id, coupon_id
 
 
 def test_coupon_limited_to_5_is_carried_by_exactly_5_paid_orders(

@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from Orders_module.models import Order, OrderItem, OrderStatusHistory
-from tests.consent.support import confirmed_by_member
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, login
-from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
-from tests.report.support import upload
+from tests.support.consent import confirmed_by_member
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.orders import Shop, Shopper, checkout, make_shop, pay, shopper
+from tests.support.report import upload
 
 PHONE = "+919876530001"
 PARTNER_PHONE = "+919876530002"

@@ -12,10 +12,11 @@ from Cart_module.models import CouponRedemption
 from core.clock import utcnow
 from Orders_module.jobs import expire_unpaid_orders_job, resend_refunds_job
 from Orders_module.models import Order, Refund
-from tests.cart.factories import make_coupon
 from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.orders.support import (
+from tests.support.factories.cart import make_coupon
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.orders import (
     captured_event,
     checkout,
     deliver_webhook,
@@ -24,7 +25,7 @@ from tests.orders.support import (
     refund_event,
     shopper,
 )
-from tests.report.support import upload
+from tests.support.report import upload
 
 
 @pytest.fixture

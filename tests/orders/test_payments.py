@@ -9,15 +9,8 @@ from sqlalchemy.orm import Session
 from Audit_module.models import AuditLog
 from Orders_module.models import Payment, WebhookEvent
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id, sign_payment, webhook_body
-from tests.helpers import assert_error
-from tests.orders.support import (
-    captured_event,
-    checkout,
-    deliver_webhook,
-    make_shop,
-    pay,
-    shopper,
-)
+from tests.support.http import assert_error
+from tests.support.orders import captured_event, checkout, deliver_webhook, make_shop, pay, shopper
 
 
 def placed_order(client: TestClient, db: Session, phone: str) -> tuple:

@@ -12,16 +12,16 @@ from Invoice_module.models import CreditNote
 from Notification_module.models import Channel, Notification, NotificationEvent
 from Orders_module.models import Refund
 from tests.fakes.razorpay import FakeRazorpay, new_payment_id
-from tests.helpers import all_at_once
-from tests.orders.support import (
+from tests.support.http import new_client
+from tests.support.orders import (
     Shopper,
     deliver_webhook,
-    new_client,
+    make_catalogue,
     pay,
     ready_shopper,
     refund_event,
 )
-from tests.orders.test_concurrency import make_catalogue
+from tests.support.races import all_at_once
 
 pytestmark = pytest.mark.concurrency
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from Notification_module.models import Channel, NotificationEvent
 from tests.fakes.razorpay import FakeRazorpay
-from tests.invoice.support import Bought, buy
-from tests.notification.support import outbox
-from tests.orders.support import deliver_webhook, make_shop, refund_event
+from tests.support.invoice import Bought, buy
+from tests.support.notification import outbox
+from tests.support.orders import deliver_webhook, make_shop, refund_event
 
 pytestmark = pytest.mark.usefixtures("razorpay")
 

@@ -1,7 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from Audit_module.models import AuditLog
 from Category_module.models import Category
 from Product_module.models import Product, discount_percent
-from tests.helpers import assert_error
-from tests.product.factories import make_category, make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.category import make_category
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
 
 LIST_FIELDS = {
     "id",

@@ -16,9 +16,11 @@ from core.response_cache import (
     catalogue_cache,
     strong_etag,
 )
-from tests.helpers import LoggedIn, assert_error
-from tests.product.factories import make_category, make_product
-from tests.product.sql_counter import counting_statements
+from tests.support.database import counting_statements
+from tests.support.factories.category import make_category
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
+from tests.support.login import LoggedIn
 
 PUBLIC_CACHE_CONTROL = "public, max-age=60, stale-while-revalidate=300"
 

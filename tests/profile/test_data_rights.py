@@ -26,20 +26,22 @@ from Member_module.models import Member
 from Orders_module.models import Order, OrderItem, OrderStatusHistory, Payment, Refund
 from Profile_module.export import build_export
 from Profile_module.schemas import ExportOut
-from tests.address.factories import make_address, make_location
-from tests.cart.factories import add_to_cart, make_order
-from tests.consent.factories import grant, make_consent_type
-from tests.consent.support import confirmed_by_member
 from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
+from tests.support.consent import confirmed_by_member
+from tests.support.factories.address import make_address, make_location
+from tests.support.factories.cart import add_to_cart, make_order
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import grant, make_consent_type
 
 # The local fake Google and the fixed clock of the gmeet tests, requested by name below.
-from tests.gmeet.factories import ist, make_counsellor
-from tests.helpers import LoggedIn, assert_error, login, request_code
-from tests.member.factories import make_member
-from tests.orders.support import Shop, Shopper, checkout, make_shop, pay, shopper
-from tests.product.factories import make_category, make_product
-from tests.profile.images import PNG
+from tests.support.factories.gmeet import ist, make_counsellor
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.http import assert_error
+from tests.support.images import PNG
+from tests.support.login import LoggedIn, login, request_code
+from tests.support.orders import Shop, Shopper, checkout, make_shop, pay, shopper
 
 PHONE = "+919876571001"
 OTHER_PHONE = "+919876571002"

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import ADMIN_PHONE, login, request_code
-from tests.orders.support import checkout, make_shop, pay, shopper
+from tests.support.login import ADMIN_PHONE, login, request_code
+from tests.support.orders import checkout, make_shop, pay, shopper
 
 PHONE = "+919876571101"
 SCHEDULING_NOTE = "Mrs Sunita Kulkarni prefers a morning visit, ring twice"

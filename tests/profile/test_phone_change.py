@@ -10,9 +10,10 @@ from Audit_module.models import AuditLog
 from config import Settings
 from Notification_module.models import Channel, NotificationEvent
 from tests.fakes.sms import FakeSmsGateway
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.member.factories import make_member
-from tests.notification.support import deliver, outbox, texts_to
+from tests.support.factories.member import make_member
+from tests.support.http import assert_error
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.notification import deliver, outbox, texts_to
 
 OLD = "+919876591001"
 NEW = "+919876591002"

@@ -14,8 +14,9 @@ from Audit_module.models import AuditLog
 from config import Settings
 from core import clock as clock_module
 from Login_module.models import User
-from tests.helpers import LoggedIn, assert_error, login
-from tests.profile.images import GPS, JPEG, PNG, WEBP, camera_exif, described, exif_of, image_bytes
+from tests.support.http import assert_error
+from tests.support.images import GPS, JPEG, PNG, WEBP, camera_exif, described, exif_of, image_bytes
+from tests.support.login import LoggedIn, login
 
 PHONE = "+919876500041"
 

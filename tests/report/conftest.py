@@ -9,7 +9,7 @@ import pytest
 from config import Settings
 from core.storage import forget_storage
 from tests.fakes.s3 import aws_env, s3_bucket, s3_server  # noqa: F401 (fixtures)
-from tests.report.support import Stored
+from tests.support.report import Stored
 
 
 @pytest.fixture(params=["local", "s3"])

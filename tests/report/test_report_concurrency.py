@@ -12,9 +12,11 @@ from core.storage import forget_storage
 from Orders_module.models import OrderItem, OrderStatus, OrderStatusHistory
 from Report_module.models import Report
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import ADMIN_PHONE, all_at_once, login
-from tests.orders.support import checkout, make_shop, new_client, pay, ready_shopper
-from tests.report.support import TO_THE_LAB, move_item, pdf, upload
+from tests.support.http import new_client
+from tests.support.login import ADMIN_PHONE, login
+from tests.support.orders import checkout, make_shop, pay, ready_shopper
+from tests.support.races import all_at_once
+from tests.support.report import TO_THE_LAB, move_item, pdf, upload
 
 pytestmark = pytest.mark.concurrency
 

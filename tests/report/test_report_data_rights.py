@@ -12,8 +12,9 @@ from config import Settings
 from core.storage import forget_storage
 from Report_module.jobs import purge_erased_reports_job
 from Report_module.models import Report
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, free_port, login, request_code
-from tests.report.support import InLab, Stored, download, in_lab, pdf, upload
+from tests.support.http import assert_error, free_port
+from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
+from tests.support.report import InLab, Stored, download, in_lab, pdf, upload
 
 PHONE = "+919876571001"
 

@@ -16,17 +16,10 @@ from Notification_module.models import NotificationEvent
 from Orders_module.models import OrderItem, OrderStatus
 from Report_module import service as report_service
 from Report_module.models import Report
-from tests.helpers import ADMIN_PHONE, LoggedIn, assert_error, free_port, login
-from tests.notification.support import outbox
-from tests.report.support import (
-    Stored,
-    download,
-    in_lab,
-    move_item,
-    paid_order,
-    pdf,
-    upload,
-)
+from tests.support.http import assert_error, free_port
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.notification import outbox
+from tests.support.report import Stored, download, in_lab, move_item, paid_order, pdf, upload
 
 PHONE = "+919876570001"
 OTHER_PHONE = "+919876570002"

@@ -10,7 +10,7 @@ from Consent_module.queries import required_consents
 from Product_module.models import PLAN_MEMBER_RANGES, Product
 from scripts.demo_catalogue import DEMO_PRODUCTS
 from scripts.seed_demo import seed_demo
-from tests.helpers import login
+from tests.support.login import login
 
 EXPECTED_NAMES = {
     "My genes",

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from main import app
 from Notification_module.models import NotificationEvent
 from Notification_module.service import notify
-from tests.address.factories import make_address
-from tests.consent.factories import confirmed_request, grant, make_consent_type
 from tests.fakes.razorpay import FakeRazorpay
-from tests.helpers import ADMIN_PHONE, LoggedIn, login
-from tests.member.factories import make_member
-from tests.orders.support import checkout, make_shop, shopper
+from tests.support.factories.address import make_address
+from tests.support.factories.consent import confirmed_request, grant, make_consent_type
+from tests.support.factories.member import make_member
+from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.orders import checkout, make_shop, shopper
 
 PUBLIC, USER, OWNED, ADMIN = "public", "user", "owned", "admin"
 INTERNAL = "internal"  # no token; only from the monitoring network (METRICS_ALLOWED_IPS)

@@ -7,8 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.helpers import ADMIN_PHONE, assert_error, login
-from tests.profile.images import PNG, described
+from tests.support.http import assert_error
+from tests.support.images import PNG, described
+from tests.support.login import ADMIN_PHONE, login
 
 ODD_NAMES = [
     "Robert'); DROP TABLE members;--",

@@ -53,15 +53,15 @@ from main import app
 from Product_module.models import Product
 from scripts.demo_catalogue import WELCOME_COUPON
 from scripts.seed_demo import seed_demo
-from tests.address.factories import make_address
-from tests.cart.factories import add_to_cart
-from tests.conftest import empty_every_table
-from tests.consent.factories import grant_all_required
-from tests.consent.support import consent_sms
 from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
-from tests.gmeet.factories import make_counsellor
-from tests.member.factories import make_member
+from tests.support.consent import consent_sms
+from tests.support.database import empty_every_table
+from tests.support.factories.address import make_address
+from tests.support.factories.cart import add_to_cart
+from tests.support.factories.consent import grant_all_required
+from tests.support.factories.gmeet import make_counsellor
+from tests.support.factories.member import make_member
 
 USER_PHONE, USER_OTP = "+919999900001", "123456"  # the suite's OTP_TEST_NUMBERS entry
 ADMIN_PHONE, ADMIN_OTP = "+919000000001", "654321"  # in ADMIN_PHONES; added to the test numbers

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import clock as clock_module
-from tests.helpers import LoggedIn
-from tests.orders.support import Shopper
+from tests.support.login import LoggedIn
+from tests.support.orders import Shopper
 
 # Monday 7 December 2026, 08:00 in Kolkata: Tuesday 07:00 is the first bookable window.
 NOW = datetime(2026, 12, 7, 8, 0, tzinfo=clock_module.IST)

@@ -1,6 +1,6 @@
 """Users straight into the database, for tests that need an account without logging in.
 
-The per-module factories (tests/<module>/factories.py) make the rows that hang off a user.
+The other factories (tests/support/factories/<module>.py) make the rows that hang off a user.
 """
 
 import itertools

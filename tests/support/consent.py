@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.helpers import gateway
-from tests.notification.support import deliver
+from tests.support.login import gateway
+from tests.support.notification import deliver
 
 LINK = re.compile(r"\?token=([A-Za-z0-9_-]+)")
 CODE = re.compile(r"code (\d{6})")

@@ -1,9 +1,5 @@
-"""Helpers that drive the API the way a frontend does."""
+"""Logging in the way a frontend does, and the admin phone (ADMIN_PHONES in tests/conftest.py)."""
 
-import socket
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,32 +42,3 @@ def login(client: TestClient, phone: str = "+919876543210", **device: str) -> Lo
     assert response.status_code == 200, response.text
     body = response.json()
     return LoggedIn(phone, body["user"]["id"], body["access_token"], body["refresh_token"], body)
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["status"] == "error"
-    assert body["code"] == code, body
-    assert isinstance(body["message"], str) and body["message"]
-    assert isinstance(body["details"], list)
-    return body
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that nobody listens on (for a server to start on, or to be refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, released together by a barrier; their results."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Callable[[], Any]) -> Any:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))

@@ -1,4 +1,4 @@
-"""Catalogue rows for tests of any module: `make_category(db)`, `make_product(db, category)`."""
+"""Products straight into the database: `make_product(db, category)`."""
 
 from itertools import count
 from typing import Any
@@ -9,23 +9,6 @@ from Category_module.models import Category
 from Product_module.models import PLAN_MEMBER_RANGES, Product
 
 _sequence = count(1)
-
-
-def make_category(db: Session, **overrides: Any) -> Category:
-    """An active category with a unique name and slug; flushed so it has an id."""
-    n = next(_sequence)
-    fields: dict[str, Any] = {
-        "name": f"Category {n}",
-        "slug": f"category-{n}",
-        "description": f"Description of category {n}",
-        "is_active": True,
-        "sort_order": 0,
-    }
-    fields.update(overrides)
-    category = Category(**fields)
-    db.add(category)
-    db.flush()
-    return category
 
 
 def make_product(db: Session, category: Category, **overrides: Any) -> Product:

@@ -10,16 +10,16 @@ from sqlalchemy.orm import Session
 from Address_module.models import Address
 from Category_module.models import Category
 from Consent_module.models import ConsentType
-from main import app
 from Member_module.models import Member
 from Product_module.models import Product
-from tests.address.factories import make_address
-from tests.cart.factories import add_to_cart
-from tests.consent.factories import grant_all_required, link_consent, make_consent_type
 from tests.fakes.razorpay import new_payment_id, sign_payment, sign_webhook, webhook_body
-from tests.helpers import LoggedIn, login
-from tests.member.factories import make_member
-from tests.product.factories import make_category, make_product
+from tests.support.factories.address import make_address
+from tests.support.factories.cart import add_to_cart, make_coupon
+from tests.support.factories.category import make_category
+from tests.support.factories.consent import grant_all_required, link_consent, make_consent_type
+from tests.support.factories.member import make_member
+from tests.support.factories.product import make_product
+from tests.support.login import LoggedIn, login
 
 
 @dataclass
@@ -137,11 +137,6 @@ def captured_event(
     )
 
 
-def new_client() -> TestClient:
-    """A client of its own (for threads and committed data), answering 500s instead of raising."""
-    return TestClient(app, raise_server_exceptions=False)
-
-
 def ready_shopper(client: TestClient, engine: Engine, phone: str, product_id: int) -> Shopper:
     """Like `shopper`, for races: the member, address and consents committed in `engine`."""
     me: LoggedIn = login(client, phone)
@@ -169,3 +164,14 @@ def refund_event(
             "status": "processed" if event == "refund.processed" else "pending",
         },
     )
+
+
+def make_catalogue(engine: Engine, **coupon: Any) -> tuple[int, int | None]:
+    """A product that needs one consent (and a coupon made with `coupon`, if any), committed;
+    their ids."""
+    with Session(engine) as session:
+        product = make_product(session, make_category(session), price_paise=2_000_00)
+        link_consent(session, product, make_consent_type(session))
+        coupon_id = make_coupon(session, code="RACE5", **coupon).id if coupon else None
+        session.commit()
+        return product.id, coupon_id

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.fakes.s3 import s3_client
-from tests.helpers import LoggedIn
-from tests.orders.support import Shopper, checkout, make_shop, pay, shopper
+from tests.support.login import LoggedIn
+from tests.support.orders import Shopper, checkout, make_shop, pay, shopper
 
 TO_THE_LAB = ("sample_collection_scheduled", "sample_collected", "in_lab")
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from Product_module.models import Product
 from tests.fakes.razorpay import new_payment_id
-from tests.helpers import LoggedIn
-from tests.orders.support import Shopper, checkout, pay, shopper
+from tests.support.login import LoggedIn
+from tests.support.orders import Shopper, checkout, pay, shopper
 
 
 @dataclass
