@@ -3,20 +3,24 @@
 A route's errors are the `AppError` subclasses its handler and dependencies can raise, directly
 or through the project functions they call, found by reading their source with `ast`: every
 error class the reachable code names (in a `raise`, a helper that returns one, a mapping of
-them) counts, except where it is only caught (`except X:`) or tested (`isinstance(e, X)`).
-Names are resolved through each function's module globals and closure, so `service.get_order`
-leads to `Orders_module/service.py`'s function and from there to what it calls. A project
-class that is named anywhere on the way is read whole (its methods, validators and base
-classes), since a method called on one of its instances cannot be told apart statically.
-Values reached at run time through globals (a registry of hooks, a validator inside an
-`Annotated` type) are followed the same way. Libraries are not read; only files of this
-repository.
+them) counts, except where it is only caught (`except X:`), tested (`isinstance(e, X)`) or
+read (`InvalidPincode.code`). Names are resolved through each function's module globals and
+closure, so `service.get_order` leads to `Orders_module/service.py`'s function and from there
+to what it calls. A project class named on the way is read whole (its methods, validators,
+field types and project base classes), since which method is called on one of its instances
+cannot be told statically. Run-time values are followed too: a hook's connected handlers, the
+validator inside an `Annotated` type, the function behind `functools.cache`. Decorators are
+not (they run when a module is imported), and an object only held by another one adds its
+class, not its contents, so one registry (a router's routes, the list of all hooks) does not
+lead everywhere. Libraries are not read; only this repository's files, tests excepted.
 
 It over-approximates on purpose: an error a caller catches, or a branch a route never takes,
 still counts. A documented code that never happens costs a client one unused branch; a missing
-one breaks the contract. Request parameters and bodies add what validation can answer: 422
-`validation_error`, and the pydantic error types that are product codes
-(`core.errors.CODED_VALIDATION_TYPES`, e.g. `invalid_phone`) found in their validators.
+one breaks the contract (tests/documented_errors.py fails any test that receives one). Request
+parameters and bodies add what validation can answer: 422 `validation_error`, and the pydantic
+error types that are product codes (`core.errors.CODED_VALIDATION_TYPES`, e.g.
+`invalid_phone`) raised by their validators. Reading every route takes about half a second;
+core/openapi.py does it once, when the schema is first built.
 """
 
 import ast
@@ -69,6 +73,8 @@ def _is_project_file(filename: str) -> bool:
         return False
     if not path.is_relative_to(ROOT) or path.suffix != ".py":
         return False
+    if {"site-packages", "dist-packages"} & set(path.parts):
+        return False  # a virtualenv inside the repository
     return not any(path.is_relative_to(excluded) for excluded in _EXCLUDED)
 
 
