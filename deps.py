@@ -46,9 +46,9 @@ def get_admin_user(auth: PendingAuth) -> UserSnapshot:
     return resolved.user
 
 
-async def get_current_user_row(auth: PendingAuth) -> Deferred[Any]:
+async def get_current_user_row(auth: PendingAuth, db: DbSession) -> Deferred[Any]:
     """The caller's user row itself, for the handlers that change it."""
-    return auth.then(lambda a: live_user(auth.db, a.user.id))
+    return auth.then(lambda a: live_user(db, a.user.id))
 
 
 CurrentUser = Annotated[UserSnapshot, Depends(get_current_user)]

@@ -11,14 +11,18 @@ call. docs/request-lifecycle.md has the whole path and the bench figures that ke
 import functools
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any, Generic, TypeVar, get_origin, get_type_hints
 
 from fastapi import APIRouter as FastAPIRouter
 from fastapi import Depends
+from fastapi import routing as fastapi_routing
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
 
 from core.errors import is_connection_error
 from database import COMMIT_ACTIONS_KEY, SessionLocal, run_rollback_actions
@@ -98,7 +102,7 @@ class Deferred(Generic[T]):
 
     __slots__ = ("_resolve", "_value", "db")
 
-    def __init__(self, resolve: Callable[[], T], db: Session) -> None:
+    def __init__(self, resolve: Callable[[], T], db: Session | None) -> None:
         self._resolve: Callable[[], T] | None = resolve
         self._value: T | None = None
         self.db = db
@@ -118,7 +122,84 @@ def _resolved(values: dict[str, Any]) -> dict[str, Any]:
 
 def _sessions(values: dict[str, Any]) -> set[Session]:
     found = {v for v in values.values() if isinstance(v, Session)}
-    return found | {v.db for v in values.values() if isinstance(v, Deferred)}
+    return found | {v.db for v in values.values() if isinstance(v, Deferred) and v.db}
+
+
+# --- the ordinary dependency a newcomer writes --------------------------------------------------
+# `def owned_order(order_id: RowId, auth: CurrentAuth, db: DbSession) -> Order` receives the
+# caller as declared: a synchronous dependency that takes a deferred value (the caller) is
+# itself deferred, run with its arguments resolved in the handler's worker call (no hop of its
+# own); an `async` one gets them resolved in one threadpool call first. A dependency that
+# declares the `Deferred` itself (deps.PendingAuth) receives it as is.
+
+
+def _produces_deferred(call: Callable[..., Any] | None) -> bool:
+    if call is None or not callable(call):
+        return False
+    try:
+        returned = get_type_hints(call).get("return")
+    except Exception:  # a callable class instance, a security scheme: not ours to read
+        return False
+    return get_origin(returned) is Deferred or returned is Deferred
+
+
+def _wants_deferred(call: Callable[..., Any], name: str | None) -> bool:
+    try:
+        declared = get_type_hints(call).get(name or "")
+    except Exception:
+        return False
+    return get_origin(declared) is Deferred or declared is Deferred
+
+
+_LAZY: dict[Callable[..., Any], Callable[..., Any]] = {}
+_DEFERRING: set[Callable[..., Any]] = set()  # the wrappers that answer a Deferred
+
+
+def _lazily(call: Callable[..., Any]) -> Callable[..., Any]:
+    """`call` taking resolved values, itself deferred when synchronous (one wrapper per call,
+    so FastAPI's per-request dependency cache still sees one dependency)."""
+    if call in _LAZY:
+        return _LAZY[call]
+    if inspect.iscoroutinefunction(call):
+
+        async def run_async(**values: Any) -> Any:
+            if any(isinstance(v, Deferred) for v in values.values()):
+                values = await run_in_threadpool(_resolved, values)
+            return await call(**values)
+
+        wrapper: Callable[..., Any] = run_async
+    else:
+
+        async def defer(**values: Any) -> Deferred[Any]:
+            sessions = _sessions(values)
+            return Deferred(lambda: call(**_resolved(values)), next(iter(sessions), None))
+
+        wrapper = defer
+        _DEFERRING.add(wrapper)
+    wrapper.__qualname__ = f"lazily({call.__qualname__})"
+    _LAZY[call] = wrapper
+    return wrapper
+
+
+def _defer_consumers(dependant: Dependant) -> bool:
+    """Bottom-up over a route's dependencies: wrap each one that receives a deferred value it
+    did not ask for as one (see above). Whether `dependant` now answers a deferred value."""
+    call = dependant.call
+    receives = False
+    for sub in dependant.dependencies:
+        if _defer_consumers(sub) and call is not None and not _wants_deferred(call, sub.name):
+            receives = True
+    if call is None or call in _DEFERRING:
+        return call is not None
+    if receives:
+        if inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call):
+            raise TypeError(
+                f"{call.__qualname__}: a dependency with `yield` cannot take the caller "
+                "(CurrentUser, CurrentAuth, ...); take deps.PendingAuth and call .value()"
+            )
+        dependant.call = _lazily(call)
+        return dependant.call in _DEFERRING
+    return _produces_deferred(call)
 
 
 def one_worker_call(endpoint: Callable[..., Any]) -> Callable[..., Any]:
@@ -156,6 +237,18 @@ class RequestRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, one_worker_call(endpoint), **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # FastAPI builds a handler per router inclusion, each from its own dependency tree
+        # (the inclusion's context while it runs; wrapping `dependant.call` here is the way
+        # FastAPI leaves for it).
+        context = fastapi_routing._effective_route_context_var.get()
+        dependant = self.dependant
+        if context is not None and context.original_route is self:
+            dependant = context.dependant
+        for sub in dependant.dependencies:
+            _defer_consumers(sub)
+        return super().get_route_handler()
 
 
 class APIRouter(FastAPIRouter):
