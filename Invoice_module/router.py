@@ -7,10 +7,10 @@ from fastapi import Response
 from core.openapi import error_responses
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
-from deps import CurrentAuth
 from Invoice_module.models import CreditNote
 from Invoice_module.schemas import CreditNoteOut
 from Invoice_module.service import DocumentFile, credit_note_pdf, credit_notes, invoice_pdf
+from Orders_module.deps import ReadableOrder
 
 router = APIRouter(prefix="/orders", tags=["invoices"])
 
@@ -31,15 +31,15 @@ def _pdf(document: DocumentFile) -> Response:
 
 
 @router.get("/{order_id}/invoice", response_class=Response, responses=PDF_RESPONSE)
-def invoice(order_id: RowId, db: DbSession, auth: CurrentAuth) -> Response:
+def invoice(order: ReadableOrder, db: DbSession) -> Response:
     """The order's invoice PDF, titled by its lines (409 until the order is paid); never changes."""
-    return _pdf(invoice_pdf(db, order_id, auth.user.id, auth.is_admin))
+    return _pdf(invoice_pdf(db, order))
 
 
 @router.get("/{order_id}/credit-notes", response_model=list[CreditNoteOut])
-def list_credit_notes(order_id: RowId, db: DbSession, auth: CurrentAuth) -> list[CreditNote]:
+def list_credit_notes(order: ReadableOrder, db: DbSession) -> list[CreditNote]:
     """The order's credit notes (one per processed refund), oldest first."""
-    return credit_notes(db, order_id, auth.user.id, auth.is_admin)
+    return credit_notes(db, order)
 
 
 @router.get(
@@ -47,8 +47,6 @@ def list_credit_notes(order_id: RowId, db: DbSession, auth: CurrentAuth) -> list
     response_class=Response,
     responses={**PDF_RESPONSE, **error_responses(404)},
 )
-def credit_note(
-    order_id: RowId, credit_note_id: RowId, db: DbSession, auth: CurrentAuth
-) -> Response:
+def credit_note(order: ReadableOrder, credit_note_id: RowId, db: DbSession) -> Response:
     """A credit note as a PDF."""
-    return _pdf(credit_note_pdf(db, order_id, credit_note_id, auth.user.id, auth.is_admin))
+    return _pdf(credit_note_pdf(db, order, credit_note_id))

@@ -28,7 +28,7 @@ from core.storage import (
     get_sealed_storage,
     read_verified,
 )
-from database import on_rollback
+from database import locked, on_rollback
 from Invoice_module.content import credit_note_content, invoice_content, issued_kind
 from Invoice_module.errors import CreditNoteNotFound, InvoiceNotAvailable, InvoiceUnreadable
 from Invoice_module.models import CreditNote, DocumentSeries, Invoice
@@ -36,7 +36,6 @@ from Invoice_module.numbering import document_number, financial_year, take_seque
 from Invoice_module.pdf import render_pdf
 from Login_module.models import User
 from Orders_module.models import Order, Refund
-from Orders_module.service import get_order
 
 logger = logging.getLogger("nucleotide.invoices")
 
@@ -144,17 +143,15 @@ def _filename(number: str) -> str:
     return f"{number.replace('/', '-')}.pdf"
 
 
-def invoice_pdf(db: Session, order_id: int, caller_id: int, is_admin: bool) -> DocumentFile:
-    """The order's tax invoice as PDF (another user's order: 404; not paid: 409)."""
-    order = get_order(db, order_id, user_id=None if is_admin else caller_id)
+def invoice_pdf(db: Session, order: Order) -> DocumentFile:
+    """The order's invoice as PDF (not paid: 409)."""
     invoice = db.scalar(select(Invoice).where(Invoice.order_id == order.id))
     if invoice is None:
         raise InvoiceNotAvailable()
     return DocumentFile(_stored_pdf(db, invoice, "invoices"), _filename(invoice.number))
 
 
-def credit_notes(db: Session, order_id: int, caller_id: int, is_admin: bool) -> list[CreditNote]:
-    order = get_order(db, order_id, user_id=None if is_admin else caller_id)
+def credit_notes(db: Session, order: Order) -> list[CreditNote]:
     return list(
         db.scalars(
             select(CreditNote).where(CreditNote.order_id == order.id).order_by(CreditNote.id)
@@ -162,10 +159,7 @@ def credit_notes(db: Session, order_id: int, caller_id: int, is_admin: bool) -> 
     )
 
 
-def credit_note_pdf(
-    db: Session, order_id: int, credit_note_id: int, caller_id: int, is_admin: bool
-) -> DocumentFile:
-    order = get_order(db, order_id, user_id=None if is_admin else caller_id)
+def credit_note_pdf(db: Session, order: Order, credit_note_id: int) -> DocumentFile:
     note = db.scalar(
         select(CreditNote).where(CreditNote.id == credit_note_id, CreditNote.order_id == order.id)
     )
@@ -176,12 +170,7 @@ def credit_note_pdf(
 
 def _locked(db: Session, document: Document) -> Document:
     model = type(document)
-    statement: Select[Document] = (
-        select(model)
-        .where(model.id == document.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    statement: Select[Document] = locked(select(model).where(model.id == document.id))
     return db.scalars(statement).one()
 
 

@@ -15,6 +15,7 @@ from Orders_module.admin import admin_set_item_status, admin_set_order_status
 from Orders_module.cancellation import cancel_order, send_recorded_refunds
 from Orders_module.checkout import checkout_cart
 from Orders_module.consent_holds import order_withdrawn_consents
+from Orders_module.deps import ReadableOrder
 from Orders_module.models import Order
 from Orders_module.schemas import (
     CancelIn,
@@ -115,18 +116,15 @@ def razorpay_webhook(
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def order_detail(order_id: RowId, db: DbSession, auth: CurrentAuth) -> OrderAnswer:
+def order_detail(order: ReadableOrder, db: DbSession, auth: CurrentAuth) -> OrderAnswer:
     """One of my orders (any order for an admin); items a withdrawn consent stops are marked."""
-    owner = None if auth.is_admin else auth.user.id
-    order = service.get_order(db, order_id, user_id=owner)
     return OrderAnswer(order, order_withdrawn_consents(db, order), staff=auth.is_admin)
 
 
 @router.get("/{order_id}/tracking", response_model=TrackingOut)
-def order_tracking(order_id: RowId, db: DbSession, auth: CurrentAuth) -> Tracking:
+def order_tracking(order: ReadableOrder, auth: CurrentAuth) -> Tracking:
     """Where each member's sample is."""
-    owner = None if auth.is_admin else auth.user.id
-    return Tracking(service.get_order(db, order_id, user_id=owner), staff=auth.is_admin)
+    return Tracking(order, staff=auth.is_admin)
 
 
 @router.post("/{order_id}/verify-payment", response_model=OrderOut)

@@ -9,6 +9,7 @@ from core.openapi import error_responses
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser, CurrentAuth
+from Orders_module.deps import ReadableOrder
 from Orders_module.schemas import Note
 from Report_module.errors import ReportTooLarge
 from Report_module.models import Report
@@ -46,10 +47,9 @@ def upload(
 
 
 @router.get("/{order_id}/items/{item_id}/reports", response_model=list[ReportVersionOut])
-def versions(order_id: RowId, item_id: RowId, db: DbSession, auth: CurrentAuth) -> list[Report]:
+def versions(order: ReadableOrder, item_id: RowId, db: DbSession) -> list[Report]:
     """Every version of this member's report, oldest first (the last is served by default)."""
-    owner = None if auth.is_admin else auth.user.id
-    return report_versions(db, order_id, item_id, owner)
+    return report_versions(db, order, item_id)
 
 
 @router.get(
@@ -58,14 +58,14 @@ def versions(order_id: RowId, item_id: RowId, db: DbSession, auth: CurrentAuth) 
     responses={**PDF_RESPONSE, **error_responses(410)},
 )
 def download(
-    order_id: RowId,
+    order: ReadableOrder,
     item_id: RowId,
     db: DbSession,
     auth: CurrentAuth,
     version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> Response:
     """The report as a PDF (the latest version unless `version`); every download is audited."""
-    report = download_report(db, order_id, item_id, version, auth.user.id, auth.is_admin)
+    report = download_report(db, order, item_id, version, auth.user.id, auth.is_admin)
     return Response(
         content=report.content,
         media_type="application/pdf",

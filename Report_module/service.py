@@ -31,7 +31,7 @@ from core.storage import (
 )
 from database import on_commit, on_rollback
 from Orders_module.admin import record_report_uploaded
-from Orders_module.models import Order, OrderItem
+from Orders_module.models import Order
 from Orders_module.service import get_order, order_item
 from Report_module.errors import (
     InvalidReportFile,
@@ -117,13 +117,8 @@ def upload_report(
     return report
 
 
-def _item_of(db: Session, order_id: int, item_id: int, owner_id: int | None) -> OrderItem:
-    """The item of one of `owner_id`'s orders (any order when None); else 404."""
-    return order_item(get_order(db, order_id, user_id=owner_id), item_id)
-
-
-def report_versions(db: Session, order_id: int, item_id: int, owner_id: int | None) -> list[Report]:
-    item = _item_of(db, order_id, item_id, owner_id)
+def report_versions(db: Session, order: Order, item_id: int) -> list[Report]:
+    item = order_item(order, item_id)
     return list(
         db.scalars(select(Report).where(Report.order_item_id == item.id).order_by(Report.version))
     )
@@ -136,10 +131,9 @@ class ReportFile:
 
 
 def download_report(
-    db: Session, order_id: int, item_id: int, version: int | None, caller_id: int, is_admin: bool
+    db: Session, order: Order, item_id: int, version: int | None, caller_id: int, is_admin: bool
 ) -> ReportFile:
     """The decrypted PDF (the latest version unless `version`), audited as `report.downloaded`."""
-    order = get_order(db, order_id, user_id=None if is_admin else caller_id)
     item = order_item(order, item_id)
     if item.report_version is None:
         raise ReportNotReady()
