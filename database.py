@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.exc import DisconnectionError
@@ -180,6 +180,7 @@ def rows_changed(result: Result[Any]) -> int:
 
 ROLLBACK_ACTIONS_KEY = "after_rollback"
 T = TypeVar("T")
+L = TypeVar("L")
 
 
 def on_rollback(db: Session, action: Callable[[Session], object]) -> None:
@@ -198,6 +199,13 @@ def run_rollback_actions(db: Session) -> None:
     for action in actions:
         action(db)
     db.commit()
+
+
+def locked(statement: Select[L], *, of: Any = None) -> Select[L]:
+    """A locking read: `SELECT ... FOR UPDATE` (of `of`'s table only, when given), the rows
+    locked until commit, and what this session already holds refreshed from them (another
+    transaction may have changed them since this session first read them)."""
+    return statement.with_for_update(of=of).execution_options(populate_existing=True)
 
 
 def call_outside_transaction(db: Session, call: Callable[[], T]) -> T:

@@ -21,6 +21,7 @@ from config import get_settings
 from core.clock import utcnow
 from core.pincodes import check_pincode_state
 from core.response_cache import catalogue_cache
+from database import locked
 from Login_module.locks import lock_user
 
 ENTITY = "address"
@@ -192,8 +193,7 @@ def lock_live_addresses(db: Session, user_id: int) -> list[Address]:
     would see it too; under REPEATABLE READ it would not).
     """
     lock_user(db, user_id)
-    statement = addresses_query(user_id).with_for_update()
-    return list(db.scalars(statement.execution_options(populate_existing=True)))
+    return list(db.scalars(locked(addresses_query(user_id))))
 
 
 def get_address(db: Session, user_id: int, address_id: int) -> Address:

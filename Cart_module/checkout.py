@@ -19,6 +19,7 @@ from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
 from Cart_module.pricing import CartView, load_cart, price_locked_cart
 from Cart_module.service import empty_cart
 from core.clock import utcnow
+from database import locked
 
 __all__ = [
     "Cart",
@@ -73,20 +74,12 @@ def hold_coupon(
     CouponInvalid, CouponExpired, CouponUsageExceeded. Holding again for the same order is a
     no-op while its hold stands; a released hold is re-taken (after the same checks).
     """
-    coupon = db.scalar(
-        select(Coupon)
-        .where(Coupon.id == coupon_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    coupon = db.scalar(locked(select(Coupon).where(Coupon.id == coupon_id)))
     if coupon is None or not coupon.active:
         raise CouponInvalid()
     check_window(coupon, utcnow())
     existing = db.scalar(
-        select(CouponRedemption)
-        .where(CouponRedemption.order_id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(select(CouponRedemption).where(CouponRedemption.order_id == order_id))
     )
     if existing is not None and existing.status in COUNTED_STATUSES:
         return
@@ -111,10 +104,7 @@ def hold_coupon(
 
 def _move_hold(db: Session, order_id: int, new_status: RedemptionStatus) -> bool:
     redemption = db.scalar(
-        select(CouponRedemption)
-        .where(CouponRedemption.order_id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        locked(select(CouponRedemption).where(CouponRedemption.order_id == order_id))
     )
     if redemption is None or redemption.status != RedemptionStatus.HELD:
         return False

@@ -34,6 +34,7 @@ from Cart_module.pricing import CART, ITEM, CartView, load_cart, price_cart
 from config import get_settings
 from core.clock import utcnow
 from core.rate_limit import hit_sliding_window
+from database import locked
 from Login_module.locks import lock_user
 from Member_module.errors import MemberNotFound
 from Member_module.service import (
@@ -79,12 +80,7 @@ def _lock_cart(db: Session, user_id: int) -> Cart | None:
     for the user.
     """
     lock_user(db, user_id)
-    cart = db.scalar(
-        select(Cart)
-        .where(Cart.user_id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    cart = db.scalar(locked(select(Cart).where(Cart.user_id == user_id)))
     return cart
 
 

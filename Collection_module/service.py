@@ -30,6 +30,7 @@ from config import get_settings
 from core.answers import ReadsThrough
 from core.clock import today_ist
 from core.validation import mask_phone
+from database import locked
 from Orders_module.admin import schedule_items, set_technician
 from Orders_module.models import Order, OrderItem, OrderStatus
 from Orders_module.service import get_order, order_item
@@ -143,8 +144,8 @@ def _give_place_back(db: Session, location_id: int, day: date, start: str) -> No
 
 
 def _lock_location(db: Session, location_id: int) -> ServiceableLocation:
-    location = db.get(
-        ServiceableLocation, location_id, with_for_update=True, populate_existing=True
+    location = db.scalar(
+        locked(select(ServiceableLocation).where(ServiceableLocation.id == location_id))
     )
     assert location is not None  # collections keep their location
     return location
@@ -275,7 +276,7 @@ def assign_technician(
     if found is None:
         raise CollectionNotFound()
     order = get_order(db, found.order_id, for_update=True)
-    collection = db.get(Collection, collection_id, with_for_update=True, populate_existing=True)
+    collection = db.scalar(locked(select(Collection).where(Collection.id == collection_id)))
     if collection is None:
         raise CollectionNotFound()
     if collection.status != CollectionStatus.BOOKED:

@@ -25,6 +25,7 @@ from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion,
 from core.answers import ReadsThrough
 from core.clock import utcnow
 from core.context import current_request
+from database import locked
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
 from Member_module.service import confirms_own_consent, members_query
@@ -76,7 +77,7 @@ def get_type(db: Session, code: str, *, for_update: bool = False) -> ConsentType
     statement = select(ConsentType).where(ConsentType.code == code)
     if for_update:
         # The latest committed row, also over a copy this session already holds.
-        statement = statement.with_for_update().execution_options(populate_existing=True)
+        statement = locked(statement)
     consent_type = db.scalar(statement)
     if consent_type is None:
         raise ConsentTypeNotFound()

@@ -10,6 +10,7 @@ from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from core.clock import today_ist, utcnow
 from core.hooks import Hook
+from database import locked
 from Login_module.locks import lock_user
 from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
 from Member_module.models import Member
@@ -25,18 +26,11 @@ FIELDS = ("name", "relation", "date_of_birth", "gender", "phone")
 member_in_use: Hook[[Session, int]] = Hook("member_in_use", required=True)
 
 
-def _locked(statement: Select[Member]) -> Select[Member]:
-    """A locking read: it locks the rows until commit and sees what the previous lock holder
-    committed, whatever the isolation level (the engine runs READ COMMITTED, where a plain read
-    would see it too; under REPEATABLE READ it would not)."""
-    return statement.with_for_update().execution_options(populate_existing=True)
-
-
 def lock_live_members(db: Session, user_id: int) -> list[Member]:
     """Lock the user, then lock and read their members that are not deleted (always in this
     order, so concurrent member writes cannot deadlock)."""
     lock_user(db, user_id)
-    return list(db.scalars(_locked(members_query(user_id))))
+    return list(db.scalars(locked(members_query(user_id))))
 
 
 def members_query(user_id: int) -> Select[Member]:
@@ -154,7 +148,7 @@ ERASED_MEMBER: dict[str, Any] = {
 def erase_user_data(db: Session, user_id: int) -> int:
     """Every member of the user, deleted ones too, scrubbed and marked deleted; the count."""
     now = utcnow()
-    members = db.scalars(_locked(select(Member).where(Member.user_id == user_id))).all()
+    members = db.scalars(locked(select(Member).where(Member.user_id == user_id))).all()
     for member in members:
         for field, value in ERASED_MEMBER.items():
             setattr(member, field, value)

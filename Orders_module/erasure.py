@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from Address_module.service import ERASED_ADDRESS
+from database import locked
 from Member_module.service import ERASED_MEMBER
 from Orders_module.admin import COLLECTION_BOOKED_NOTE, REPORT_UPLOADED_NOTE
 from Orders_module.cancellation import cancel_unpaid
@@ -58,9 +59,10 @@ def lock_open_orders(db: Session, user_id: int) -> list[Order]:
     """The user's orders that are not finished, locked and read afresh."""
     return list(
         db.scalars(
-            with_details(orders_query(user_id).where(Order.status.not_in(FINISHED)))
-            .with_for_update(of=Order)
-            .execution_options(populate_existing=True)
+            locked(
+                with_details(orders_query(user_id).where(Order.status.not_in(FINISHED))),
+                of=Order,
+            )
         )
     )
 

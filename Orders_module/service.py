@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from Audit_module.service import record_audit
 from core.clock import utcnow
+from database import locked
 from Orders_module.errors import OrderItemNotFound, OrderNotFound
 from Orders_module.models import Order, OrderItem, OrderStatus, OrderStatusHistory
 from Orders_module.states import (
@@ -41,7 +42,7 @@ def get_order(
     if for_update:
         # Locked reads refresh what this session already holds: another transaction may have
         # changed the order since (e.g. a refund webhook between a commit and the next step).
-        statement = statement.with_for_update(of=Order).execution_options(populate_existing=True)
+        statement = locked(statement, of=Order)
     order = db.scalars(statement).first()
     if order is None:
         raise OrderNotFound()

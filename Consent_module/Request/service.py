@@ -38,7 +38,7 @@ from core.clock import utcnow
 from core.context import current_request
 from core.errors import RateLimitedError
 from core.validation import mask_phone
-from database import on_commit, on_rollback, rows_changed
+from database import locked, on_commit, on_rollback, rows_changed
 from Login_module.errors import OtpAttemptsExceeded, OtpExpired, OtpInvalid
 from Login_module.models import User
 from Login_module.OTP.service import claim_send, limit_verify_attempts, verify_code
@@ -212,14 +212,9 @@ def _lock(db: Session, request: ConsentRequest) -> tuple[Member, ConsentRequest]
     """Lock the member, then the request: the order `create_request` locks them in (it holds
     the member while it replaces pending requests), so no two answers wait on each other."""
     member = lock_member(db, request.user_id, request.member_id)
-    locked = db.scalar(
-        select(ConsentRequest)
-        .where(ConsentRequest.id == request.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert locked is not None
-    return member, locked
+    current = db.scalar(locked(select(ConsentRequest).where(ConsentRequest.id == request.id)))
+    assert current is not None
+    return member, current
 
 
 def resend(db: Session, user_id: int, request_id: int) -> ConsentRequest:
