@@ -51,6 +51,20 @@ async def get_current_user_row(auth: PendingAuth, db: DbSession) -> Deferred[Any
     return auth.then(lambda a: live_user(db, a.user.id))
 
 
+async def get_optional_user(
+    db: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Deferred[Any]:
+    """The caller on a public route: None without a token; with one, checked like any other
+    (a bad, expired or revoked token is still 401, so a client learns to refresh it)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        return Deferred(lambda: None, None)
+    claims = access_claims(credentials.credentials)
+    return Deferred(lambda: authenticate(db, claims).user, db)
+
+
 CurrentUser = Annotated[UserSnapshot, Depends(get_current_user)]
 AdminUser = Annotated[UserSnapshot, Depends(get_admin_user)]
 CurrentUserRow = Annotated[User, Depends(get_current_user_row)]
+# A public route that links what it records to the caller when there is one.
+OptionalUser = Annotated[UserSnapshot | None, Depends(get_optional_user)]
