@@ -24,6 +24,10 @@ class NotificationEvent(StrEnum):
     COUNSELLING_CANCELLED = "counselling_cancelled"
     CONSENT_REQUEST = "consent_request"
     PHONE_CHANGED = "phone_changed"
+    # To an address that is no account's (`notify_email`): a website enquiry, to the sales
+    # inbox (with what the sender typed) and to the sender (the reference and a fixed text).
+    ENQUIRY_RECEIVED = "enquiry_received"
+    ENQUIRY_ACKNOWLEDGED = "enquiry_acknowledged"
 
 
 # Texts that carry a secret (a consent request's link and code): no link in the payload, and
@@ -64,7 +68,10 @@ class Notification(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # None: an e-mail to an address that is no account's (`notify_email`; no inbox entry).
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), default=None
+    )
     event: Mapped[NotificationEvent] = mapped_column(stored_as_string(NotificationEvent, 32))
     channel: Mapped[Channel] = mapped_column(stored_as_string(Channel, 8))
     # The phone (E.164), e-mail address or push token; None for the inbox.

@@ -72,7 +72,7 @@ class OutboxItemOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    user_id: int
+    user_id: int | None
     event: NotificationEvent
     channel: Channel
     status: DeliveryStatus

@@ -160,6 +160,48 @@ def notify(
     return rows
 
 
+def notify_email(
+    db: Session,
+    event: NotificationEvent,
+    address: str,
+    context: Mapping[str, Any],
+    *,
+    dedupe_key: str | None = None,
+) -> Notification | None:
+    """Queue `event` as one e-mail to `address`, which need not be an account's (the sales
+    inbox, a visitor of the website): no inbox entry and no preferences, as no account is
+    asked. The caller answers for what the text carries and to whom: a visitor's own words go
+    only to staff, never to an address the visitor typed. `dedupe_key` as for `notify`; the
+    rows of a key are also what `drop_messages` removes."""
+    key = f"{dedupe_key}:0" if dedupe_key else None
+    if key and db.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
+        return None
+    texts = render(event, dict(context))
+    now = utcnow()
+    row = Notification(
+        user_id=None,
+        event=event,
+        channel=Channel.EMAIL,
+        recipient=address,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+        dedupe_key=key,
+    )
+    db.add(row)
+    _write(row, texts, {}, now)
+    if key:
+        db.flush()  # the next call's check must see it
+    return row
+
+
+def drop_messages(db: Session, dedupe_prefix: str) -> int:
+    """Delete every message queued with a `dedupe_key` starting with `dedupe_prefix`, sent or
+    not (a pending one is then never sent): the copies of what the caller is erasing."""
+    matching = Notification.dedupe_key.startswith(dedupe_prefix, autoescape=True)
+    return rows_changed(db.execute(delete(Notification).where(matching)))
+
+
 # --- the inbox ----------------------------------------------------------------------------
 
 

@@ -131,6 +131,13 @@ def sample_context() -> dict:
         "hours": "48",
         "new_phone": "+91******3210",
         "link": "https://app.nucleotide.example/orders/1",
+        "reference": "ENQ-2026-000123",
+        "name": "Asha Rao",
+        "phone": "+919876543210",
+        "email": "asha@example.com",
+        "organization": "Acme Labs",
+        "number_of_tests": 40,
+        "message": "Testing for our staff.",
     }
 
 
