@@ -6,15 +6,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
+from core.images import clean_image
 from database import on_commit, on_rollback
 from Login_module.models import User
 from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
-from Profile_module.photos import (
-    delete_photo,
-    detect_image_type,
-    reencode_without_metadata,
-    save_photo,
-)
+from Profile_module.photos import delete_photo, save_photo
 
 EDITABLE_FIELDS = ("name", "email", "date_of_birth", "gender")
 
@@ -40,13 +36,11 @@ def update_profile(db: Session, user: User, changes: dict[str, Any]) -> User:
 def replace_photo(db: Session, user: User, content: bytes) -> User:
     if len(content) > get_settings().MAX_PHOTO_BYTES:
         raise PhotoTooLarge()
-    extension = detect_image_type(content)
-    cleaned = reencode_without_metadata(content, extension) if extension else None
-    if extension is None or cleaned is None:
+    cleaned = clean_image(content)
+    if cleaned is None:
         raise UnsupportedImage()
-    content = cleaned
     old_path = user.photo_path
-    new_path = save_photo(user.id, content, extension)
+    new_path = save_photo(user.id, cleaned.data, cleaned.extension)
     user.photo_path = new_path
     # The file is written before the commit; if the request fails it must not be left behind.
     on_rollback(db, lambda _session: delete_photo(new_path))
