@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     MAX_JSON_BODY_BYTES: int = 1_048_576
     # Addresses or networks (CIDR) allowed to read GET /metrics.
     METRICS_ALLOWED_IPS: str = "127.0.0.1,::1"
+    # The API's own public address (scheme and host, and a path prefix if any): links in
+    # e-mails to pages the API serves itself (the newsletter's confirm and unsubscribe pages).
+    PUBLIC_API_URL: str = Field("http://localhost:8030", pattern=r"^https?://[^\s?#]+$")
 
     # Tokens and sessions
     SECRET_KEY: SecretStr = SecretStr(DEV_SECRET_KEY)
@@ -119,6 +122,13 @@ class Settings(BaseSettings):
     MEDIA_ROOT: str = "./media"
     MEDIA_URL: str = "/media"
     MAX_PHOTO_BYTES: int = 5 * 1_048_576
+    # Public images (home banners; core/media.py): `local` under MEDIA_ROOT, served at MEDIA_URL;
+    # `s3` in MEDIA_S3_BUCKET (public through its bucket policy or a CDN), linked at
+    # MEDIA_S3_PUBLIC_URL. The S3 region, endpoint and timeouts are the private storage's.
+    PUBLIC_MEDIA_BACKEND: Literal["local", "s3"] = "local"
+    MEDIA_S3_BUCKET: str | None = None
+    MEDIA_S3_PUBLIC_URL: str | None = Field(None, pattern=r"^https?://[^\s?#]+$")
+    MAX_BANNER_IMAGE_BYTES: int = Field(2 * 1_048_576, ge=1)
 
     # Private files (lab reports, invoices): core/storage.py. Never served, never under MEDIA_ROOT.
     STORAGE_BACKEND: Literal["local", "s3"] = "local"
@@ -187,6 +197,11 @@ class Settings(BaseSettings):
     FCM_CREDENTIALS_FILE: str | None = None
     FCM_BASE_URL: str = "https://fcm.googleapis.com"
     FCM_TIMEOUT_SECONDS: float = Field(10.0, gt=0)
+
+    # Newsletter (Newsletter_module): sign-ups per client IP per rolling hour and per address per
+    # rolling day (429 beyond either).
+    NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR: int = Field(5, ge=1)
+    NEWSLETTER_SUBSCRIBES_PER_ADDRESS_PER_DAY: int = Field(3, ge=1)
 
     # Jobs
     SCHEDULER_ENABLED: bool = True
@@ -263,6 +278,16 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def public_media_is_usable(self) -> "Settings":
+        if self.PUBLIC_MEDIA_BACKEND != "s3":
+            return self
+        if not (self.MEDIA_S3_BUCKET and self.MEDIA_S3_PUBLIC_URL):
+            raise ValueError("PUBLIC_MEDIA_BACKEND=s3 needs MEDIA_S3_BUCKET and MEDIA_S3_PUBLIC_URL")
+        if self.MEDIA_S3_BUCKET == self.S3_BUCKET:
+            raise ValueError("MEDIA_S3_BUCKET is public: it must not be S3_BUCKET (private files)")
+        return self
+
+    @model_validator(mode="after")
     def refuse_unsafe_production(self) -> "Settings":
         """Production must not start with development conveniences switched on."""
         if self.ENVIRONMENT != "production":
@@ -306,6 +331,12 @@ class Settings(BaseSettings):
             problems.append("SUPPLIER_LEGAL_NAME must be set (printed on every tax invoice)")
         if not self.GOOGLE_OAUTH_REDIRECT_URI.startswith("https://"):
             problems.append("GOOGLE_OAUTH_REDIRECT_URI must be an https:// URL")
+        if not self.PUBLIC_API_URL.startswith("https://"):
+            problems.append("PUBLIC_API_URL must be an https:// URL (links in e-mails)")
+        if self.PUBLIC_MEDIA_BACKEND == "s3" and not (self.MEDIA_S3_PUBLIC_URL or "").startswith(
+            "https://"
+        ):
+            problems.append("MEDIA_S3_PUBLIC_URL must be an https:// URL (images in the apps)")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
@@ -317,6 +348,11 @@ class Settings(BaseSettings):
     @property
     def allowed_phone_regions(self) -> set[str]:
         return {region.upper() for region in split_csv(self.ALLOWED_PHONE_REGIONS)}
+
+    @property
+    def public_api_url(self) -> str:
+        """PUBLIC_API_URL without a trailing slash, for joining paths onto."""
+        return self.PUBLIC_API_URL.rstrip("/")
 
     @property
     def admin_phones(self) -> set[str]:

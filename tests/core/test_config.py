@@ -43,6 +43,7 @@ def test_safe_production_settings_are_accepted() -> None:
             {"GOOGLE_OAUTH_REDIRECT_URI": "http://api.nucleotide.example/gmeet/auth/callback"},
             "GOOGLE_OAUTH_REDIRECT_URI must be an https",
         ),
+        ({"PUBLIC_API_URL": "http://api.nucleotide.example"}, "PUBLIC_API_URL must be an https"),
     ],
 )
 def test_unsafe_production_settings_are_refused(override: dict, fragment: str) -> None:

@@ -15,6 +15,7 @@ SAFE_PRODUCTION = {
     "TOKEN_ENCRYPTION_KEY": "q0X9n2Qm4nVQ8Jc9m3C2pX7E1yHq1sZfK0lYv3v1bZU=",
     "REPORT_ENCRYPTION_KEY": "50HDzodukoblUGAa24qsFy63JyD-zwv9wkmVrM9Th2M=",
     "GOOGLE_OAUTH_REDIRECT_URI": "https://api.nucleotide.example/gmeet/auth/callback",
+    "PUBLIC_API_URL": "https://api.nucleotide.example",
     "SUPPLIER_GSTIN": "27AABCN1234F1Z9",
     "SUPPLIER_LEGAL_NAME": "Nucleotide Genomics Private Limited",
 }
