@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
+from Address_module.models import Address, ServiceableLocation
 from Address_module.schemas import (
     AddressIn,
     AddressOut,
@@ -23,7 +24,7 @@ from Address_module.service import (
     update_address,
     update_location,
 )
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.pincodes import Pincode
 from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
@@ -52,7 +53,7 @@ def list_locations(
     page: Pagination,
     q: Annotated[str | None, Query(max_length=120)] = None,
     is_active: bool | None = None,
-) -> dict:
+) -> RowPage[ServiceableLocation]:
     """Serviceable locations, searchable by city (admin)."""
     return paginate(db, locations_query(q, is_active), page)
 
@@ -72,7 +73,7 @@ def change_location(
 
 
 @router.get("", response_model=Page[AddressOut])
-def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Address]:
     """My addresses, the default first."""
     return paginate(db, addresses_query(user.id), page)
 

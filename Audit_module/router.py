@@ -3,10 +3,11 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import AwareDatetime
 
+from Audit_module.models import AuditLog
 from Audit_module.schemas import AuditEntryOut
 from Audit_module.service import audit_query
 from config import get_settings
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from deps import AdminUser, CurrentUser
 
@@ -24,7 +25,7 @@ def list_audit(
     action: Annotated[str | None, Query(max_length=64)] = None,
     from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     to: Annotated[AwareDatetime | None, Query()] = None,
-) -> dict:
+) -> RowPage[AuditLog]:
     """Search the audit trail (admin)."""
     statement = audit_query(
         entity_type=entity_type,
@@ -45,6 +46,6 @@ def list_audit(
 
 
 @router.get("/me", response_model=Page[AuditEntryOut])
-def my_audit(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+def my_audit(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[AuditLog]:
     """My own audit trail: what I did."""
     return paginate(db, audit_query(actor_user_id=user.id), page)

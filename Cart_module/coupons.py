@@ -18,7 +18,7 @@ from Cart_module.errors import CouponExists, CouponNotFound, InvalidCoupon
 from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
 from Category_module.models import Category
 from core.answers import ReadsThrough
-from core.pagination import PageParams, paginate
+from core.pagination import PageParams, RowPage, paginate
 from Product_module.models import Product
 
 ENTITY = "coupon"
@@ -142,10 +142,11 @@ def with_counts(db: Session, coupons: Sequence[Coupon]) -> list[CouponWithCounts
     ]
 
 
-def coupon_admin_page(db: Session, params: PageParams, active: bool | None) -> dict[str, Any]:
+def coupon_admin_page(
+    db: Session, params: PageParams, active: bool | None
+) -> RowPage[CouponWithCounts]:
     page = paginate(db, coupons_query(active), params)
-    page["items"] = with_counts(db, page["items"])
-    return page
+    return page.with_items(with_counts(db, page.items))
 
 
 def get_coupon(db: Session, coupon_id: int) -> Coupon:

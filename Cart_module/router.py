@@ -32,7 +32,7 @@ from Cart_module.service import (
     remove_item,
     update_item,
 )
-from core.pagination import Page, Pagination
+from core.pagination import Page, Pagination, RowPage
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser, CurrentUser
@@ -85,7 +85,7 @@ def my_coupons(db: DbSession, user: CurrentUser) -> list[UsableCoupon]:
 @router.get("/admin/coupons", response_model=Page[CouponAdminOut])
 def list_coupons(
     db: DbSession, _admin: AdminUser, page: Pagination, active: bool | None = None
-) -> dict:
+) -> RowPage[CouponWithCounts]:
     """All coupons with their use counts, newest first (admin)."""
     return coupon_admin_page(db, page, active)
 

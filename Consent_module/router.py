@@ -13,7 +13,7 @@ from Consent_module.schemas import (
     GrantIn,
     GrantOut,
 )
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
@@ -49,10 +49,10 @@ def my_grants(
     user: CurrentUser,
     page: Pagination,
     member_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-) -> dict:
+) -> RowPage[service.GrantWithState]:
     """My consents, newest first, withdrawn and outdated ones included (the full history)."""
     result = paginate(db, service.grants_query(user.id, member_id), page)
-    return result | {"items": service.with_states(db, result["items"])}
+    return result.with_items(service.with_states(db, result.items))
 
 
 @router.post("/{grant_id}/withdraw", response_model=GrantOut)

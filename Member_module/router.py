@@ -1,9 +1,10 @@
 from fastapi import Response, status
 
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import CurrentUser
+from Member_module.models import Member
 from Member_module.schemas import MemberIn, MemberOut, MemberUpdateIn
 from Member_module.service import (
     create_member,
@@ -17,19 +18,19 @@ router = APIRouter(prefix="/member", tags=["members"])
 
 
 @router.get("", response_model=Page[MemberOut])
-def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Member]:
     """My family members."""
     return paginate(db, members_query(user.id), page)
 
 
 @router.post("", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
-def add_member(body: MemberIn, db: DbSession, user: CurrentUser) -> object:
+def add_member(body: MemberIn, db: DbSession, user: CurrentUser) -> Member:
     """Add a family member (at most one 'self')."""
-    return create_member(db, user.id, body.model_dump())
+    return create_member(db, user.id, body)
 
 
 @router.get("/{member_id}", response_model=MemberOut)
-def read_member(member_id: RowId, db: DbSession, user: CurrentUser) -> object:
+def read_member(member_id: RowId, db: DbSession, user: CurrentUser) -> Member:
     """One of my family members."""
     return get_member(db, user.id, member_id)
 
@@ -37,9 +38,9 @@ def read_member(member_id: RowId, db: DbSession, user: CurrentUser) -> object:
 @router.put("/{member_id}", response_model=MemberOut)
 def change_member(
     member_id: RowId, body: MemberUpdateIn, db: DbSession, user: CurrentUser
-) -> object:
+) -> Member:
     """Change a family member's details (only the fields sent)."""
-    return update_member(db, user.id, member_id, body.changes())
+    return update_member(db, user.id, member_id, body)
 
 
 @router.delete("/{member_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -14,6 +14,7 @@ from database import locked
 from Login_module.locks import lock_user
 from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
 from Member_module.models import Member
+from Member_module.schemas import MemberIn, MemberUpdateIn
 
 ENTITY = "member"
 ADULT_AGE = 18
@@ -65,13 +66,13 @@ def _has_self(members: list[Member], except_id: int | None = None) -> bool:
     return any(m.relation == "self" and m.id != except_id for m in members)
 
 
-def create_member(db: Session, user_id: int, data: dict[str, Any]) -> Member:
+def create_member(db: Session, user_id: int, data: MemberIn) -> Member:
     members = lock_live_members(db, user_id)
     if len(members) >= get_settings().MAX_MEMBERS_PER_USER:
         raise MemberLimitReached()
-    if data["relation"] == "self" and _has_self(members):
+    if data.relation == "self" and _has_self(members):
         raise SelfMemberExists()
-    member = Member(user_id=user_id, **{field: data.get(field) for field in FIELDS})
+    member = Member(user_id=user_id, **{field: getattr(data, field) for field in FIELDS})
     db.add(member)
     db.flush()
     record_audit(
@@ -85,7 +86,8 @@ def create_member(db: Session, user_id: int, data: dict[str, Any]) -> Member:
     return member
 
 
-def update_member(db: Session, user_id: int, member_id: int, changes: dict[str, Any]) -> Member:
+def update_member(db: Session, user_id: int, member_id: int, body: MemberUpdateIn) -> Member:
+    changes = body.changes()
     members = lock_live_members(db, user_id)
     member = _find(members, member_id)
     if changes.get("relation") == "self" and _has_self(members, except_id=member.id):

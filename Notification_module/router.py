@@ -4,11 +4,12 @@ from typing import Annotated
 
 from fastapi import Path, Query, Response, status
 
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser, CurrentAuth, CurrentUser
 from Notification_module import service
+from Notification_module.answers import Inbox
 from Notification_module.models import (
     DeliveryStatus,
     Notification,
@@ -30,10 +31,10 @@ router = APIRouter(prefix="/notifications", tags=["notifications"])
 
 
 @router.get("", response_model=InboxOut)
-def inbox(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+def inbox(db: DbSession, user: CurrentUser, page: Pagination) -> Inbox:
     """My notifications, newest first, with how many are unread."""
     listed = paginate(db, service.inbox_query(user.id), page)
-    return listed | {"unread": service.unread_count(db, user.id)}
+    return Inbox(listed, service.unread_count(db, user.id))
 
 
 @router.post("/read-all", response_model=ReadAllOut)
@@ -75,7 +76,7 @@ def outbox(
     _admin: AdminUser,
     page: Pagination,
     status: Annotated[DeliveryStatus | None, Query()] = None,
-) -> dict:
+) -> RowPage[Notification]:
     """The outbox (admin), newest first; `?status=failed` lists what could not be delivered."""
     statement = service.outbox_query(status)
     return paginate(db, statement, page)

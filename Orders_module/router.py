@@ -1,12 +1,12 @@
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from core.pagination import Page, PageParams, Pagination, paginate
+from core.pagination import Page, PageParams, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser, CurrentAuth, CurrentUser
@@ -48,7 +48,7 @@ async def raw_body(request: Request) -> bytes:
 
 def _page_of_summaries(
     db: Session, statement: Select[Order], page: PageParams, total_key: str | None = None
-) -> dict:
+) -> RowPage[Row[Any]]:
     """One query for the page: the summary columns and each order's item count."""
     return paginate(
         db,
@@ -76,7 +76,7 @@ def checkout(
 @router.get("", response_model=Page[OrderSummaryOut])
 def my_orders(
     db: DbSession, user: CurrentUser, page: Pagination, status: OrderStatus | None = None
-) -> dict:
+) -> RowPage[Row[Any]]:
     """My orders, newest first."""
     statement = service.orders_query(user.id)
     if status:
@@ -91,7 +91,7 @@ def all_orders(
     page: Pagination,
     status: OrderStatus | None = None,
     user_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-) -> dict:
+) -> RowPage[Row[Any]]:
     """Every order, filtered by status and user (admin)."""
     statement = service.orders_query(user_id)
     if status:

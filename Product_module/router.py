@@ -7,11 +7,12 @@ from Consent_module import service as consent_service
 from Consent_module.models import ConsentType
 from Consent_module.queries import required_consents
 from Consent_module.schemas import ConsentCode, ProductLinkIn, RequiredConsentOut
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser
+from Product_module.models import Product
 from Product_module.schemas import (
     MAX_PAISE,
     PlanType,
@@ -54,7 +55,7 @@ def list_products(
     min_price_paise: PriceFilter = None,
     max_price_paise: PriceFilter = None,
     sort: ProductSort = "relevance",
-) -> dict:
+) -> RowPage[Product]:
     """Search and filter the products on sale."""
     statement = product_search_statement(
         q=q,

@@ -1,11 +1,12 @@
 """`?limit=&offset=` parameters and the `{items, total, limit, offset}` page shape."""
 
 import logging
-from typing import Annotated, Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Literal, TypeVar, overload
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from core.redis import get_redis
@@ -33,6 +34,7 @@ Pagination = Annotated[PageParams, Depends(page_params)]
 
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 class Page(BaseModel, Generic[T]):
@@ -40,6 +42,44 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+@dataclass(frozen=True)
+class RowPage(Generic[T]):
+    """One page of rows, as a `Page[...]` schema reads it (by attribute)."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+    def with_items(self, items: list[U]) -> "RowPage[U]":
+        """The same page holding `items` (each row made into its answer)."""
+        return RowPage(items, self.total, self.limit, self.offset)
+
+
+@overload
+def paginate(
+    db: Session,
+    statement: Select[T],
+    params: PageParams,
+    *,
+    total_key: str | None = None,
+    total_max_age: float = 0,
+    as_rows: Literal[False] = False,
+) -> RowPage[T]: ...
+
+
+@overload
+def paginate(
+    db: Session,
+    statement: Select[Any],
+    params: PageParams,
+    *,
+    total_key: str | None = None,
+    total_max_age: float = 0,
+    as_rows: Literal[True],
+) -> RowPage[Row[Any]]: ...
 
 
 def paginate(
@@ -50,9 +90,9 @@ def paginate(
     total_key: str | None = None,
     total_max_age: float = 0,
     as_rows: bool = False,
-) -> dict[str, Any]:
-    """Run `statement` for one page plus its total; returns the Page fields: ORM items, or with
-    `as_rows` the rows of a column select (no entity loaded; schemas read them by attribute).
+) -> RowPage[Any]:
+    """Run `statement` for one page plus its total: ORM items, or with `as_rows` the rows of
+    a column select (no entity loaded; schemas read them by attribute).
 
     A page shorter than `limit` (and not an empty one past the end) tells the total itself:
     no count query. Otherwise the total is counted; with `total_key` (naming the list and every
@@ -61,9 +101,8 @@ def paginate(
     costs a scan growing with the table. The items are always read afresh."""
     result = db.execute(statement.limit(params.limit).offset(params.offset))
     items = list(result) if as_rows else list(result.scalars())
-    page = {"items": items, "limit": params.limit, "offset": params.offset}
     if len(items) < params.limit and (items or params.offset == 0):
-        return page | {"total": params.offset + len(items)}
+        return RowPage(items, params.offset + len(items), params.limit, params.offset)
     count = select(func.count()).select_from(statement.order_by(None).subquery())
     key = f"page:total:{total_key}" if total_key and total_max_age > 0 else None
     total = _recent_total(key) if key else None
@@ -71,7 +110,7 @@ def paginate(
         total = db.scalar(count) or 0
         if key:
             _keep_total(key, total, total_max_age)
-    return page | {"total": total}
+    return RowPage(items, total, params.limit, params.offset)
 
 
 def _recent_total(key: str) -> int | None:

@@ -4,7 +4,7 @@ from fastapi import Query, status
 from fastapi.responses import RedirectResponse
 
 from config import get_settings
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
@@ -18,6 +18,7 @@ from gmeet_api.counsellors import (
 )
 from gmeet_api.deps import Availability, BookingCaller, CounsellorIdPath
 from gmeet_api.errors import ConnectError
+from gmeet_api.models import Booking, Counsellor
 from gmeet_api.oauth import ConnectResult, ConnectStart, complete_connect, start_connect
 from gmeet_api.schemas import (
     AvailabilityOut,
@@ -78,7 +79,7 @@ def oauth_callback(
 
 @router.get("/counsellors", response_model=Page[CounsellorOut])
 @public_cache
-def list_counsellors(db: DbSession, page: Pagination) -> dict:
+def list_counsellors(db: DbSession, page: Pagination) -> RowPage[Counsellor]:
     """Counsellors taking bookings."""
     return paginate(db, public_counsellors_query(), page)
 
@@ -96,7 +97,7 @@ def book(body: BookingIn, db: DbSession, user: CurrentUser) -> object:
 
 
 @router.get("/bookings", response_model=Page[BookingOut])
-def my_bookings(db: DbSession, user: CurrentUser, page: Pagination) -> dict:
+def my_bookings(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Booking]:
     """My counselling bookings, latest session first."""
     return paginate(db, my_bookings_query(user.id), page)
 
@@ -121,7 +122,9 @@ def cancel_appointment(
 
 
 @router.get("/admin/counsellors", response_model=Page[CounsellorAdminOut])
-def admin_list_counsellors(db: DbSession, _admin: AdminUser, page: Pagination) -> dict:
+def admin_list_counsellors(
+    db: DbSession, _admin: AdminUser, page: Pagination
+) -> RowPage[Counsellor]:
     """Admin: every counsellor, with connection status and approval."""
     return paginate(db, admin_counsellors_query(), page)
 

@@ -17,7 +17,7 @@ from Consent_module.Request.schemas import (
     WithdrawnOut,
 )
 from core.openapi import error_responses
-from core.pagination import Page, Pagination, paginate
+from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import CurrentUser
@@ -48,10 +48,10 @@ def my_requests(
     user: CurrentUser,
     page: Pagination,
     member_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-) -> dict:
+) -> RowPage[service.RequestAnswer]:
     """My consent requests, newest first, with their status."""
     result = paginate(db, service.requests_query(user.id, member_id), page)
-    return result | {"items": [service.answer(request) for request in result["items"]]}
+    return result.with_items([service.answer(request) for request in result.items])
 
 
 @router.get(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from database import engine
 from Login_module.models import User
 from Member_module.errors import MemberLimitReached, SelfMemberExists
+from Member_module.schemas import MemberIn
 from Member_module.service import create_member
 from tests.support.database import requires_mariadb
 
@@ -30,12 +31,12 @@ def race(user_id: int, relation: str) -> list[str]:
                 create_member(
                     session,
                     user_id,
-                    {
-                        "name": f"Racer {index}",
-                        "relation": relation,
-                        "date_of_birth": date(1990, 1, 1),
-                        "gender": "other",
-                    },
+                    MemberIn(
+                        name=f"Racer {index}",
+                        relation=relation,
+                        date_of_birth=date(1990, 1, 1),
+                        gender="other",
+                    ),
                 )
                 session.commit()
                 return "added"
