@@ -282,7 +282,7 @@ class Settings(BaseSettings):
         if self.PUBLIC_MEDIA_BACKEND != "s3":
             return self
         if not (self.MEDIA_S3_BUCKET and self.MEDIA_S3_PUBLIC_URL):
-            raise ValueError("PUBLIC_MEDIA_BACKEND=s3 needs MEDIA_S3_BUCKET and MEDIA_S3_PUBLIC_URL")
+            raise ValueError("PUBLIC_MEDIA_BACKEND=s3 needs MEDIA_S3_BUCKET, MEDIA_S3_PUBLIC_URL")
         if self.MEDIA_S3_BUCKET == self.S3_BUCKET:
             raise ValueError("MEDIA_S3_BUCKET is public: it must not be S3_BUCKET (private files)")
         return self

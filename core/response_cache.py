@@ -11,6 +11,10 @@ process's entries at once; other replicas read the stamp every VERSION_POLL_SECO
 background thread, so they follow within a second. Without Redis the version is unknown and
 nothing is served from (or stored in) the cache: answers come straight from the database.
 Requests that carry a token are never served from the cache (they stay `no-store`).
+
+An answer that changes by itself at a known moment (a home banner's window opens or closes)
+says so while it is built, with `fresh_until(moment)`: its cached copy is not served from that
+moment on, on any replica, without a write to bump the version.
 """
 
 import hashlib
@@ -18,7 +22,9 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from fastapi.routing import iter_route_contexts
@@ -26,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from starlette.routing import compile_path
 
+from core import clock
 from core.redis import get_redis
 from database import on_commit
 
@@ -52,6 +59,29 @@ class Entry:
     body: bytes
     content_type: bytes
     etag: bytes
+    # The moment the answer changes by itself (`fresh_until`); None: only a write changes it.
+    expires_at: datetime | None = None
+
+    def fresh(self) -> bool:
+        return self.expires_at is None or clock.utcnow() < self.expires_at
+
+
+class _Freshness:
+    """Filled while one cacheable answer is built (shared with the worker thread that builds
+    it: the context is copied there, this object is not)."""
+
+    until: datetime | None = None
+
+
+_building: ContextVar[_Freshness | None] = ContextVar("public_cache_building", default=None)
+
+
+def fresh_until(moment: datetime | None) -> None:
+    """The answer being built changes by itself at `moment` (None: at no known moment): its
+    cached copy is served until then only. Outside a cacheable build this does nothing."""
+    building = _building.get()
+    if building is not None and moment is not None:
+        building.until = moment if building.until is None else min(building.until, moment)
 
 
 def strong_etag(body: bytes) -> bytes:
@@ -85,7 +115,9 @@ class CatalogueCache:
 
     def get(self, key: str, version: str) -> Entry | None:
         entry = self._entries.get(key)
-        return entry if entry is not None and self._version == version else None
+        if entry is None or self._version != version or not entry.fresh():
+            return None
+        return entry
 
     def put(self, key: str, version: str, entry: Entry) -> None:
         if self._version != version:
@@ -273,12 +305,19 @@ async def _render(app: Any, scope: Any, receive: Any, send: Any) -> Entry | None
         else:
             chunks.append(message.get("body", b""))
 
-    await app(scope, receive, capture)
+    building = _Freshness()
+    token = _building.set(building)
+    try:
+        await app(scope, receive, capture)
+    finally:
+        _building.reset(token)
     if passing or not start:
         return None
     body = b"".join(chunks)
     content_type = dict(start.get("headers", [])).get(b"content-type", b"application/json")
-    return Entry(body=body, content_type=content_type, etag=strong_etag(body))
+    return Entry(
+        body=body, content_type=content_type, etag=strong_etag(body), expires_at=building.until
+    )
 
 
 async def _answer(send: Any, entry: Entry, if_none_match: str | None) -> None:

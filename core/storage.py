@@ -74,10 +74,12 @@ def _unavailable(backend: str, operation: str, exc: BaseException) -> StorageUna
 
 
 class LocalStorage:
-    """Files under a private root: folders 0700, files 0600, written atomically."""
+    """Files under a root, written atomically: private (folders 0700, files 0600), or with
+    `public` readable by a web server running as another user (0755, 0644)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, *, public: bool = False) -> None:
         self.root = Path(root).resolve()
+        self.dir_mode, self.file_mode = (0o755, 0o644) if public else (0o700, 0o600)
 
     def path_for(self, key: str) -> Path:
         path = self.root / check_key(key)
@@ -89,12 +91,14 @@ class LocalStorage:
     def put(self, key: str, data: bytes) -> None:
         path = self.path_for(key)
         try:
-            self._make_private_dirs(path.parent)
+            self._make_dirs(path.parent)
             fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)  # mode 0600
         except OSError as exc:
             raise _unavailable("local", "put", exc) from exc
         try:
             with os.fdopen(fd, "wb") as file:
+                if self.file_mode != 0o600:
+                    os.fchmod(file.fileno(), self.file_mode)
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
@@ -143,8 +147,9 @@ class LocalStorage:
             return StorageKeyNotFound(key)
         return _unavailable("local", operation, exc)
 
-    def _make_private_dirs(self, folder: Path) -> None:
-        # Each level made here with 0700 (os.makedirs gives intermediate folders the umask's mode).
+    def _make_dirs(self, folder: Path) -> None:
+        # Each level made here with dir_mode (os.makedirs gives intermediate folders the umask's
+        # mode).
         missing = []
         current = folder
         while not current.is_dir():
@@ -154,11 +159,11 @@ class LocalStorage:
             current = current.parent
         for directory in reversed(missing):
             try:
-                directory.mkdir(mode=0o700)
+                directory.mkdir(mode=self.dir_mode)
             except FileExistsError:
                 if not directory.is_dir():
                     raise
-            directory.chmod(0o700)
+            directory.chmod(self.dir_mode)
 
 
 class S3Storage:
@@ -187,8 +192,18 @@ class S3Storage:
             "s3", region_name=region, endpoint_url=endpoint_url or None, config=config
         )
 
-    def put(self, key: str, data: bytes) -> None:
-        self._call("put", "put_object", Key=check_key(key), Body=data)
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> None:
+        """Store `data`; the headers, when given, are what the bucket serves the object with."""
+        headers = {"ContentType": content_type, "CacheControl": cache_control}
+        given = {name: value for name, value in headers.items() if value is not None}
+        self._call("put", "put_object", Key=check_key(key), Body=data, **given)
 
     def get(self, key: str) -> bytes:
         try:
