@@ -59,17 +59,17 @@ def list_locations(
 
 
 @router.post("/admin/locations", response_model=LocationOut, status_code=status.HTTP_201_CREATED)
-def add_location(body: LocationIn, db: DbSession, admin: AdminUser) -> object:
+def add_location(body: LocationIn, db: DbSession, admin: AdminUser) -> ServiceableLocation:
     """Add a serviceable location (admin)."""
-    return create_location(db, admin.id, body.model_dump())
+    return create_location(db, admin.id, body)
 
 
 @router.put("/admin/locations/{location_id}", response_model=LocationOut)
 def change_location(
     location_id: RowId, body: LocationUpdateIn, db: DbSession, admin: AdminUser
-) -> object:
+) -> ServiceableLocation:
     """Change or switch off a serviceable location (admin)."""
-    return update_location(db, admin.id, location_id, body.changes())
+    return update_location(db, admin.id, location_id, body)
 
 
 @router.get("", response_model=Page[AddressOut])
@@ -79,13 +79,13 @@ def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> RowPag
 
 
 @router.post("", response_model=AddressOut, status_code=status.HTTP_201_CREATED)
-def add_address(body: AddressIn, db: DbSession, user: CurrentUser) -> object:
+def add_address(body: AddressIn, db: DbSession, user: CurrentUser) -> Address:
     """Add an address in a serviceable city (my first one becomes the default)."""
-    return create_address(db, user.id, body.model_dump())
+    return create_address(db, user.id, body)
 
 
 @router.get("/{address_id}", response_model=AddressOut)
-def read_address(address_id: RowId, db: DbSession, user: CurrentUser) -> object:
+def read_address(address_id: RowId, db: DbSession, user: CurrentUser) -> Address:
     """One of my addresses."""
     return get_address(db, user.id, address_id)
 
@@ -93,9 +93,9 @@ def read_address(address_id: RowId, db: DbSession, user: CurrentUser) -> object:
 @router.put("/{address_id}", response_model=AddressOut)
 def change_address(
     address_id: RowId, body: AddressUpdateIn, db: DbSession, user: CurrentUser
-) -> object:
+) -> Address:
     """Change an address (only the fields sent)."""
-    return update_address(db, user.id, address_id, body.changes())
+    return update_address(db, user.id, address_id, body)
 
 
 @router.delete("/{address_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -16,6 +16,7 @@ from Address_module.errors import (
 )
 from Address_module.locations import LocationRow, city_key
 from Address_module.models import ADDRESS_FIELDS, Address, ServiceableLocation
+from Address_module.schemas import AddressIn, AddressUpdateIn, LocationIn, LocationUpdateIn
 from Audit_module.service import diff, personal_changes, record_audit
 from config import get_settings
 from core.clock import utcnow
@@ -130,10 +131,10 @@ def _ensure_city_free(db: Session, key: str, except_id: int | None = None) -> No
         raise LocationExists()
 
 
-def create_location(db: Session, admin_id: int, data: dict[str, Any]) -> ServiceableLocation:
-    key = city_key(data["city"])
+def create_location(db: Session, admin_id: int, data: LocationIn) -> ServiceableLocation:
+    key = city_key(data.city)
     _ensure_city_free(db, key)
-    location = ServiceableLocation(city_key=key, **{f: data[f] for f in LOCATION_FIELDS})
+    location = ServiceableLocation(city_key=key, **{f: getattr(data, f) for f in LOCATION_FIELDS})
     db.add(location)
     db.flush()
     record_audit(
@@ -148,8 +149,9 @@ def create_location(db: Session, admin_id: int, data: dict[str, Any]) -> Service
 
 
 def update_location(
-    db: Session, admin_id: int, location_id: int, changes: dict[str, Any]
+    db: Session, admin_id: int, location_id: int, body: LocationUpdateIn
 ) -> ServiceableLocation:
+    changes = body.changes()
     location = get_location(db, location_id)
     old = _location_snapshot(location)
     if "city" in changes:
@@ -243,19 +245,19 @@ def _promote_newest(db: Session, addresses: list[Address], user_id: int) -> Addr
     return newest
 
 
-def create_address(db: Session, user_id: int, data: dict[str, Any]) -> Address:
+def create_address(db: Session, user_id: int, data: AddressIn) -> Address:
     """Add an address; the first one, or one sent with is_default, becomes the default."""
-    state = check_pincode_state(data["pincode"], data["state"])
-    location = require_serviceable(db, data["city"])
+    state = check_pincode_state(data.pincode, data.state)
+    location = require_serviceable(db, data.city)
     addresses = lock_live_addresses(db, user_id)
     if len(addresses) >= get_settings().MAX_ADDRESSES_PER_USER:
         raise AddressLimitReached()
-    make_default = bool(data.get("is_default")) or not addresses
+    make_default = data.is_default or not addresses
     if make_default:
         _clear_defaults(db, addresses, user_id)
     address = Address(
         user_id=user_id,
-        **{field: data.get(field) for field in FIELDS},
+        **{field: getattr(data, field) for field in FIELDS},
     )
     address.city = location.city
     address.state = state
@@ -273,11 +275,11 @@ def create_address(db: Session, user_id: int, data: dict[str, Any]) -> Address:
     return address
 
 
-def update_address(db: Session, user_id: int, address_id: int, changes: dict[str, Any]) -> Address:
+def update_address(db: Session, user_id: int, address_id: int, body: AddressUpdateIn) -> Address:
     """Change the fields sent. A changed pincode/state is checked against the other one; a
     changed city must be serviceable. `is_default: true` moves the default here; `false` on
     the default hands it to the most recent other address (the only address stays default)."""
-    changes = dict(changes)
+    changes = body.changes()
     addresses = lock_live_addresses(db, user_id)
     address = _find(addresses, address_id)
     others = [other for other in addresses if other.id != address.id]

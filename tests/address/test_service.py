@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from Address_module.errors import AddressLimitReached
 from Address_module.models import Address, ServiceableLocation
+from Address_module.schemas import AddressIn, AddressUpdateIn
 from Address_module.service import create_address, delete_address, update_address
 from database import engine
 from Login_module.models import User
@@ -50,16 +51,16 @@ def race(user_id: int, is_default: bool) -> list[str]:
                 create_address(
                     session,
                     user_id,
-                    {
-                        "label": "home",
-                        "contact_name": f"Racer {index}",
-                        "contact_phone": "+919876543210",
-                        "line1": f"{index} Main Road",
-                        "city": CITY,
-                        "state": "Karnataka",
-                        "pincode": "560001",
-                        "is_default": is_default,
-                    },
+                    AddressIn(
+                        label="home",
+                        contact_name=f"Racer {index}",
+                        contact_phone="+919876543210",
+                        line1=f"{index} Main Road",
+                        city=CITY,
+                        state="Karnataka",
+                        pincode="560001",
+                        is_default=is_default,
+                    ),
                 )
                 session.commit()
                 return "added"
@@ -119,7 +120,9 @@ def test_one_default_address_when_defaults_are_moved_and_deleted_concurrently(co
             if index % 2:
                 delete_address(session, committed_user, ids[index])
             else:
-                update_address(session, committed_user, ids[index], {"is_default": True})
+                update_address(
+                    session, committed_user, ids[index], AddressUpdateIn(is_default=True)
+                )
             session.commit()
 
     with ThreadPoolExecutor(len(ids)) as pool:
