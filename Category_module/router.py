@@ -8,6 +8,7 @@ from Category_module.schemas import (
     CategoryUpdateIn,
 )
 from Category_module.service import (
+    Bootstrapped,
     bootstrap_default_categories,
     create_category,
     get_category,
@@ -27,7 +28,7 @@ def post_category(body: CategoryCreateIn, db: DbSession, admin: AdminUser) -> Ca
 
 
 @router.post("/bootstrap", response_model=BootstrapOut)
-def bootstrap_categories(db: DbSession, admin: AdminUser) -> dict:
+def bootstrap_categories(db: DbSession, admin: AdminUser) -> Bootstrapped:
     """Create the default categories that are missing (admin); safe to repeat."""
     return bootstrap_default_categories(db, actor_user_id=admin.id)
 
@@ -38,4 +39,4 @@ def put_category(
 ) -> Category:
     """Change a category's fields (admin); only the fields sent are changed."""
     category = get_category(db, category_id)
-    return update_category(db, category, body.changes(), actor_user_id=admin.id)
+    return update_category(db, category, body, actor_user_id=admin.id)

@@ -3,7 +3,7 @@ their product counts) joins products, so Product_module serves it."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from Audit_module.service import diff, record_audit
 from Category_module.defaults import DEFAULT_CATEGORIES
 from Category_module.errors import CategoryExists, CategoryNotFound
 from Category_module.models import Category
+from Category_module.schemas import CategoryUpdateIn
 from core.slugs import InvalidSlug, slugify
 
 AUDITED_FIELDS = ("name", "slug", "description", "is_active", "sort_order")
@@ -90,10 +91,11 @@ def create_category(
 
 
 def update_category(
-    db: Session, category: Category, changes: dict[str, Any], *, actor_user_id: int | None
+    db: Session, category: Category, body: CategoryUpdateIn, *, actor_user_id: int | None
 ) -> Category:
-    """Change only the fields given. Renaming keeps the slug (links stay valid) unless one is
-    given too."""
+    """Change only the fields sent. Renaming keeps the slug (links stay valid) unless one is
+    sent too."""
+    changes = body.changes()
     old = {field: getattr(category, field) for field in AUDITED_FIELDS}
     name = changes.get("name", category.name)
     slug = changes.get("slug", category.slug)
@@ -117,7 +119,13 @@ def update_category(
     return category
 
 
-def bootstrap_default_categories(db: Session, *, actor_user_id: int | None) -> dict[str, int]:
+@dataclass(frozen=True)
+class Bootstrapped:
+    created: int
+    existing: int
+
+
+def bootstrap_default_categories(db: Session, *, actor_user_id: int | None) -> Bootstrapped:
     """Create whichever default categories are missing (matched by name or slug); repeatable."""
     created = existing = 0
     for default in DEFAULT_CATEGORIES:
@@ -131,4 +139,4 @@ def bootstrap_default_categories(db: Session, *, actor_user_id: int | None) -> d
             existing += 1
         else:
             created += 1
-    return {"created": created, "existing": existing}
+    return Bootstrapped(created, existing)

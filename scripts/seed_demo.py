@@ -92,7 +92,7 @@ def seed_demo(db: Session) -> dict[str, Any]:
     products, links = seed_products(db)
     coupons = seed_welcome_coupon(db)
     return {
-        "categories_created": categories["created"],
+        "categories_created": categories.created,
         "locations_created": locations_created,
         "consent_types_created": consents,
         "products_created": products,
