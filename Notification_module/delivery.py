@@ -74,7 +74,8 @@ def deliver(db: Session, message: Notification, now: datetime) -> bool:
     message.sent_at = now
     message.last_error = None
     if message.event in SECRET_EVENTS:
-        message.body = message.title  # the link and code are the recipient's alone
+        # The link and code are the recipient's alone.
+        message.body, message.html, message.headers = message.title, None, None
     NOTIFICATIONS.labels(message.channel.value, "sent").inc()
     return True
 

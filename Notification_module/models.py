@@ -28,11 +28,16 @@ class NotificationEvent(StrEnum):
     # inbox (with what the sender typed) and to the sender (the reference and a fixed text).
     ENQUIRY_RECEIVED = "enquiry_received"
     ENQUIRY_ACKNOWLEDGED = "enquiry_acknowledged"
+    # To an address that asked for the newsletter: the double opt-in link (and unsubscribe).
+    NEWSLETTER_CONFIRMATION = "newsletter_confirmation"
 
 
-# Texts that carry a secret (a consent request's link and code): no link in the payload, and
-# the text is cut down to its title once the message has gone.
-SECRET_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST})
+# Texts that carry a secret (a consent request's link and code, a newsletter confirmation's
+# signed links): no link in the payload, and the text is cut down to its title once the
+# message has gone (no HTML part or extra headers kept either).
+SECRET_EVENTS = frozenset(
+    {NotificationEvent.CONSENT_REQUEST, NotificationEvent.NEWSLETTER_CONFIRMATION}
+)
 # Texts that carry a code: their SMS spend the codes' budget, not the notifications' one.
 CODE_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST})
 
@@ -80,6 +85,9 @@ class Notification(Base):
     body: Mapped[str] = mapped_column(Text)
     # E-mail only: the HTML part (the text part is `body`).
     html: Mapped[str | None] = mapped_column(Text, default=None)
+    # E-mail only: header fields added to the message as they are, name -> value (the
+    # newsletter's List-Unsubscribe and List-Unsubscribe-Post); never one the channel sets.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     # What the app needs to open the right screen (order_id, booking_id, link).
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     order_id: Mapped[int | None] = mapped_column(default=None)

@@ -35,7 +35,9 @@ def environment() -> Environment:
 
 def render(event: NotificationEvent, context: dict[str, Any]) -> Rendered:
     """The event's texts with `context` (a missing variable is an error, not a blank)."""
-    values = {"brand": get_settings().BRAND_NAME, "link": None, **context}
+    # `link_text` labels the link (default: open the app); `unsubscribe_link` adds one.
+    defaults = {"link": None, "link_text": None, "unsubscribe_link": None}
+    values = {"brand": get_settings().BRAND_NAME, **defaults, **context}
     text = environment().get_template(f"{event.value}.txt").render(values)
     title, _, body = text.partition("\n\n")
     title, body = title.strip(), " ".join(body.split())

@@ -167,12 +167,14 @@ def notify_email(
     context: Mapping[str, Any],
     *,
     dedupe_key: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Notification | None:
     """Queue `event` as one e-mail to `address`, which need not be an account's (the sales
     inbox, a visitor of the website): no inbox entry and no preferences, as no account is
     asked. The caller answers for what the text carries and to whom: a visitor's own words go
     only to staff, never to an address the visitor typed. `dedupe_key` as for `notify`; the
-    rows of a key are also what `drop_messages` removes."""
+    rows of a key are also what `drop_messages` removes. `headers`: fields the e-mail carries
+    besides the channel's own (e.g. List-Unsubscribe), kept on the row until it is sent."""
     key = f"{dedupe_key}:0" if dedupe_key else None
     if key and db.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
         return None
@@ -187,6 +189,7 @@ def notify_email(
         next_attempt_at=now,
         created_at=now,
         dedupe_key=key,
+        headers=dict(headers) if headers else None,
     )
     db.add(row)
     _write(row, texts, {}, now)

@@ -25,7 +25,7 @@ def send_email(message: Notification) -> str | None:
     try:
         mime = build_email(message, settings)
     except ValueError:
-        # A line break in a header (header injection).
+        # A line break in a header (header injection), or a header the channel sets itself.
         raise DeliveryError("invalid_message", permanent=True) from None
     try:
         with smtplib.SMTP(
@@ -59,6 +59,12 @@ def build_email(message: Notification, settings: Settings) -> EmailMessage:
     # The sender's domain, not this host's name (which make_msgid would look up otherwise).
     sender_domain = parseaddr(settings.EMAIL_FROM)[1].rpartition("@")[2]
     mime["Message-ID"] = make_msgid(domain=sender_domain or None)
+    # The row's own fields (List-Unsubscribe...): one the channel has set already is refused
+    # (ValueError: the message is invalid), as is a line break in a value.
+    for name, value in (message.headers or {}).items():
+        if name in mime:
+            raise ValueError(f"header {name} is the channel's own")
+        mime[name] = value
     mime.set_content(message.body)
     if message.html:
         mime.add_alternative(message.html, subtype="html")

@@ -186,3 +186,39 @@ def test_a_subject_with_a_line_break_is_never_sent(smtp_settings: FakeSmtpServer
 
     assert (error.reason, error.permanent) == ("invalid_message", True)
     assert smtp_settings.received == []
+
+
+def test_the_rows_own_headers_go_out_with_the_message(smtp_settings: FakeSmtpServer) -> None:
+    message = order_paid()
+    url = "https://api.nucleotide.example/newsletter/unsubscribe?token=abc"
+    message.headers = {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+    send_email(message)
+
+    [email] = smtp_settings.messages_to(ADDRESS)
+    # A long field is folded on the wire (after the colon; unfolded, only the space differs).
+    assert email["List-Unsubscribe"].strip() == f"<{url}>"
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert email["Subject"] == SUBJECT
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"To": "someone@example.net"},  # the channel's own: never a second one
+        {"List-Unsubscribe": "<https://x.example/u>\r\nBcc: someone@example.net"},
+    ],
+)
+def test_a_row_header_that_would_change_the_message_is_never_sent(
+    smtp_settings: FakeSmtpServer, headers: dict[str, str]
+) -> None:
+    message = order_paid()
+    message.headers = headers
+
+    error = failure(message)
+
+    assert (error.reason, error.permanent) == ("invalid_message", True)
+    assert smtp_settings.received == []

@@ -138,6 +138,8 @@ def sample_context() -> dict:
         "organization": "Acme Labs",
         "number_of_tests": 40,
         "message": "Testing for our staff.",
+        "days": 7,
+        "unsubscribe_link": "https://api.nucleotide.example/newsletter/unsubscribe?token=x",
     }
 
 
