@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import Path, Query, Response, status
@@ -12,6 +13,7 @@ from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser
+from Product_module.answers import ProductDetail
 from Product_module.models import Product
 from Product_module.schemas import (
     MAX_PAISE,
@@ -24,7 +26,7 @@ from Product_module.schemas import (
     ProductUpdateIn,
 )
 from Product_module.service import (
-    ProductDetail,
+    ShelfRow,
     categories_on_shelf,
     create_product,
     deactivate_product,
@@ -81,7 +83,7 @@ def get_product_detail(
 @router.post("", response_model=ProductAdminOut, status_code=status.HTTP_201_CREATED)
 def post_product(body: ProductCreateIn, db: DbSession, admin: AdminUser) -> ProductDetail:
     """Create a product (admin)."""
-    product = create_product(db, body.model_dump(), actor_user_id=admin.id)
+    product = create_product(db, body, actor_user_id=admin.id)
     return product_detail(db, product)
 
 
@@ -90,9 +92,7 @@ def put_product(
     product_id: RowId, body: ProductUpdateIn, db: DbSession, admin: AdminUser
 ) -> ProductDetail:
     """Change a product (admin); only the fields sent are changed."""
-    product = update_product(
-        db, get_product(db, product_id), body.changes(), actor_user_id=admin.id
-    )
+    product = update_product(db, get_product(db, product_id), body, actor_user_id=admin.id)
     return product_detail(db, product)
 
 
@@ -105,7 +105,7 @@ def delete_product(product_id: RowId, db: DbSession, admin: AdminUser) -> Respon
 
 @shelf_router.get("", response_model=list[CategoryOut])
 @public_cache
-def list_categories(db: DbSession) -> object:
+def list_categories(db: DbSession) -> Sequence[ShelfRow]:
     """Active categories in display order, each with its number of active products."""
     return categories_on_shelf(db)
 

@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, Select, case, func, or_, select
@@ -11,11 +10,10 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from Audit_module.service import diff, record_audit
 from Category_module.models import Category
-from Consent_module.models import ConsentType
 from Consent_module.queries import required_consents
-from core.answers import ReadsThrough
 from core.slugs import InvalidSlug, slugify
 from core.validation import DB_INT_MAX
+from Product_module.answers import ProductDetail
 from Product_module.errors import (
     InvalidCategory,
     InvalidPlanMembers,
@@ -25,16 +23,13 @@ from Product_module.errors import (
     ProductNotFound,
 )
 from Product_module.models import PLAN_MEMBER_RANGES, Product
+from Product_module.schemas import ProductCreateIn, ProductUpdateIn
 
 LIKE_ESCAPE = "!"
 
 
-@dataclass(frozen=True)
-class ProductDetail(ReadsThrough):
-    """A product with the active consent types it requires; reads through to the product."""
-
-    product: Product
-    required_consents: list[ConsentType]
+# One category on the shelf: id, name, slug, description, product_count.
+ShelfRow = Row[int, str, str, str | None, int]
 
 
 def product_detail(db: Session, product: Product) -> ProductDetail:
@@ -45,7 +40,7 @@ def product_detail(db: Session, product: Product) -> ProductDetail:
 # --- reading -----------------------------------------------------------------------------
 
 
-def categories_on_shelf(db: Session) -> Sequence[Row[Any]]:
+def categories_on_shelf(db: Session) -> Sequence[ShelfRow]:
     """Active categories in shelf order, each with its number of active products (one query;
     rows with `id, name, slug, description, product_count`)."""
     counts = (
@@ -217,10 +212,10 @@ def _unique_write(db: Session) -> Iterator[None]:
         raise ProductExists() from exc
 
 
-def create_product(db: Session, fields: dict[str, Any], *, actor_user_id: int | None) -> Product:
+def create_product(db: Session, body: ProductCreateIn, *, actor_user_id: int | None) -> Product:
     """Create a product. An unknown `category_id` is 422 `invalid_category` (a bad value in the
     body, not a missing resource at the URL)."""
-    fields = dict(fields)
+    fields = body.model_dump()
     category = _category(db, fields.pop("category_id"))
     plan_low, plan_high = PLAN_MEMBER_RANGES[fields["plan_type"]]
     if fields.get("min_members") is None:
@@ -252,11 +247,11 @@ def create_product(db: Session, fields: dict[str, Any], *, actor_user_id: int | 
 
 
 def update_product(
-    db: Session, product: Product, changes: dict[str, Any], *, actor_user_id: int | None
+    db: Session, product: Product, body: ProductUpdateIn, *, actor_user_id: int | None
 ) -> Product:
-    """Change the fields given, re-checking plan, members and prices on the merged values.
+    """Change the fields sent, re-checking plan, members and prices on the merged values.
     Unknown `category_id` -> 422 `invalid_category`."""
-    changes = dict(changes)
+    changes = body.changes()
     old = product.snapshot()
     category = _category(db, changes.pop("category_id")) if "category_id" in changes else None
 

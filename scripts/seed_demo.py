@@ -21,6 +21,7 @@ from Consent_module.models import ConsentType, ProductConsent
 from Consent_module.service import create_type, link_product
 from database import SessionLocal
 from Product_module.models import Product
+from Product_module.schemas import ProductCreateIn
 from Product_module.service import create_product
 from scripts.demo_catalogue import DEMO_CONSENTS, DEMO_PRODUCTS, WELCOME_COUPON
 
@@ -61,7 +62,7 @@ def seed_products(db: Session) -> tuple[int, int]:
         if product is None:
             fields: dict[str, Any] = {key: demo[key] for key in PRODUCT_FIELDS}
             fields["category_id"] = categories[demo["category_slug"]]
-            product = create_product(db, fields, actor_user_id=None)
+            product = create_product(db, ProductCreateIn(**fields), actor_user_id=None)
             created += 1
         linked = set(
             db.scalars(
