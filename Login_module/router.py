@@ -2,7 +2,8 @@ from fastapi import Response, status
 
 from core.routing import APIRouter, DbSession
 from deps import CurrentAuth
-from Login_module.OTP.service import send_otp
+from Login_module.answers import Me
+from Login_module.OTP.service import CodeSent, send_otp
 from Login_module.schemas import (
     LoginOut,
     RefreshIn,
@@ -15,7 +16,6 @@ from Login_module.schemas import (
 from Login_module.service import (
     DeviceInfo,
     IssuedTokens,
-    Me,
     login_with_otp,
     logout,
     refresh_tokens,
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/send-otp", response_model=SendOtpOut)
-def send_login_code(body: SendOtpIn, db: DbSession) -> dict:
+def send_login_code(body: SendOtpIn, db: DbSession) -> CodeSent:
     """Send a 6-digit login code by SMS."""
     return send_otp(db, body.phone)
 

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit, record_rejection
 from config import get_settings
-from core.answers import ReadsThrough
 from core.clock import wall_utcnow
 from database import on_rollback
+from Login_module.answers import LoginUser
 from Login_module.Device.service import revoke_session, start_session
 from Login_module.errors import AccountDisabled, RefreshTokenReused, SessionRevoked
 from Login_module.models import DeviceSession, User
@@ -24,20 +24,6 @@ class DeviceInfo:
     device_id: str | None = None
     device_name: str | None = None
     device_platform: str | None = None
-
-
-@dataclass(frozen=True)
-class LoginUser(ReadsThrough):
-    user: User
-    is_new_user: bool
-
-
-@dataclass(frozen=True)
-class Me(ReadsThrough):
-    """GET /auth/me: the caller's snapshot and the role their token carries."""
-
-    user: UserSnapshot
-    role: str
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import CurrentUser
-from Login_module.OTP.service import send_otp
+from Login_module.OTP.service import CodeSent, send_otp
 from Login_module.schemas import SendOtpOut
 
 router = APIRouter(prefix="/consent", tags=["consent"])
@@ -86,7 +86,7 @@ def decline_request(token: Token, db: DbSession) -> DeclinedOut:
 
 
 @router.post("/withdraw-by-phone/code", response_model=SendOtpOut, status_code=202)
-def withdrawal_code(body: WithdrawalCodeIn, db: DbSession) -> dict:
+def withdrawal_code(body: WithdrawalCodeIn, db: DbSession) -> CodeSent:
     """A code to the member's phone, to withdraw what they confirmed (login code limits)."""
     return send_otp(db, body.phone)
 

@@ -32,6 +32,6 @@ def revoke_one(session_id: RowId, db: DbSession, auth: CurrentAuth) -> Response:
 
 
 @router.delete("", response_model=RevokedCountOut)
-def revoke_others(db: DbSession, auth: CurrentAuth) -> dict:
+def revoke_others(db: DbSession, auth: CurrentAuth) -> RevokedCountOut:
     """End all my sessions except this one."""
-    return {"revoked": revoke_other_sessions(db, auth.user.id, auth.session_id)}
+    return RevokedCountOut(revoked=revoke_other_sessions(db, auth.user.id, auth.session_id))

@@ -1,6 +1,7 @@
 """Sending and checking login codes, with the per-phone and per-IP limits."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -84,7 +85,14 @@ def limit_verify_attempts(ip: str | None) -> None:
         )
 
 
-def send_otp(db: Session, phone: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CodeSent:
+    message: str
+    expires_in: int
+    resend_after: int
+
+
+def send_otp(db: Session, phone: str) -> CodeSent:
     settings = get_settings()
     try:
         check_sms_region(phone)
@@ -112,11 +120,11 @@ def send_otp(db: Session, phone: str) -> dict[str, Any]:
             OtpStore.clear_cooldown(phone)
             raise
     _audit_phone(db, "otp.sent", phone, test_number=fixed_code is not None)
-    return {
-        "message": "A verification code has been sent.",
-        "expires_in": settings.OTP_EXPIRY_SECONDS,
-        "resend_after": settings.OTP_RESEND_COOLDOWN_SECONDS,
-    }
+    return CodeSent(
+        message="A verification code has been sent.",
+        expires_in=settings.OTP_EXPIRY_SECONDS,
+        resend_after=settings.OTP_RESEND_COOLDOWN_SECONDS,
+    )
 
 
 def verify_code(db: Session, phone: str, code: str) -> None:
