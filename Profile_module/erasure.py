@@ -33,7 +33,8 @@ What happens, in order:
    (`Notification_module`); nothing more is sent to the account.
 """
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -107,7 +108,26 @@ def _refuse_if_blocked(db: Session, user: User, blocking: list[dict[str, Any]]) 
     raise ErasureBlockedByOpenOrders(details=blocking)
 
 
-def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
+class ErasureCounts(TypedDict):
+    orders_kept: int
+    orders_cancelled: int
+    members_erased: int
+    addresses_erased: int
+    bookings_cancelled: int
+    sessions_revoked: int
+    audit_entries_scrubbed: int
+    report_files_deleted: int
+    notifications_deleted: int
+
+
+class Erasure(ErasureCounts):
+    """DELETE /profile's answer (ErasureOut)."""
+
+    status: Literal["erased"]
+    erased_at: datetime | None
+
+
+def erase_account(db: Session, user: User, code: str) -> Erasure:
     # The user, then the cart (the order cart writes use): no checkout can place an order
     # between the read of the orders below and the commit.
     lock_user(db, user.id)
@@ -137,7 +157,7 @@ def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
     # Revocation writes the Redis tombstones at once: the last step before the final audit.
     sessions = erase_sessions(db, user.id)
     notifications = erase_notifications(db, user.id)
-    summary = {
+    summary: ErasureCounts = {
         "orders_kept": len(orders.order_ids),
         "orders_cancelled": orders.cancelled,
         "members_erased": members,
@@ -154,7 +174,7 @@ def erase_account(db: Session, user: User, code: str) -> dict[str, Any]:
         entity_type="user",
         entity_id=user.id,
         actor_user_id=user.id,
-        changes=summary,
+        changes=dict(summary),
     )
     db.flush()
     return {"status": "erased", "erased_at": user.deleted_at, **summary}

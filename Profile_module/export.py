@@ -7,7 +7,8 @@ Rows are exported column by column (new columns appear without touching this fil
 internal secrets are left out (`refresh_jti`, the idempotency `request_hash`).
 """
 
-from typing import Any
+from datetime import datetime
+from typing import Any, TypedDict
 
 from sqlalchemy import exists, inspect, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from Profile_module.photos import photo_url
 from Report_module.service import export_reports
 
 FORMAT_VERSION = 1
+Record = dict[str, Any]  # one row as stored: column name -> value
 # Never exported: secrets and internal fingerprints, not data about the person.
 EXCLUDED_COLUMNS = frozenset({"refresh_jti", "request_hash"})
 
@@ -155,8 +157,29 @@ def audit_section(db: Session, user_id: int) -> list[dict[str, Any]]:
     return [row(entry) for entry in db.scalars(audit_query(actor_user_id=user_id))]
 
 
-def build_export(db: Session, user: User) -> dict[str, Any]:
-    document = {
+class Export(TypedDict):
+    """GET /profile/export's document (ExportOut)."""
+
+    format_version: int
+    exported_at: datetime
+    profile: Record
+    members: list[Record]
+    addresses: list[Record]
+    consents: list[Record]
+    consent_texts: list[Record]
+    consent_requests: list[Record]
+    cart: Record | None
+    orders: list[Record]
+    reports: list[Record]
+    notifications: list[Record]
+    notification_preferences: Record
+    bookings: list[Record]
+    sessions: list[Record]
+    audit_trail: list[Record]
+
+
+def build_export(db: Session, user: User) -> Export:
+    document: Export = {
         "format_version": FORMAT_VERSION,
         "exported_at": utcnow(),
         "profile": profile_section(user),

@@ -9,9 +9,9 @@ from core.validation import RowId, mask_phone
 from deps import AdminUser, CurrentAuth, CurrentUser, CurrentUserRow
 from Login_module.models import User
 from Login_module.snapshot import UserSnapshot
-from Profile_module.erasure import erase_account
+from Profile_module.erasure import Erasure, erase_account
 from Profile_module.errors import PhotoTooLarge
-from Profile_module.export import build_export
+from Profile_module.export import Export, build_export
 from Profile_module.phone import admin_start_claim, complete_claim, confirm_change, start_change
 from Profile_module.schemas import (
     AdminPhoneChangeIn,
@@ -38,13 +38,13 @@ async def get_profile(user: CurrentUser) -> UserSnapshot:
 
 
 @router.get("/export", response_model=ExportOut)
-def export_my_data(db: DbSession, user: CurrentUserRow) -> dict:
+def export_my_data(db: DbSession, user: CurrentUserRow) -> Export:
     """Everything we hold about me and my members, as one JSON document (DPDP Act 2023)."""
     return build_export(db, user)
 
 
 @router.delete("", response_model=ErasureOut)
-def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUserRow) -> dict:
+def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUserRow) -> Erasure:
     """Erase my account; needs a fresh code from POST /auth/send-otp sent to my own phone."""
     return erase_account(db, user, body.otp)
 
@@ -52,7 +52,7 @@ def erase_my_account(body: ErasureIn, db: DbSession, user: CurrentUserRow) -> di
 @router.put("", response_model=ProfileOut)
 def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUserRow) -> User:
     """Change my name, email, date of birth or gender (the phone is not editable here)."""
-    return update_profile(db, user, body.model_dump(exclude_unset=True))
+    return update_profile(db, user, body)
 
 
 @router.post("/photo", response_model=ProfileOut, responses=error_responses(415))

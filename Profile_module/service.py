@@ -1,7 +1,5 @@
 """Reading and changing my profile; every change audited with old and new values."""
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, personal_changes, record_audit
@@ -11,11 +9,13 @@ from database import on_commit, on_rollback
 from Login_module.models import User
 from Profile_module.errors import PhotoNotFound, PhotoTooLarge, UnsupportedImage
 from Profile_module.photos import delete_photo, save_photo
+from Profile_module.schemas import ProfileUpdateIn
 
 EDITABLE_FIELDS = ("name", "email", "date_of_birth", "gender")
 
 
-def update_profile(db: Session, user: User, changes: dict[str, Any]) -> User:
+def update_profile(db: Session, user: User, body: ProfileUpdateIn) -> User:
+    changes = body.model_dump(exclude_unset=True)
     old = {field: getattr(user, field) for field in EDITABLE_FIELDS}
     for field, value in changes.items():
         setattr(user, field, value)
