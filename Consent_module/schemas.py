@@ -3,7 +3,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from Consent_module.service import GrantState
+from Consent_module.answers import GrantState
 from core.validation import BodyRowId, MultiLine, SingleLine
 
 ConsentCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]

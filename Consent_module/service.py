@@ -2,7 +2,6 @@
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, and_, select
@@ -10,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
+from Consent_module.answers import ConsentTypeWithVersions, GrantState, GrantWithState
 from Consent_module.errors import (
     ConsentAlreadyWithdrawn,
     ConsentLinkExists,
@@ -22,7 +22,6 @@ from Consent_module.errors import (
     MemberConfirmationRequired,
 )
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
-from core.answers import ReadsThrough
 from core.clock import utcnow
 from core.context import current_request
 from database import locked
@@ -37,30 +36,6 @@ class CheckoutLine:
 
     product_id: int
     member_ids: tuple[int, ...]
-
-
-class GrantState(StrEnum):
-    """A grant's state: withdrawn, outdated (an older version than the current) or active."""
-
-    ACTIVE = "active"
-    OUTDATED = "outdated"
-    WITHDRAWN = "withdrawn"
-
-
-@dataclass(frozen=True)
-class ConsentTypeWithVersions(ReadsThrough):
-    """A consent type and every version ever published; reads through to the type."""
-
-    consent_type: ConsentType
-    versions: list[ConsentTypeVersion]
-
-
-@dataclass(frozen=True)
-class GrantWithState(ReadsThrough):
-    """A grant and its state against the current versions; reads through to the grant."""
-
-    grant: ConsentGrant
-    status: GrantState
 
 
 # --- types and versions ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import Path, Query, status
 
 from Consent_module.Request import service
+from Consent_module.Request.answers import RequestAnswer
 from Consent_module.Request.models import ConsentRequestStatus
 from Consent_module.Request.schemas import (
     ConfirmedOut,
@@ -29,15 +30,13 @@ Token = Annotated[LinkToken, Path(description="The token from the link in the me
 
 
 @router.post("/requests", response_model=ConsentRequestOut, status_code=status.HTTP_201_CREATED)
-def start_request(
-    body: ConsentRequestIn, db: DbSession, user: CurrentUser
-) -> service.RequestAnswer:
+def start_request(body: ConsentRequestIn, db: DbSession, user: CurrentUser) -> RequestAnswer:
     """Ask an adult member to confirm their own consents: an SMS with a link and a code."""
     return service.answer(service.create_request(db, user.id, body.member_id, body.codes))
 
 
 @router.post("/requests/{request_id}/resend", response_model=ConsentRequestOut)
-def resend_request(request_id: RowId, db: DbSession, user: CurrentUser) -> service.RequestAnswer:
+def resend_request(request_id: RowId, db: DbSession, user: CurrentUser) -> RequestAnswer:
     """A new link and code to the member (the earlier ones stop working)."""
     return service.answer(service.resend(db, user.id, request_id))
 
@@ -48,7 +47,7 @@ def my_requests(
     user: CurrentUser,
     page: Pagination,
     member_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-) -> RowPage[service.RequestAnswer]:
+) -> RowPage[RequestAnswer]:
     """My consent requests, newest first, with their status."""
     result = paginate(db, service.requests_query(user.id, member_id), page)
     return result.with_items([service.answer(request) for request in result.items])

@@ -24,6 +24,7 @@ from Audit_module.service import record_audit, record_rejection
 from config import get_settings
 from Consent_module.errors import ConsentTypeInactive, ConsentVersionOutdated
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
+from Consent_module.Request.answers import RequestAnswer
 from Consent_module.Request.errors import (
     ConsentRequestClosed,
     ConsentRequestExpired,
@@ -33,7 +34,6 @@ from Consent_module.Request.errors import (
 )
 from Consent_module.Request.models import ConsentRequest, ConsentRequestStatus
 from Consent_module.service import get_type, lock_member, record_grant, record_withdrawal
-from core.answers import ReadsThrough
 from core.clock import utcnow
 from core.context import current_request
 from core.errors import RateLimitedError
@@ -52,15 +52,6 @@ from Notification_module.service import notify
 # Rate limits and codes of consent requests are counted apart from login codes.
 SCOPE = "consent_request"
 OPEN = (ConsentRequestStatus.PENDING, ConsentRequestStatus.BURNED)
-
-
-@dataclass(frozen=True)
-class RequestAnswer(ReadsThrough):
-    """A request with its status as of now (a pending one past its expiry is `expired`)."""
-
-    request: ConsentRequest
-    status: ConsentRequestStatus
-    codes: list[str]
 
 
 @dataclass(frozen=True)
