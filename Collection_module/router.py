@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Query, Response, status
 
 from Collection_module import service
+from Collection_module.answers import CustomerCollection
 from Collection_module.models import Collection, Holiday
 from Collection_module.schemas import (
     BookIn,
@@ -76,16 +77,16 @@ def collection_slots(
 @router.post("/{order_id}/collection", response_model=CollectionOut, status_code=201)
 def book_collection(
     order_id: RowId, body: BookIn, db: DbSession, user: CurrentUser
-) -> service.CustomerCollection:
+) -> CustomerCollection:
     """Book a home collection for paid tests at one address."""
     booked = service.book(db, user.id, order_id, body.item_ids, body.date, body.start)
-    return service.CustomerCollection(booked)
+    return CustomerCollection(booked)
 
 
 @router.put("/{order_id}/collection/{collection_id}", response_model=CollectionOut)
 def reschedule_collection(
     order_id: RowId, collection_id: RowId, body: RescheduleIn, db: DbSession, user: CurrentUser
-) -> service.CustomerCollection:
+) -> CustomerCollection:
     """Move it, until COLLECTION_RESCHEDULE_CUTOFF_HOURS before its window."""
     moved = service.reschedule(db, user.id, order_id, collection_id, body.date, body.start)
-    return service.CustomerCollection(moved)
+    return CustomerCollection(moved)

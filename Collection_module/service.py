@@ -27,27 +27,13 @@ from Collection_module.errors import (
 )
 from Collection_module.models import Collection, CollectionStatus, Holiday, SlotCount
 from config import get_settings
-from core.answers import ReadsThrough
 from core.clock import today_ist
-from core.validation import mask_phone
 from database import locked
 from Orders_module.admin import schedule_items, set_technician
 from Orders_module.models import Order, OrderItem, OrderStatus
 from Orders_module.service import get_order, order_item
 
 ENTITY = "collection"
-
-
-@dataclass(frozen=True)
-class CustomerCollection(ReadsThrough):
-    """A collection as its customer sees it: the technician's phone masked, like on the order."""
-
-    collection: Collection
-
-    @property
-    def technician_phone(self) -> str | None:
-        phone = self.collection.technician_phone
-        return mask_phone(phone) if phone else None
 
 
 def location_of(db: Session, item: OrderItem) -> ServiceableLocation:
