@@ -10,10 +10,16 @@ used (paid). `hold_coupon` takes the coupon row lock before counting, so with a 
 more than N orders can ever hold or use the coupon at once, whatever the concurrency.
 """
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
-from Cart_module.coupon_rules import COUNTED_STATUSES, Usage, check_usage, check_window
+from Cart_module.coupon_rules import (
+    COUNTED_STATUSES,
+    Usage,
+    check_usage,
+    check_window,
+    on_allow_list,
+)
 from Cart_module.errors import CouponInvalid
 from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
 from Cart_module.pricing import CartView, load_cart, price_locked_cart
@@ -44,23 +50,28 @@ def lock_applied_coupon(db: Session, view: CartView) -> None:
         db.execute(select(Coupon.id).where(Coupon.id == view.coupon.id).with_for_update())
 
 
-def _locked_usage(db: Session, coupon_id: int, user_id: int) -> Usage:
-    """The counts as committed right now, taken after the coupon lock. A locking read: it sees
-    the holds the previous lock holder committed whatever the isolation level (the engine runs
-    READ COMMITTED; under REPEATABLE READ a plain SELECT would read an older snapshot)."""
+def _locked_usage(db: Session, coupon: Coupon, user_id: int) -> tuple[Usage, bool]:
+    """The counts as committed right now, taken after the coupon lock, and for a targeted
+    coupon whether the user is still listed. A locking read: it sees the holds the previous
+    lock holder committed whatever the isolation level (the engine runs READ COMMITTED; under
+    REPEATABLE READ a plain SELECT would read an older snapshot). The allow-list is read in the
+    same statement, begun after the coupon lock was granted: its changes take that lock first,
+    so a removal committed before this hold is seen."""
+    listed = on_allow_list(coupon.id, user_id) if coupon.targeted else true()
     statement = (
         select(
             func.count(),
             func.coalesce(func.sum(case((CouponRedemption.user_id == user_id, 1), else_=0)), 0),
+            listed,
         )
         .where(
-            CouponRedemption.coupon_id == coupon_id,
+            CouponRedemption.coupon_id == coupon.id,
             CouponRedemption.status.in_(COUNTED_STATUSES),
         )
         .with_for_update(read=True)
     )
-    total, mine = db.execute(statement).one()
-    return Usage(int(total or 0), int(mine or 0))
+    total, mine, is_listed = db.execute(statement).one()
+    return Usage(int(total or 0), int(mine or 0)), bool(is_listed)
 
 
 def hold_coupon(
@@ -68,10 +79,11 @@ def hold_coupon(
 ) -> None:
     """Reserve one use of the coupon for an order awaiting payment.
 
-    Locks the coupon row (`SELECT ... FOR UPDATE`), re-checks active, window and both usage
-    limits (held+used) with a locking read, then inserts a `held` CouponRedemption. Concurrent
-    checkouts queue on the row lock, so the limits hold under any concurrency. Raises
-    CouponInvalid, CouponExpired, CouponUsageExceeded. Holding again for the same order is a
+    Locks the coupon row (`SELECT ... FOR UPDATE`), re-checks active, window, both usage
+    limits (held+used) and, for a targeted coupon, the user's place on its allow-list with a
+    locking read, then inserts a `held` CouponRedemption. Concurrent checkouts queue on the row
+    lock, so the limits hold under any concurrency. Raises CouponInvalid (inactive, or no
+    longer listed), CouponExpired, CouponUsageExceeded. Holding again for the same order is a
     no-op while its hold stands; a released hold is re-taken (after the same checks).
     """
     coupon = db.scalar(locked(select(Coupon).where(Coupon.id == coupon_id)))
@@ -83,7 +95,10 @@ def hold_coupon(
     )
     if existing is not None and existing.status in COUNTED_STATUSES:
         return
-    check_usage(coupon, _locked_usage(db, coupon.id, user_id))
+    usage, listed = _locked_usage(db, coupon, user_id)
+    if not listed:
+        raise CouponInvalid()
+    check_usage(coupon, usage)
     if existing is not None:
         existing.coupon_id = coupon.id
         existing.user_id = user_id

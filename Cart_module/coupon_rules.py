@@ -3,7 +3,14 @@
 A coupon is `percent` (1..100, optionally capped by `max_discount_paise`) or `flat`
 (`amount_off_paise`). It may be restricted to products and/or categories: then only the matching
 lines count (a line matches if its product is listed OR its category is), both for
-`min_order_paise` and for the discount, which never exceeds what it applies to.
+`min_order_paise` and for the discount, which never exceeds what it applies to. A coupon may
+also name `allowed_plan_types`: then only lines of those plans match (and a cart with none of
+them is refused as not applicable).
+
+Who may use it: a `first_order_only` coupon only an account that has never had an order paid
+(the cart row records the first payment); a `targeted` one only the accounts and phones on its
+allow-list. To anyone else a targeted coupon does not exist: it is never listed, and typing it
+answers `coupon_invalid` from the same single lookup as an unknown code.
 
 Uses are counted from `coupon_redemptions` rows that are held (on an order awaiting payment) or
 used (paid); the holds themselves are taken, counted and released in Cart_module.checkout.
@@ -14,18 +21,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from Cart_module.errors import (
     CouponExpired,
+    CouponFirstOrderOnly,
     CouponInvalid,
     CouponMinOrder,
     CouponNotApplicable,
     CouponUsageExceeded,
 )
-from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
+from Cart_module.models import Coupon, CouponAllowedEntry, CouponRedemption, RedemptionStatus
 from core.answers import ReadsThrough
+from Login_module.models import User
 
 COUNTED_STATUSES = (RedemptionStatus.HELD, RedemptionStatus.USED)
 MAX_USABLE_LISTED = 100
@@ -41,6 +50,9 @@ class CouponLine(Protocol):
     def category_id(self) -> int: ...
 
     @property
+    def plan_type(self) -> str | None: ...
+
+    @property
     def line_total_paise(self) -> int: ...
 
 
@@ -51,6 +63,8 @@ class CouponLineData:
     product_id: int
     category_id: int
     line_total_paise: int
+    # None: not known (such a line matches only a coupon open to every plan).
+    plan_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,9 @@ def is_restricted(coupon: Coupon) -> bool:
 
 
 def line_matches(coupon: Coupon, line: CouponLine) -> bool:
+    """The line's plan is allowed, and its product or category is listed (when restricted)."""
+    if coupon.allowed_plan_types and line.plan_type not in coupon.allowed_plan_types:
+        return False
     if not is_restricted(coupon):
         return True
     return line.product_id in (coupon.product_ids or []) or line.category_id in (
@@ -115,17 +132,48 @@ def discount_on(coupon: Coupon, subtotal_paise: int) -> int:
     return max(0, min(discount, subtotal_paise))
 
 
-def evaluate(coupon: Coupon, lines: Sequence[CouponLine], usage: Usage, now: datetime) -> int:
-    """Every rule in order (active, window, limits, restriction, minimum); the discount or the
-    first refusal."""
-    if not coupon.active:
+def evaluate(
+    coupon: Coupon,
+    lines: Sequence[CouponLine],
+    usage: Usage,
+    now: datetime,
+    *,
+    listed: bool = True,
+    has_paid_order: bool = False,
+) -> int:
+    """Every rule in order (active and, if targeted, `listed`; window, limits, first order,
+    plans and restriction, minimum); the discount or the first refusal. A targeted coupon the
+    user is not listed for is CouponInvalid before anything else, like an unknown code."""
+    if not coupon.active or (coupon.targeted and not listed):
         raise CouponInvalid()
     check_window(coupon, now)
     check_usage(coupon, usage)
+    if coupon.first_order_only and has_paid_order:
+        raise CouponFirstOrderOnly()
     subtotal = eligible_subtotal(coupon, lines)
     if subtotal < coupon.min_order_paise:
         raise CouponMinOrder()
     return discount_on(coupon, subtotal)
+
+
+# --- who may see and use a coupon --------------------------------------------------------------
+
+
+def on_allow_list(
+    coupon_id: int | ColumnElement[int] | InstrumentedAttribute[int], user_id: int
+) -> ColumnElement[bool]:
+    """Whether the user's account, or the phone it has now, is on the coupon's allow-list (an
+    EXISTS on the list's unique keys; the phone read from the user row in the same statement)."""
+    phone_now = select(User.phone).where(User.id == user_id).scalar_subquery()
+    return exists().where(
+        CouponAllowedEntry.coupon_id == coupon_id,
+        or_(CouponAllowedEntry.user_id == user_id, CouponAllowedEntry.phone == phone_now),
+    )
+
+
+def visible_to(user_id: int) -> ColumnElement[bool]:
+    """A coupon this user may see: not targeted, or targeted and the user is listed."""
+    return or_(Coupon.targeted.is_(False), on_allow_list(Coupon.id, user_id))
 
 
 # --- usage counts ------------------------------------------------------------------------------
@@ -157,14 +205,35 @@ def usage_for(db: Session, coupon_ids: Sequence[int], user_id: int) -> dict[int,
 # --- what carts and checkout call --------------------------------------------------------------
 
 
-def find_coupon(db: Session, code: str) -> Coupon:
-    """The active coupon with this code (any case); unknown and inactive are the same
-    CouponInvalid."""
+def find_coupon(db: Session, code: str, user_id: int) -> Coupon:
+    """The active coupon with this code (any case) that this user may see; unknown, inactive
+    and targeted at others are the same CouponInvalid, from the same one statement."""
     normalized = normalize_code(code)
-    coupon = db.scalar(select(Coupon).where(Coupon.code == normalized)) if normalized else None
+    coupon = (
+        db.scalar(select(Coupon).where(Coupon.code == normalized, visible_to(user_id)))
+        if normalized
+        else None
+    )
     if coupon is None or not coupon.active:
         raise CouponInvalid()
     return coupon
+
+
+def _standing(db: Session, coupon: Coupon, user_id: int) -> tuple[Usage, bool]:
+    """The coupon's held+used counts (in total, and this user's) and, for a targeted coupon,
+    whether the user is listed: one statement (an aggregate without GROUP BY: always a row)."""
+    listed = on_allow_list(coupon.id, user_id) if coupon.targeted else true()
+    total, mine, is_listed = db.execute(
+        select(
+            func.count(CouponRedemption.id),
+            func.coalesce(func.sum(case((CouponRedemption.user_id == user_id, 1), else_=0)), 0),
+            listed,
+        ).where(
+            CouponRedemption.coupon_id == coupon.id,
+            CouponRedemption.status.in_(COUNTED_STATUSES),
+        )
+    ).one()
+    return Usage(int(total or 0), int(mine or 0)), bool(is_listed)
 
 
 def coupon_discount(
@@ -173,16 +242,22 @@ def coupon_discount(
     user_id: int,
     lines_for_coupon: Sequence[CouponLine],
     now: datetime,
+    *,
+    has_paid_order: bool = False,
 ) -> int:
     """The discount in paise `coupon` gives `user_id` on these lines at `now`.
 
-    `lines_for_coupon`: objects with `product_id`, `category_id`, `line_total_paise` (e.g.
-    `CartView.lines` or `CouponLineData`). Raises CouponInvalid (inactive), CouponExpired,
-    CouponUsageExceeded (held+used redemptions, total or this user's), CouponNotApplicable,
+    `lines_for_coupon`: objects with `product_id`, `category_id`, `plan_type`,
+    `line_total_paise` (e.g. `CartView.lines` or `CouponLineData`); `has_paid_order`: the
+    account has had an order paid (`Cart.first_order_paid_at`). Raises CouponInvalid (inactive,
+    or targeted and the user not listed), CouponExpired, CouponUsageExceeded (held+used
+    redemptions, total or this user's), CouponNotApplicable (CouponFirstOrderOnly among them),
     CouponMinOrder. The counts are not locked: `hold_coupon` re-checks them under the lock.
     """
-    usage = usage_for(db, [coupon.id], user_id).get(coupon.id, Usage())
-    return evaluate(coupon, lines_for_coupon, usage, now)
+    usage, listed = _standing(db, coupon, user_id)
+    return evaluate(
+        coupon, lines_for_coupon, usage, now, listed=listed, has_paid_order=has_paid_order
+    )
 
 
 @dataclass(frozen=True)
@@ -195,11 +270,17 @@ class UsableCoupon(ReadsThrough):
 
 
 def usable_coupons(
-    db: Session, user_id: int, lines: Sequence[CouponLine], now: datetime
+    db: Session,
+    user_id: int,
+    lines: Sequence[CouponLine],
+    now: datetime,
+    *,
+    has_paid_order: bool = False,
 ) -> list[UsableCoupon]:
-    """Public coupons this user can use now (active, in their window, not exhausted for them),
-    each with `eligible`/`discount_paise` evaluated on `lines`; best discount first. Private
-    codes are never listed: they apply only when typed."""
+    """Public coupons this user can use now (active, in their window, not exhausted for them,
+    targeted ones only if they are listed, first-order ones only before their first paid
+    order), each with `eligible`/`discount_paise` evaluated on `lines`; best discount first.
+    Private codes are never listed: they apply only when typed."""
     coupons = db.scalars(
         select(Coupon)
         .where(
@@ -207,9 +288,12 @@ def usable_coupons(
             Coupon.public.is_(True),
             (Coupon.valid_from.is_(None)) | (Coupon.valid_from <= now),
             (Coupon.valid_to.is_(None)) | (Coupon.valid_to >= now),
+            visible_to(user_id),
         )
         .order_by(Coupon.id)
     ).all()
+    if has_paid_order:
+        coupons = [coupon for coupon in coupons if not coupon.first_order_only]
     usage = usage_for(db, [coupon.id for coupon in coupons], user_id)
     listed: list[UsableCoupon] = []
     for coupon in coupons:
@@ -219,7 +303,7 @@ def usable_coupons(
         except CouponUsageExceeded:
             continue
         try:
-            discount = evaluate(coupon, lines, used, now)
+            discount = evaluate(coupon, lines, used, now, has_paid_order=has_paid_order)
             eligible = True
         except (CouponNotApplicable, CouponMinOrder):
             discount, eligible = 0, False

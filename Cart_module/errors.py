@@ -54,6 +54,10 @@ class CouponNotApplicable(CouponError):
     message = "This coupon does not apply to the tests in your cart."
 
 
+class CouponFirstOrderOnly(CouponNotApplicable):
+    message = "This coupon is only for a first order."
+
+
 # --- admin ------------------------------------------------------------------------------------
 
 
@@ -72,3 +76,15 @@ class InvalidCoupon(UnprocessableError):
 
     code = "invalid_coupon"
     message = "The coupon's settings are not consistent."
+
+
+class InvalidAllowList(UnprocessableError):
+    """Allow-list entries that name no account; `details` lists them."""
+
+    code = "invalid_allow_list"
+    message = "Some of these allow-list entries name no account."
+
+
+class AllowedEntryNotFound(NotFoundError):
+    code = "allowed_entry_not_found"
+    message = "This coupon's allow-list has no such entry."

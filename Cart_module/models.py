@@ -4,9 +4,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.clock import utcnow
 from database import Base, TimestampMixin, stored_as_string
 
 if TYPE_CHECKING:
@@ -30,6 +40,9 @@ class Cart(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     coupon_id: Mapped[int | None] = mapped_column(ForeignKey("coupons.id"), default=None)
+    # When an order of this account was first paid (set with the cart emptied on payment):
+    # from then on the account is no longer on its first order (`first_order_only` coupons).
+    first_order_paid_at: Mapped[datetime | None] = mapped_column(default=None)
 
     items: Mapped[list["CartItem"]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="CartItem.id"
@@ -90,6 +103,32 @@ class Coupon(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Listed by GET /cart/coupons for every shopper; a private code still applies when typed.
     public: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Empty: any plan. Otherwise only lines of these plans (single, couple, family) count.
+    allowed_plan_types: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Only for an account that has never had an order paid.
+    first_order_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Only the accounts and phones on its allow-list (CouponAllowedEntry) may see and use it;
+    # to anyone else it does not exist. Set by adding the first entry; stays set when the list
+    # is emptied (then nobody may use it).
+    targeted: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class CouponAllowedEntry(Base):
+    """One phone (E.164; whoever holds it, now or after signing up later) or one account on a
+    targeted coupon's allow-list."""
+
+    __tablename__ = "coupon_allowed_entries"
+    __table_args__ = (
+        UniqueConstraint("coupon_id", "phone"),
+        UniqueConstraint("coupon_id", "user_id"),
+        CheckConstraint("(phone IS NULL) <> (user_id IS NULL)", name="phone_or_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coupon_id: Mapped[int] = mapped_column(ForeignKey("coupons.id"))
+    phone: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CouponRedemption(TimestampMixin, Base):

@@ -56,6 +56,10 @@ class CartLine:
     def category_id(self) -> int:
         return self.product.category_id
 
+    @property
+    def plan_type(self) -> str:
+        return self.product.plan_type
+
 
 @dataclass
 class CartView:
@@ -115,6 +119,11 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
         )
     statement = statement.execution_options(populate_existing=True)
     return db.scalars(statement).unique().first()
+
+
+def has_paid_order(cart: Cart | None) -> bool:
+    """Whether the cart's account has had an order paid (no longer a first order)."""
+    return cart is not None and cart.first_order_paid_at is not None
 
 
 def _members(cart: Cart) -> dict[int, Member]:
@@ -190,7 +199,9 @@ def _price_coupon(
     if coupon is None:
         return False
     try:
-        view.discount_paise = coupon_discount(db, coupon, user_id, view.lines, utcnow())
+        view.discount_paise = coupon_discount(
+            db, coupon, user_id, view.lines, utcnow(), has_paid_order=has_paid_order(cart)
+        )
     except CouponError as refusal:
         view.coupon_refusal = refusal
         if apply_drops:

@@ -7,6 +7,7 @@ through Cart_module.checkout.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from Cart_module.errors import (
     InvalidMemberCount,
 )
 from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
-from Cart_module.pricing import CART, ITEM, CartView, load_cart, price_cart
+from Cart_module.pricing import CART, ITEM, CartView, has_paid_order, load_cart, price_cart
 from config import get_settings
 from core.clock import utcnow
 from core.rate_limit import hit_sliding_window
@@ -280,11 +281,18 @@ def remove_item(db: Session, user_id: int, item_id: int) -> None:
     )
 
 
-def empty_cart(db: Session, user_id: int) -> None:
+def empty_cart(db: Session, user_id: int, *, order_paid_at: datetime | None = None) -> None:
     """Remove every item and the coupon (DELETE /cart, and checkout once an order is paid).
-    Audited as `cart.cleared` when there was something to remove."""
+    Audited as `cart.cleared` when there was something to remove.
+
+    `order_paid_at`: an order of the user's was paid then; the first one is kept on the cart
+    row (written with the clearing's own UPDATE), so `first_order_only` coupons stop applying.
+    """
     cart = load_cart(db, user_id, for_update=True)
+    if order_paid_at is not None:
+        cart = _record_paid_order(db, user_id, cart, order_paid_at)
     if cart is None or (not cart.items and cart.coupon is None):
+        db.flush()
         return
     changes = {
         "items": [_item_snapshot(item) for item in cart.items],
@@ -303,6 +311,16 @@ def empty_cart(db: Session, user_id: int) -> None:
     )
 
 
+def _record_paid_order(db: Session, user_id: int, cart: Cart | None, paid_at: datetime) -> Cart:
+    """The cart row (created if the account had none) knows its first paid order."""
+    if cart is None:
+        cart = Cart(user_id=user_id, items=[], coupon=None)
+        db.add(cart)
+    if cart.first_order_paid_at is None:
+        cart.first_order_paid_at = paid_at
+    return cart
+
+
 def apply_coupon(db: Session, user_id: int, code: str) -> CartView:
     """Put a coupon on my cart (code in any case); the cart priced with it.
 
@@ -313,11 +331,13 @@ def apply_coupon(db: Session, user_id: int, code: str) -> CartView:
     hit_sliding_window(f"rl:coupon:{user_id}", get_settings().COUPON_ATTEMPTS_PER_HOUR, 3600)
     _lock_cart(db, user_id)
     try:
-        coupon = find_coupon(db, code)
+        coupon = find_coupon(db, code, user_id)
         before = price_cart(db, user_id)
         if not before.lines or before.cart is None:
             raise CouponNotApplicable()
-        coupon_discount(db, coupon, user_id, before.lines, utcnow())
+        coupon_discount(
+            db, coupon, user_id, before.lines, utcnow(), has_paid_order=has_paid_order(before.cart)
+        )
     except CouponError as refusal:
         record_rejection(
             db,
@@ -365,4 +385,6 @@ def remove_coupon(db: Session, user_id: int) -> CartView:
 def list_usable_coupons(db: Session, user_id: int) -> list[UsableCoupon]:
     """Coupons I can use now, each evaluated on my current cart."""
     view = price_cart(db, user_id)
-    return usable_coupons(db, user_id, view.lines, utcnow())
+    return usable_coupons(
+        db, user_id, view.lines, utcnow(), has_paid_order=has_paid_order(view.cart)
+    )

@@ -409,12 +409,13 @@ def cancel_unfinished_checkout(db: Session, order_id: int) -> None:
 
 
 def complete_payment(db: Session, order: Order, *, note: str, actor_user_id: int | None) -> None:
-    """pending_payment -> paid: coupon use counted, the cart emptied."""
+    """pending_payment -> paid: coupon use counted, the cart emptied (and the account no
+    longer on its first order)."""
     order.paid_at = utcnow()
     order.payment_due_at = None
     set_order_status(db, order, OrderStatus.PAID, note=note, actor_user_id=actor_user_id)
     if order.coupon_id is not None:
         mark_coupon_used(db, order.id)
-    empty_cart(db, order.user_id)
+    empty_cart(db, order.user_id, order_paid_at=order.paid_at)
     tell_customer(db, order, NotificationEvent.ORDER_PAID, amount=rupees(order.total_paise))
     order_paid(db, order)
