@@ -1,7 +1,6 @@
 """Counsellors: the public and admin lists, lookups, who can take bookings, admin updates."""
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -12,6 +11,7 @@ from gmeet_api import utils
 from gmeet_api.activity import log_activity
 from gmeet_api.errors import CounsellorNotFound, CounsellorUnavailable, InvalidWorkingHours
 from gmeet_api.models import Counsellor, CounsellorStatus
+from gmeet_api.schemas import CounsellorUpdateIn
 
 COUNSELLOR_ENTITY = "gmeet_counsellor"
 ADMIN_FIELDS = (
@@ -63,9 +63,10 @@ def hours_of(counsellor: Counsellor) -> utils.WorkingHours:
 
 
 def update_counsellor(
-    db: Session, admin_user_id: int, counsellor_id: str, changes: dict[str, Any]
+    db: Session, admin_user_id: int, counsellor_id: str, body: CounsellorUpdateIn
 ) -> Counsellor:
     """Admin: approve/deactivate, profile text, working-hours overrides (NULL = default)."""
+    changes = body.changes()
     counsellor = get_counsellor(db, counsellor_id, for_update=True)
     old = {field: getattr(counsellor, field) for field in ADMIN_FIELDS}
     for field, value in changes.items():

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from Audit_module.service import personal_changes, record_audit
 from config import get_settings
-from core.answers import ReadsThrough
 from core.clock import utcnow
 from core.redis import get_redis
 from gmeet_api import utils
 from gmeet_api.activity import log_activity
+from gmeet_api.answers import ConnectResult
 from gmeet_api.counsellors import COUNSELLOR_ENTITY
 from gmeet_api.errors import (
     CodeExchangeFailed,
@@ -51,14 +51,6 @@ STATE_TTL_SECONDS = 600
 class ConnectStart:
     authorization_url: str
     redirect_uri: str
-
-
-@dataclass(frozen=True)
-class ConnectResult(ReadsThrough):
-    """The connected counsellor (answers as the row) and whether they were new."""
-
-    counsellor: Counsellor
-    is_new: bool
 
 
 def start_connect() -> ConnectStart:

@@ -9,6 +9,7 @@ from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser, CurrentUser
+from gmeet_api.answers import ConnectResult
 from gmeet_api.availability import FreeSlots, free_slots
 from gmeet_api.bookings import BookingRequest, book_session, cancel_booking, my_bookings_query
 from gmeet_api.counsellors import (
@@ -19,7 +20,7 @@ from gmeet_api.counsellors import (
 from gmeet_api.deps import Availability, BookingCaller, CounsellorIdPath
 from gmeet_api.errors import ConnectError
 from gmeet_api.models import Booking, Counsellor
-from gmeet_api.oauth import ConnectResult, ConnectStart, complete_connect, start_connect
+from gmeet_api.oauth import ConnectStart, complete_connect, start_connect
 from gmeet_api.schemas import (
     AvailabilityOut,
     BookingIn,
@@ -91,7 +92,7 @@ def availability(db: DbSession, query: Availability) -> FreeSlots:
 
 
 @router.post("/book", response_model=BookingOut, status_code=status.HTTP_201_CREATED)
-def book(body: BookingIn, db: DbSession, user: CurrentUser) -> object:
+def book(body: BookingIn, db: DbSession, user: CurrentUser) -> Booking:
     """Book a counselling session: a Calendar event with a Google Meet link."""
     return book_session(db, user, BookingRequest(**body.model_dump()))
 
@@ -109,7 +110,7 @@ def cancel_appointment(
     db: DbSession,
     caller: BookingCaller,
     send_notifications: bool = True,
-) -> object:
+) -> Booking:
     """Cancel a booking (mine; admins: anyone's) and remove its Calendar event."""
     return cancel_booking(
         db,
@@ -132,6 +133,6 @@ def admin_list_counsellors(
 @router.put("/admin/counsellors/{counsellor_id}", response_model=CounsellorAdminOut)
 def admin_update_counsellor(
     counsellor_id: CounsellorIdPath, body: CounsellorUpdateIn, db: DbSession, admin: AdminUser
-) -> object:
+) -> Counsellor:
     """Admin: approve or deactivate a counsellor, edit the profile and working hours."""
-    return update_counsellor(db, admin.id, counsellor_id, body.changes())
+    return update_counsellor(db, admin.id, counsellor_id, body)
