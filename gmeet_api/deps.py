@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query
 from pydantic import AwareDatetime
 
-from core.routing import Deferred
-from deps import PendingAuth
+from deps import CurrentAuth
 
 # Public counsellor ids are 6 characters; anything else simply is not found.
 CounsellorIdPath = Annotated[str, Path(min_length=1, max_length=16)]
@@ -39,8 +38,8 @@ class Caller:
     is_admin: bool
 
 
-async def booking_caller(auth: PendingAuth) -> Deferred[Caller]:
-    return auth.then(lambda a: Caller(user_id=a.user.id, is_admin=a.is_admin))
+async def booking_caller(auth: CurrentAuth) -> Caller:
+    return Caller(user_id=auth.user.id, is_admin=auth.is_admin)
 
 
 BookingCaller = Annotated[Caller, Depends(booking_caller)]

@@ -1,7 +1,8 @@
-"""Every router's handlers run through `core.routing.RequestRoute`: a logged-in request's
-blocking work (the session check, the handler, the commit) is one worker-thread call, not a
-threadpool hop per dependency, handler, commit and response validation."""
+"""Every router's handlers run through `core.routing.RequestRoute`: a synchronous handler and
+the commit of its session are one worker-thread call, and the caller's session check is one
+more (an ordinary synchronous dependency); nothing else hops to the threadpool."""
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -42,14 +43,15 @@ def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = anyio.to_thread.run_sync
 
     async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        calls.append(getattr(func, "__name__", repr(func)))
+        called = func.func if isinstance(func, functools.partial) else func
+        calls.append(getattr(called, "__name__", repr(called)))
         return await real(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
     return calls
 
 
-def test_a_logged_in_read_is_one_worker_call(
+def test_a_logged_in_read_is_the_callers_check_and_the_handler(
     client: TestClient, db: Session, worker_calls: list[str]
 ) -> None:
     user = login(client, "+919876500071")
@@ -58,13 +60,13 @@ def test_a_logged_in_read_is_one_worker_call(
     worker_calls.clear()
     listed = client.get("/member", headers=user.headers)
     assert listed.status_code == 200 and listed.json()["items"][0]["name"] == "Asha"
-    assert len(worker_calls) == 1, worker_calls
+    assert worker_calls == ["get_auth", "in_worker"], worker_calls
     worker_calls.clear()
-    assert client.get("/auth/me", headers=user.headers).status_code == 200
-    assert len(worker_calls) == 1, worker_calls
+    assert client.get("/auth/me", headers=user.headers).status_code == 200  # an async handler
+    assert worker_calls == ["get_auth"], worker_calls
 
 
-def test_a_write_commits_in_the_same_worker_call(
+def test_a_write_commits_in_the_handlers_worker_call(
     client: TestClient, db: Session, worker_calls: list[str]
 ) -> None:
     user = login(client, "+919876500072")
@@ -73,7 +75,7 @@ def test_a_write_commits_in_the_same_worker_call(
     worker_calls.clear()
     added = client.post("/member", headers=user.headers, json=body)
     assert added.status_code == 201, added.text
-    assert len(worker_calls) == 1, worker_calls
+    assert worker_calls == ["get_auth", "in_worker"], worker_calls  # no hop for the commit
     assert db.get(Member, added.json()["id"]) is not None
 
 
