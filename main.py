@@ -42,6 +42,7 @@ from Login_module.Device.service import session_ended
 from Login_module.router import router as auth_router
 from Member_module.router import router as member_router
 from Member_module.service import member_in_use
+from Newsletter_module.router import router as newsletter_router
 from Notification_module.jobs import register_notification_jobs
 from Notification_module.router import router as notifications_router
 from Notification_module.service import remove_devices_of_session
@@ -80,6 +81,7 @@ ROUTERS = [
     invoices_router,
     gmeet_router,
     notifications_router,
+    newsletter_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024

@@ -11,6 +11,7 @@ from gmeet_api import models as gmeet_models
 from Invoice_module import models as invoice_models
 from Login_module import models as login_models
 from Member_module import models as member_models
+from Newsletter_module import models as newsletter_models
 from Notification_module import models as notification_models
 from Orders_module import models as order_models
 from Product_module import models as product_models
@@ -28,6 +29,7 @@ __all__ = [
     "invoice_models",
     "login_models",
     "member_models",
+    "newsletter_models",
     "notification_models",
     "order_models",
     "product_models",

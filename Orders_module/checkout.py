@@ -11,7 +11,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -63,6 +63,9 @@ from Orders_module.service import (
     with_details,
 )
 
+if TYPE_CHECKING:  # the schemas import the payments, which import this module
+    from Orders_module.schemas import CheckoutIn
+
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 # What modules above Orders do when an order becomes paid, in the same transaction (its
@@ -96,8 +99,9 @@ def new_order_number() -> str:
     return f"NUC-{utcnow():%y%m%d}-{suffix}"
 
 
-def request_fingerprint(body: dict[str, Any] | None) -> str:
-    return hashlib.sha256(json.dumps(body or {}, sort_keys=True).encode()).hexdigest()
+def request_fingerprint(body: "CheckoutIn | None") -> str:
+    sent = body.model_dump() if body is not None else {}
+    return hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
 
 
 def _snapshot_product(item: Any) -> dict[str, Any]:
@@ -207,7 +211,7 @@ def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> 
 
 
 def create_order_from_cart(
-    db: Session, user: UserSnapshot, idempotency_key: str | None, body: dict[str, Any] | None = None
+    db: Session, user: UserSnapshot, idempotency_key: str | None, body: "CheckoutIn | None" = None
 ) -> CheckoutResult:
     """Checkout's first step: snapshot the cart into a pending order holding its coupon (or a
     paid one, if free). When `needs_razorpay_order`, the caller commits it and then calls
@@ -346,7 +350,7 @@ def _place_order(
 
 
 def checkout_cart(
-    db: Session, user: UserSnapshot, idempotency_key: str | None, body: dict[str, Any] | None
+    db: Session, user: UserSnapshot, idempotency_key: str | None, body: "CheckoutIn | None"
 ) -> Order:
     """Place an order from the cart. The order and its coupon hold are committed before
     Razorpay is called, so no lock is held during the call; a failed call cancels it again."""

@@ -12,6 +12,7 @@ from core.validation import RowId
 from deps import AdminUser, CurrentAuth, CurrentUser
 from Orders_module import payments, service
 from Orders_module.admin import admin_set_item_status, admin_set_order_status
+from Orders_module.answers import CheckoutAnswer, OrderAnswer, Tracking, checkout_answer
 from Orders_module.cancellation import cancel_order, send_recorded_refunds
 from Orders_module.checkout import checkout_cart
 from Orders_module.consent_holds import order_withdrawn_consents
@@ -30,7 +31,6 @@ from Orders_module.schemas import (
     VerifyPaymentIn,
     WebhookAckOut,
 )
-from Orders_module.views import CheckoutAnswer, OrderAnswer, Tracking, checkout_answer
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 logger = logging.getLogger("nucleotide.orders")
@@ -68,9 +68,7 @@ def checkout(
     body: CheckoutIn | None = None,
 ) -> CheckoutAnswer:
     """Place an order from my cart; pay it with Razorpay Checkout using `payment`."""
-    return checkout_answer(
-        checkout_cart(db, user, idempotency_key, body.model_dump() if body else None)
-    )
+    return checkout_answer(checkout_cart(db, user, idempotency_key, body))
 
 
 @router.get("", response_model=Page[OrderSummaryOut])

@@ -180,6 +180,8 @@ def generous_limits(settings_: Settings, monkeypatch: pytest.MonkeyPatch) -> Non
         "OTP_MAX_REQUESTS_PER_IP_PER_HOUR",
         "OTP_MAX_VERIFY_PER_IP_PER_HOUR",
         "COUPON_ATTEMPTS_PER_HOUR",
+        "NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR",
+        "NEWSLETTER_SUBSCRIBES_PER_ADDRESS_PER_DAY",
     ):
         monkeypatch.setattr(settings_, name, 1_000_000)
     monkeypatch.setattr(settings_, "OTP_RESEND_COOLDOWN_SECONDS", 0)
