@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from Address_module.router import router as address_router
 from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
+from Banner_module.router import router as banners_router
 from Cart_module.router import router as cart_router
 from Cart_module.service import member_in_cart
 from Category_module.router import router as categories_router
@@ -74,6 +75,7 @@ ROUTERS = [
     consent_requests_router,
     consent_router,
     product_consents_router,
+    banners_router,
     cart_router,
     collection_router,
     orders_router,
@@ -136,6 +138,7 @@ CATALOGUE_TABLES = (
     "serviceable_locations",
     "counsellor_gmeet_list",
     "counsellor_gmeet_tokens",
+    "banners",
 )
 watch_tables(CATALOGUE_TABLES)
 

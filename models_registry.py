@@ -2,6 +2,7 @@
 
 from Address_module import models as address_models
 from Audit_module import models as audit_models
+from Banner_module import models as banner_models
 from Cart_module import models as cart_models
 from Category_module import models as category_models
 from Collection_module import models as collection_models
@@ -20,6 +21,7 @@ from Report_module import models as report_models
 __all__ = [
     "address_models",
     "audit_models",
+    "banner_models",
     "cart_models",
     "category_models",
     "collection_models",
