@@ -51,6 +51,25 @@ WELCOME_COUPON: dict[str, Any] = {
     "public": True,
 }
 
+# The home carousel a new user sees: one banner opens a product page, one a category's shelf.
+# Their pictures are drawn by the seed in these two colours (no image files to ship).
+DEMO_BANNERS: list[dict[str, Any]] = [
+    {
+        "title": "Meet your future child",
+        "subtitle": "The Child simulator reads both parents' DNA, now 25% off",
+        "action": {"type": "product", "value": "child-simulator"},
+        "position": 0,
+        "colours": ((36, 84, 160), (240, 180, 60)),
+    },
+    {
+        "title": "Eat, train and sleep for your genes",
+        "subtitle": "Wellness tests tuned to your DNA",
+        "action": {"type": "category", "value": "wellness-lifestyle"},
+        "position": 1,
+        "colours": ((30, 130, 90), (250, 240, 220)),
+    },
+]
+
 PLATFORM = "platform_data_processing"
 GENETIC = "genetic_testing"
 PARTNER = "partner_consent"

@@ -1,18 +1,22 @@
 """Load the demo shop: `python -m scripts.seed_demo`.
 
 Migrates first, then creates whatever is missing — categories, serviceable locations, consent
-texts, the product line and its consent links, the welcome coupon. Existing rows are left as they
-are (an admin's edits survive), so it is safe to run on every start.
+texts, the product line and its consent links, the welcome coupon, the home banners. Existing rows
+are left as they are (an admin's edits survive), so it is safe to run on every start.
 """
 
+import io
 import logging
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from Address_module.locations import load_serviceable_locations
 from alembic_runner import upgrade_to_head
+from Banner_module.models import Banner
+from Banner_module.service import create_banner, set_banner_image
 from Cart_module.coupons import create_coupon
 from Cart_module.models import Coupon
 from Category_module.models import Category
@@ -23,7 +27,7 @@ from database import SessionLocal
 from Product_module.models import Product
 from Product_module.schemas import ProductCreateIn
 from Product_module.service import create_product
-from scripts.demo_catalogue import DEMO_CONSENTS, DEMO_PRODUCTS, WELCOME_COUPON
+from scripts.demo_catalogue import DEMO_BANNERS, DEMO_CONSENTS, DEMO_PRODUCTS, WELCOME_COUPON
 
 logger = logging.getLogger("nucleotide.seed")
 
@@ -85,6 +89,29 @@ def seed_welcome_coupon(db: Session) -> int:
     return 1
 
 
+def banner_picture(colours: tuple[tuple[int, int, int], tuple[int, int, int]]) -> bytes:
+    """A 1200 x 400 PNG in two colours: a wide field and a band on the right."""
+    image = Image.new("RGB", (1200, 400), colours[0])
+    image.paste(colours[1], (800, 0, 1200, 400))
+    output = io.BytesIO()
+    image.save(output, format="PNG")
+    return output.getvalue()
+
+
+def seed_banners(db: Session) -> int:
+    """The demo's home banners with their pictures; a title that was ever used (even by a banner
+    an admin deleted since) is left alone."""
+    created = 0
+    for demo in DEMO_BANNERS:
+        if db.scalar(select(Banner.id).where(Banner.title == demo["title"]).limit(1)) is not None:
+            continue
+        fields = {key: demo[key] for key in ("title", "subtitle", "action", "position")}
+        banner = create_banner(db, None, fields)
+        set_banner_image(db, None, banner.id, banner_picture(demo["colours"]))
+        created += 1
+    return created
+
+
 def seed_demo(db: Session) -> dict[str, Any]:
     categories = bootstrap_default_categories(db, actor_user_id=None)
     locations_created, _ = load_serviceable_locations(db, update_existing=False)
@@ -92,6 +119,7 @@ def seed_demo(db: Session) -> dict[str, Any]:
     db.flush()
     products, links = seed_products(db)
     coupons = seed_welcome_coupon(db)
+    banners = seed_banners(db)
     return {
         "categories_created": categories.created,
         "locations_created": locations_created,
@@ -99,6 +127,7 @@ def seed_demo(db: Session) -> dict[str, Any]:
         "products_created": products,
         "consent_links_created": links,
         "coupons_created": coupons,
+        "banners_created": banners,
     }
 
 

@@ -8,7 +8,7 @@ from Address_module.locations import read_locations_csv
 from Address_module.models import ServiceableLocation
 from Consent_module.queries import required_consents
 from Product_module.models import PLAN_MEMBER_RANGES, Product
-from scripts.demo_catalogue import DEMO_PRODUCTS
+from scripts.demo_catalogue import DEMO_BANNERS, DEMO_PRODUCTS
 from scripts.seed_demo import seed_demo
 from tests.support.login import login
 
@@ -61,6 +61,7 @@ def test_seed_is_idempotent(db: Session) -> None:
         "products_created": 0,
         "consent_links_created": 0,
         "coupons_created": 0,
+        "banners_created": 0,
     }
     assert db.scalar(select(func.count()).select_from(Product)) == len(DEMO_PRODUCTS)
 
@@ -82,6 +83,24 @@ def test_a_new_user_sees_a_working_shop(client: TestClient, db: Session) -> None
     me = login(client, "+919876599999")
     coupons = client.get("/cart/coupons", headers=me.headers).json()
     assert [c["code"] for c in coupons] == ["WELCOME10"]
+
+
+def test_a_new_user_sees_two_home_banners_leading_into_the_shop(
+    client: TestClient, db: Session
+) -> None:
+    assert seed_demo(db)["banners_created"] == len(DEMO_BANNERS) == 2
+    banners = client.get("/banners", params={"platform": "app"}).json()["items"]
+    assert [b["action"] for b in banners] == [
+        {"type": "product", "value": "child-simulator"},
+        {"type": "category", "value": "wellness-lifestyle"},
+    ]
+    for banner in banners:
+        picture = client.get(banner["image_url"])
+        assert picture.status_code == 200
+        assert picture.headers["content-type"] == "image/png"
+    assert client.get("/products/child-simulator").status_code == 200
+    shelves = {c["slug"]: c["product_count"] for c in client.get("/categories").json()}
+    assert shelves["wellness-lifestyle"] > 0
 
 
 def test_seed_keeps_what_an_admin_changed(db: Session) -> None:

@@ -45,6 +45,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from Address_module.models import ServiceableLocation
+from Banner_module.models import Banner
 from Cart_module.models import Coupon
 from config import Settings
 from Consent_module.models import ConsentGrant, ConsentType
@@ -268,6 +269,7 @@ def world(
         "code": code,
         "session_id": session_id,
         "coupon_id": db.scalar(select(Coupon.id).where(Coupon.code == WELCOME_COUPON["code"])),
+        "banner_id": db.scalar(select(Banner.id).order_by(Banner.id)),  # the demo's first banner
         "location_id": db.scalar(select(ServiceableLocation.id).order_by(ServiceableLocation.id)),
         "counsellor_id": counsellor.counsellor_id,
         "request_id": asked.json()["id"],
