@@ -203,6 +203,15 @@ class Settings(BaseSettings):
     NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR: int = Field(5, ge=1)
     NEWSLETTER_SUBSCRIBES_PER_ADDRESS_PER_DAY: int = Field(3, ge=1)
 
+    # Enquiries (Enquiry_module): the public form's limits (429 beyond any), the sales inbox,
+    # and how long a closed enquiry is kept (the purge job's interval in minutes).
+    ENQUIRY_MAX_PER_IP_PER_HOUR: int = Field(5, ge=1)
+    ENQUIRY_MAX_PER_PHONE_PER_DAY: int = Field(3, ge=1)
+    ENQUIRY_MAX_PER_EMAIL_PER_DAY: int = Field(3, ge=1)
+    SALES_EMAIL: str = Field("sales@nucleotide.example", pattern=r"^[^@\s<>]+@[^@\s<>]+$")
+    ENQUIRY_RETENTION_DAYS: int = Field(365, ge=1)
+    ENQUIRY_PURGE_INTERVAL_MINUTES: float = Field(60, gt=0)
+
     # Jobs
     SCHEDULER_ENABLED: bool = True
 

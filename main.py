@@ -33,6 +33,8 @@ from core.openapi import install_openapi, operation_id
 from core.response_cache import CatalogueCacheMiddleware, watch_tables
 from core.scheduler import scheduler
 from database import engine
+from Enquiry_module.jobs import register_enquiry_jobs
+from Enquiry_module.router import router as enquiries_router
 from gmeet_api.notices import register_counselling_jobs
 from gmeet_api.router import router as gmeet_router
 from Invoice_module.router import router as invoices_router
@@ -72,6 +74,7 @@ ROUTERS = [
     products_router,
     member_router,
     address_router,
+    enquiries_router,
     consent_requests_router,
     consent_router,
     product_consents_router,
@@ -109,6 +112,7 @@ def start_background_jobs() -> None:
     register_report_jobs()
     register_notification_jobs()
     register_counselling_jobs()
+    register_enquiry_jobs()
     scheduler.start()
 
 

@@ -8,6 +8,7 @@ from Category_module import models as category_models
 from Collection_module import models as collection_models
 from Consent_module import models as consent_models
 from Consent_module.Request import models as consent_request_models
+from Enquiry_module import models as enquiry_models
 from gmeet_api import models as gmeet_models
 from Invoice_module import models as invoice_models
 from Login_module import models as login_models
@@ -27,6 +28,7 @@ __all__ = [
     "collection_models",
     "consent_models",
     "consent_request_models",
+    "enquiry_models",
     "gmeet_models",
     "invoice_models",
     "login_models",

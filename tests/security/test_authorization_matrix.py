@@ -79,6 +79,11 @@ ACCESS: dict[tuple[str, str], str] = {
     ("GET", "/address/{address_id}"): OWNED,
     ("PUT", "/address/{address_id}"): OWNED,
     ("DELETE", "/address/{address_id}"): OWNED,
+    # The website's form is public (limits, a honeypot); the pipeline is the sales team's.
+    ("POST", "/enquiries"): PUBLIC,
+    ("GET", "/enquiries/admin"): ADMIN,
+    ("GET", "/enquiries/admin/{enquiry_id}"): ADMIN,
+    ("PUT", "/enquiries/admin/{enquiry_id}"): ADMIN,
     ("GET", "/consent/types"): PUBLIC,
     ("POST", "/consent/types"): ADMIN,
     ("GET", "/consent/types/{code}"): PUBLIC,

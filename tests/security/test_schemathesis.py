@@ -58,6 +58,7 @@ from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
 from tests.support.consent import consent_sms
 from tests.support.database import empty_every_table
+from tests.support.enquiry import send_enquiry
 from tests.support.factories.address import make_address
 from tests.support.factories.cart import add_to_cart
 from tests.support.factories.consent import grant_all_required
@@ -181,6 +182,9 @@ def generous_limits(settings_: Settings, monkeypatch: pytest.MonkeyPatch) -> Non
         "OTP_MAX_REQUESTS_PER_IP_PER_HOUR",
         "OTP_MAX_VERIFY_PER_IP_PER_HOUR",
         "COUPON_ATTEMPTS_PER_HOUR",
+        "ENQUIRY_MAX_PER_IP_PER_HOUR",
+        "ENQUIRY_MAX_PER_PHONE_PER_DAY",
+        "ENQUIRY_MAX_PER_EMAIL_PER_DAY",
         "NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR",
         "NEWSLETTER_SUBSCRIBES_PER_ADDRESS_PER_DAY",
     ):
@@ -256,6 +260,7 @@ def world(
         "/consent/requests", json={"member_id": spouse.id, "codes": [code]}, headers=headers
     )
     assert asked.status_code == 201, asked.text
+    enquiry = send_enquiry(client)
     real = {
         **PLAUSIBLE,
         "member_id": member.id,
@@ -273,6 +278,7 @@ def world(
         "location_id": db.scalar(select(ServiceableLocation.id).order_by(ServiceableLocation.id)),
         "counsellor_id": counsellor.counsellor_id,
         "request_id": asked.json()["id"],
+        "enquiry_id": enquiry["id"],
         "token": consent_sms(PLAUSIBLE["phone"]).token,
     }
     TALLY.operations += 1
