@@ -4,7 +4,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as ProbeTimeout
-from typing import Literal
+from typing import Literal, TypedDict
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +26,21 @@ class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     checks: dict[str, Literal["ok", "unavailable"]]
+
+
+class HealthReport(TypedDict):
+    """What /health and /health/ready answer (HealthOut)."""
+
+    status: Literal["ok", "degraded"]
+    version: str
+    checks: dict[str, str]
+
+
+class ServiceIndex(TypedDict):
+    name: str
+    version: str
+    modules: list[str]
+    docs: str
 
 
 # A partitioned database holds a probe for up to DB_READ_TIMEOUT + DB_CONNECT_TIMEOUT; the
@@ -66,7 +81,7 @@ def _check_redis() -> str:
         return "unavailable"
 
 
-def _checks() -> dict:
+def _checks() -> HealthReport:
     checks = {"database": _check_database(), "redis": _check_redis()}
     healthy = all(value == "ok" for value in checks.values())
     return {"status": "ok" if healthy else "degraded", "version": APP_VERSION, "checks": checks}
@@ -75,17 +90,17 @@ def _checks() -> dict:
 # Probers (App Runner, load balancers, monitors) call often; one real check a second per process
 # is as current as any of them can use, and leaves the rest of the calls on the event loop.
 CHECKS_FRESH_SECONDS = 1.0
-_last_checks: tuple[float, dict] | None = None
+_last_checks: tuple[float, HealthReport] | None = None
 
 
-def _fresh_checks() -> dict | None:
+def _fresh_checks() -> HealthReport | None:
     last = _last_checks
     if last is not None and time.monotonic() - last[0] < CHECKS_FRESH_SECONDS:
         return last[1]
     return None
 
 
-def _run_checks() -> dict:
+def _run_checks() -> HealthReport:
     global _last_checks
     body = _checks()
     _last_checks = (time.monotonic(), body)
@@ -98,13 +113,13 @@ def forget_checks() -> None:
     _last_checks = None
 
 
-async def current_checks() -> dict:
+async def current_checks() -> HealthReport:
     fresh = _fresh_checks()
     return fresh if fresh is not None else await run_in_threadpool(_run_checks)
 
 
 @router.get("/health", response_model=HealthOut)
-async def health() -> dict:
+async def health() -> HealthReport:
     """Liveness: always 200; `degraded` when a dependency is down."""
     return await current_checks()
 
@@ -128,8 +143,9 @@ async def ready() -> JSONResponse:
     return JSONResponse(body, status_code=503, headers=ServiceUnavailableError.headers)
 
 
-@router.get("/")
-def index(request: Request) -> dict:
+# Documented as a free-form object, as it always was.
+@router.get("/", response_model=dict)
+def index(request: Request) -> ServiceIndex:
     """Service name, version and modules."""
     paths = request.app.openapi().get("paths", {})
     tags = {tag for item in paths.values() for op in item.values() for tag in op.get("tags", [])}
