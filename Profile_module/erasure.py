@@ -21,7 +21,9 @@ What happens, in order:
    note; the report files are deleted once the erasure commits (`Report_module`; the purge
    job retries a deletion the storage refused).
 5. The profile, every member and every address (deleted ones too) are scrubbed; members and
-   addresses are marked deleted. The cart is emptied. Consent grants are kept as they are:
+   addresses are marked deleted. Website enquiries carrying the login phone or the e-mail are
+   deleted with their history and their e-mails in the outbox (`Enquiry_module`, before the
+   phone and e-mail are scrubbed). The cart is emptied. Consent grants are kept as they are:
    they name member ids, not people, and are the proof of consent we must keep.
 6. Counselling bookings: upcoming ones are cancelled and patient details scrubbed
    (`gmeet_api.bookings.erase_bookings_of_user`, which also removes the Calendar events).
@@ -45,6 +47,7 @@ from Audit_module.service import record_audit, record_rejection
 from Cart_module.checkout import empty_cart, load_cart
 from core.clock import utcnow
 from database import on_commit
+from Enquiry_module.service import erase_user_data as erase_enquiries
 from gmeet_api.bookings import erase_bookings_of_user
 from Login_module.Device.service import erase_user_data as erase_sessions
 from Login_module.locks import lock_user
@@ -118,6 +121,7 @@ class ErasureCounts(TypedDict):
     audit_entries_scrubbed: int
     report_files_deleted: int
     notifications_deleted: int
+    enquiries_erased: int
 
 
 class Erasure(ErasureCounts):
@@ -142,6 +146,8 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
     empty_cart(db, user.id)
     members = erase_members(db, user.id)
     addresses = erase_addresses(db, user.id)
+    # Found by the login phone and e-mail: before they are scrubbed.
+    enquiries = erase_enquiries(db, user.id)
     _scrub_user(db, user)
     db.flush()
     audit_entries = erase_audit_values(
@@ -167,6 +173,7 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
         "audit_entries_scrubbed": audit_entries,
         "report_files_deleted": report_files,
         "notifications_deleted": notifications,
+        "enquiries_erased": enquiries,
     }
     record_audit(
         db,

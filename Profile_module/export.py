@@ -20,6 +20,7 @@ from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
 from Consent_module.Request.service import requests_query
 from Consent_module.service import grants_query
 from core.clock import utcnow
+from Enquiry_module.service import export_enquiries
 from gmeet_api.bookings import my_bookings_query
 from Login_module.Device.service import list_sessions
 from Login_module.models import User
@@ -175,6 +176,7 @@ class Export(TypedDict):
     notification_preferences: Record
     bookings: list[Record]
     sessions: list[Record]
+    enquiries: list[Record]
     audit_trail: list[Record]
 
 
@@ -198,6 +200,7 @@ def build_export(db: Session, user: User) -> Export:
         "notification_preferences": row(preferences(db, user.id)),
         "bookings": bookings_section(db, user.id),
         "sessions": sessions_section(db, user.id),
+        "enquiries": export_enquiries(db, user.id),
         "audit_trail": audit_section(db, user.id),
     }
     record_audit(

@@ -108,6 +108,10 @@ class ExportOut(BaseModel):
     )
     bookings: Rows = Field(description="Counselling bookings")
     sessions: Rows = Field(description="Active device sessions")
+    enquiries: Rows = Field(
+        description="Website enquiries carrying my login phone or e-mail, as sent, with their "
+        "status history (from_status, to_status, note, at)"
+    )
     audit_trail: Rows = Field(description="Audit entries of what I did (actor = me)")
 
 
@@ -135,6 +139,9 @@ class ErasureOut(BaseModel):
     report_files_deleted: int = Field(
         description="Lab report files deleted after the erasure (their metadata is kept, notes "
         "dropped)"
+    )
+    enquiries_erased: int = Field(
+        description="Website enquiries carrying my phone or e-mail deleted, with their e-mails"
     )
 
 

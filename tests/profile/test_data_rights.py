@@ -471,6 +471,7 @@ def test_export_schema_declares_every_section() -> None:
         "notification_preferences",
         "bookings",
         "sessions",
+        "enquiries",
         "audit_trail",
     }
     assert set(declared["required"]) == set(declared["properties"])
