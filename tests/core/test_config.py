@@ -44,12 +44,40 @@ def test_safe_production_settings_are_accepted() -> None:
             "GOOGLE_OAUTH_REDIRECT_URI must be an https",
         ),
         ({"PUBLIC_API_URL": "http://api.nucleotide.example"}, "PUBLIC_API_URL must be an https"),
+        (
+            {
+                "PUBLIC_MEDIA_BACKEND": "s3",
+                "MEDIA_S3_BUCKET": "nucleotide-media",
+                "MEDIA_S3_PUBLIC_URL": "http://media.nucleotide.example",
+            },
+            "MEDIA_S3_PUBLIC_URL must be an https",
+        ),
     ],
 )
 def test_unsafe_production_settings_are_refused(override: dict, fragment: str) -> None:
     with pytest.raises(ValidationError) as excinfo:
         production(**override)
     assert fragment in str(excinfo.value)
+
+
+def test_public_media_on_s3_needs_a_bucket_of_its_own_and_its_address() -> None:
+    media = {"ENVIRONMENT": "development", "PUBLIC_MEDIA_BACKEND": "s3", "_env_file": None}
+    with pytest.raises(ValidationError, match="needs MEDIA_S3_BUCKET, MEDIA_S3_PUBLIC_URL"):
+        Settings(**media, MEDIA_S3_BUCKET="nucleotide-media")
+    with pytest.raises(ValidationError, match="must not be S3_BUCKET"):
+        Settings(
+            **media,
+            MEDIA_S3_BUCKET="nucleotide-files",
+            MEDIA_S3_PUBLIC_URL="https://media.nucleotide.example",
+            STORAGE_BACKEND="s3",
+            S3_BUCKET="nucleotide-files",
+        )
+    accepted = production(
+        PUBLIC_MEDIA_BACKEND="s3",
+        MEDIA_S3_BUCKET="nucleotide-media",
+        MEDIA_S3_PUBLIC_URL="https://media.nucleotide.example",
+    )
+    assert accepted.PUBLIC_MEDIA_BACKEND == "s3"
 
 
 def test_development_allows_the_conveniences() -> None:
