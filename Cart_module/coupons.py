@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from Audit_module.service import diff, record_audit
 from Cart_module.coupon_rules import COUNTED_STATUSES, normalize_code
 from Cart_module.errors import CouponExists, CouponNotFound, InvalidCoupon
-from Cart_module.models import Coupon, CouponRedemption, RedemptionStatus
+from Cart_module.models import Coupon, CouponAllowedEntry, CouponRedemption, RedemptionStatus
 from Category_module.models import Category
 from core.answers import ReadsThrough
 from core.pagination import PageParams, RowPage, paginate
-from Product_module.models import Product
+from Product_module.models import PLAN_MEMBER_RANGES, Product
 
 ENTITY = "coupon"
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
@@ -39,6 +39,9 @@ COUPON_FIELDS = (
     "category_ids",
     "active",
     "public",
+    "allowed_plan_types",
+    "first_order_only",
+    "targeted",
 )
 
 
@@ -163,7 +166,15 @@ def _normalize(fields: dict[str, Any]) -> dict[str, Any]:
     for key in ("product_ids", "category_ids"):
         if key in fields:
             fields[key] = sorted(set(fields[key] or []))
+    if "allowed_plan_types" in fields:
+        wanted = set(fields["allowed_plan_types"] or [])
+        fields["allowed_plan_types"] = [plan for plan in PLAN_MEMBER_RANGES if plan in wanted]
     return fields
+
+
+def _has_allow_list(db: Session, coupon_id: int) -> bool:
+    statement = select(CouponAllowedEntry.id).where(CouponAllowedEntry.coupon_id == coupon_id)
+    return db.scalar(statement.limit(1)) is not None
 
 
 def _code_taken(db: Session, code: str, except_id: int | None = None) -> bool:
@@ -201,6 +212,9 @@ def create_coupon(db: Session, admin_id: int | None, data: dict[str, Any]) -> Co
         "category_ids": [],
         "active": True,
         "public": False,
+        "allowed_plan_types": [],
+        "first_order_only": False,
+        "targeted": False,
         **_normalize(data),
     }
     validate_coupon(db, fields)
@@ -227,6 +241,8 @@ def update_coupon(db: Session, admin_id: int, coupon_id: int, changes: dict[str,
     old = coupon_snapshot(coupon)
     merged = {**old, **changes}
     validate_coupon(db, merged)
+    if coupon.targeted and not merged["targeted"] and _has_allow_list(db, coupon.id):
+        raise InvalidCoupon(details=[_problem("targeted", "remove the allow-list entries first")])
     if merged["code"] != coupon.code and _code_taken(db, merged["code"], except_id=coupon.id):
         raise CouponExists()
     with _unique_code(db):

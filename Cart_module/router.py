@@ -1,5 +1,11 @@
 from fastapi import Response, status
 
+from Cart_module.allow_list import (
+    AllowListAdded,
+    add_to_allow_list,
+    allow_list_page,
+    remove_from_allow_list,
+)
 from Cart_module.coupon_rules import UsableCoupon
 from Cart_module.coupons import (
     CouponWithCounts,
@@ -10,8 +16,12 @@ from Cart_module.coupons import (
     update_coupon,
     with_counts,
 )
+from Cart_module.models import CouponAllowedEntry
 from Cart_module.pricing import CartView, price_cart
 from Cart_module.schemas import (
+    AllowedEntryOut,
+    AllowListAddedOut,
+    AllowListIn,
     CartAddIn,
     CartItemUpdateIn,
     CartMemberIn,
@@ -116,6 +126,33 @@ def change_coupon(
 def retire_coupon(coupon_id: RowId, db: DbSession, admin: AdminUser) -> Response:
     """Deactivate a coupon (admin)."""
     deactivate_coupon(db, admin.id, coupon_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/admin/coupons/{coupon_id}/allowed", response_model=AllowListAddedOut)
+def allow_on_coupon(
+    coupon_id: RowId, body: AllowListIn, db: DbSession, admin: AdminUser
+) -> AllowListAdded:
+    """Put phones and accounts on a coupon's allow-list; the coupon becomes targeted (admin)."""
+    return add_to_allow_list(db, admin.id, coupon_id, body.phones, body.user_ids)
+
+
+@router.get("/admin/coupons/{coupon_id}/allowed", response_model=Page[AllowedEntryOut])
+def coupon_allow_list(
+    coupon_id: RowId, db: DbSession, _admin: AdminUser, page: Pagination
+) -> RowPage[CouponAllowedEntry]:
+    """A coupon's allow-list, oldest entry first (admin)."""
+    return allow_list_page(db, coupon_id, page)
+
+
+@router.delete(
+    "/admin/coupons/{coupon_id}/allowed/{entry_id}", status_code=status.HTTP_204_NO_CONTENT
+)
+def disallow_on_coupon(
+    coupon_id: RowId, entry_id: RowId, db: DbSession, admin: AdminUser
+) -> Response:
+    """Take one entry off a coupon's allow-list; the coupon stays targeted (admin)."""
+    remove_from_allow_list(db, admin.id, coupon_id, entry_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -15,8 +15,9 @@ from pydantic_core import PydanticCustomError
 from Cart_module.coupon_rules import normalize_code
 from Cart_module.coupons import CODE_PATTERN
 from core.errors import CODED_VALIDATION_TYPES
-from core.validation import BodyRowId, PatchIn, SingleLine
+from core.validation import BodyRowId, PatchIn, PhoneNumber, SingleLine
 from Product_module.models import PLAN_MEMBER_RANGES
+from Product_module.schemas import PlanType
 
 CODED_VALIDATION_TYPES.add("invalid_member_count")
 
@@ -25,6 +26,7 @@ MAX_MEMBERS = max(high for _low, high in PLAN_MEMBER_RANGES.values())
 MAX_COUPON_PAISE = 10**12
 MAX_USAGE_LIMIT = 1_000_000_000
 MAX_RESTRICTION_IDS = 200
+MAX_ALLOW_LIST_ADDS = 500
 
 Quantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 CouponPaise = Annotated[int, Field(ge=0, le=MAX_COUPON_PAISE)]
@@ -162,6 +164,12 @@ def _coupon_code(value: str) -> str:
 CouponCode = Annotated[str, StringConstraints(max_length=64), AfterValidator(_coupon_code)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=255), SingleLine]
 RestrictionIds = Annotated[list[BodyRowId], Field(max_length=MAX_RESTRICTION_IDS)]
+PlanTypes = Annotated[list[PlanType], Field(max_length=len(PLAN_MEMBER_RANGES))]
+TARGETED_HELP = (
+    "Only the accounts and phones on its allow-list (`/allowed`) may see and use it; to anyone "
+    "else it does not exist. Adding the first entry sets it; it stays set when the list is "
+    "emptied. It can be cleared only once the list is empty."
+)
 
 
 class CouponCreateIn(BaseModel):
@@ -184,6 +192,13 @@ class CouponCreateIn(BaseModel):
     public: bool = Field(
         False, description="Listed by GET /cart/coupons; a private code applies only when typed."
     )
+    allowed_plan_types: PlanTypes = Field(
+        [], description="Only lines of these plans count; empty: any plan."
+    )
+    first_order_only: bool = Field(
+        False, description="Only for an account that has never had an order paid."
+    )
+    targeted: bool = Field(False, description=TARGETED_HELP)
 
 
 class CouponUpdateIn(PatchIn):
@@ -219,6 +234,9 @@ class CouponUpdateIn(PatchIn):
     category_ids: RestrictionIds | None = None
     active: bool | None = None
     public: bool | None = None
+    allowed_plan_types: PlanTypes | None = None
+    first_order_only: bool | None = None
+    targeted: bool | None = Field(None, description=TARGETED_HELP)
 
 
 class CouponAdminOut(BaseModel):
@@ -240,7 +258,45 @@ class CouponAdminOut(BaseModel):
     category_ids: list[int]
     active: bool
     public: bool
+    allowed_plan_types: list[PlanType]
+    first_order_only: bool
+    targeted: bool
     used_count: int
     held_count: int
     created_at: datetime
     updated_at: datetime
+
+
+# --- a targeted coupon's allow-list ------------------------------------------------------------
+
+
+class AllowListIn(BaseModel):
+    """Phones in any common form (kept in E.164) and account ids; at least one in all."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Plain `list[...] = Field(...)`: the error docs find `invalid_phone` one level down.
+    phones: list[PhoneNumber] = Field([], max_length=MAX_ALLOW_LIST_ADDS)
+    user_ids: list[BodyRowId] = Field([], max_length=MAX_ALLOW_LIST_ADDS)
+
+    @model_validator(mode="after")
+    def something_to_add(self) -> "AllowListIn":
+        if not self.phones and not self.user_ids:
+            raise ValueError("send phones and/or user_ids")
+        return self
+
+
+class AllowedEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    phone: str | None
+    user_id: int | None
+    created_at: datetime
+
+
+class AllowListAddedOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    added: int = Field(description="How many of `entries` are new (the rest were listed).")
+    entries: list[AllowedEntryOut]
