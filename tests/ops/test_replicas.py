@@ -44,7 +44,8 @@ from tests.ops.support import (
 from tests.support.database import IS_MARIADB
 from tests.support.factories.user import make_user
 from tests.support.http import assert_error
-from tests.support.login import login
+from tests.support.images import PNG
+from tests.support.login import ADMIN_PHONE, login
 from tests.support.notification import texts_to
 from tests.support.orders import captured_event, deliver_webhook, pay
 from tests.support.races import all_at_once
@@ -96,6 +97,7 @@ def pair(
             SMS_NOTIFY_MAX_PER_PHONE_PER_HOUR="24",
             OTP_MAX_REQUESTS_PER_HOUR=str(OTP_PER_HOUR),
             OTP_RESEND_COOLDOWN_SECONDS="0",
+            ADMIN_PHONES=ADMIN_PHONE,
             **sms_env(sms_gateway.webhook_url),
             **razorpay_env(razorpay_server.url),
         )
@@ -183,6 +185,35 @@ def test_session_revoked_on_one_replica_is_refused_on_the_other_at_once(pair: Pa
     print(
         f"\n[replicas] logout on A refused on B by the very next request ({elapsed * 1000:.0f} ms)"
     )
+
+
+def test_a_banner_changed_through_one_replica_shows_on_the_other_within_a_second(
+    pair: Pair,
+) -> None:
+    with pair.a.http() as a, pair.b.http() as b:
+        admin = login(a, ADMIN_PHONE)  # type: ignore[arg-type]
+        before = b.get("/banners")
+        assert before.status_code == 200 and b.get("/banners").content == before.content
+        created = a.post("/banners/admin", headers=admin.headers, json={"title": "Replica sale"})
+        assert created.status_code == 201, created.text
+        banner_id = created.json()["id"]
+        uploaded = a.post(
+            f"/banners/admin/{banner_id}/image",
+            headers=admin.headers,
+            files={"file": ("b.png", PNG, "image/png")},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        started = time.monotonic()
+        while True:
+            seen = b.get("/banners")
+            if banner_id in [item["id"] for item in seen.json()["items"]]:
+                break
+            assert time.monotonic() - started < 1.0, "replica B still serves the old list"
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        assert seen.headers["etag"] != before.headers["etag"]
+        assert b.delete(f"/banners/admin/{banner_id}", headers=admin.headers).status_code == 204
+    print(f"\n[replicas] a banner added on A was listed by B after {elapsed * 1000:.0f} ms")
 
 
 def _current_tick() -> int:
