@@ -202,6 +202,8 @@ class Settings(BaseSettings):
     # rolling day (429 beyond either).
     NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR: int = Field(5, ge=1)
     NEWSLETTER_SUBSCRIBES_PER_ADDRESS_PER_DAY: int = Field(3, ge=1)
+    # How often sign-ups nobody confirmed within the link's 7 days are deleted.
+    NEWSLETTER_PURGE_INTERVAL_MINUTES: float = Field(60, gt=0)
 
     # Enquiries (Enquiry_module): the public form's limits (429 beyond any), the sales inbox,
     # and how long a closed enquiry is kept (the purge job's interval in minutes).

@@ -45,6 +45,7 @@ from Login_module.Device.service import session_ended
 from Login_module.router import router as auth_router
 from Member_module.router import router as member_router
 from Member_module.service import member_in_use
+from Newsletter_module.jobs import register_newsletter_jobs
 from Newsletter_module.router import router as newsletter_router
 from Notification_module.jobs import register_notification_jobs
 from Notification_module.router import router as notifications_router
@@ -113,6 +114,7 @@ def start_background_jobs() -> None:
     register_notification_jobs()
     register_counselling_jobs()
     register_enquiry_jobs()
+    register_newsletter_jobs()
     scheduler.start()
 
 

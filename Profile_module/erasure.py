@@ -33,6 +33,8 @@ What happens, in order:
    scrubbed, `profile.erased` audited; the photo file is deleted after the commit.
 9. The inbox and every queued message, push devices and channel preferences are deleted
    (`Notification_module`); nothing more is sent to the account.
+10. The newsletter subscription the account confirmed, and the sign-ups it asked for that
+   nobody confirmed, are deleted with their e-mails in the outbox (`Newsletter_module`).
 """
 
 from datetime import datetime
@@ -54,6 +56,7 @@ from Login_module.locks import lock_user
 from Login_module.models import User
 from Login_module.OTP.service import verify_code
 from Member_module.service import erase_user_data as erase_members
+from Newsletter_module.service import erase_user_data as erase_newsletter
 from Notification_module.service import erase_user_data as erase_notifications
 from Orders_module.erasure import erase_user_data as erase_orders
 from Orders_module.erasure import is_system_note, lock_open_orders, orders_blocking_erasure
@@ -122,6 +125,7 @@ class ErasureCounts(TypedDict):
     report_files_deleted: int
     notifications_deleted: int
     enquiries_erased: int
+    newsletter_subscriptions_erased: int
 
 
 class Erasure(ErasureCounts):
@@ -148,6 +152,7 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
     addresses = erase_addresses(db, user.id)
     # Found by the login phone and e-mail: before they are scrubbed.
     enquiries = erase_enquiries(db, user.id)
+    newsletter = erase_newsletter(db, user.id)
     _scrub_user(db, user)
     db.flush()
     audit_entries = erase_audit_values(
@@ -174,6 +179,7 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
         "report_files_deleted": report_files,
         "notifications_deleted": notifications,
         "enquiries_erased": enquiries,
+        "newsletter_subscriptions_erased": newsletter,
     }
     record_audit(
         db,

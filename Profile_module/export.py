@@ -25,6 +25,7 @@ from gmeet_api.bookings import my_bookings_query
 from Login_module.Device.service import list_sessions
 from Login_module.models import User
 from Member_module.models import Member
+from Newsletter_module.service import export_rows as newsletter_rows
 from Notification_module.service import export_rows, preferences
 from Orders_module.service import orders_query, with_details
 from Profile_module.photos import photo_url
@@ -177,6 +178,7 @@ class Export(TypedDict):
     bookings: list[Record]
     sessions: list[Record]
     enquiries: list[Record]
+    newsletter: list[Record]
     audit_trail: list[Record]
 
 
@@ -201,6 +203,7 @@ def build_export(db: Session, user: User) -> Export:
         "bookings": bookings_section(db, user.id),
         "sessions": sessions_section(db, user.id),
         "enquiries": export_enquiries(db, user.id),
+        "newsletter": [row(subscription) for subscription in newsletter_rows(db, user.id)],
         "audit_trail": audit_section(db, user.id),
     }
     record_audit(

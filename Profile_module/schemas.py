@@ -112,6 +112,10 @@ class ExportOut(BaseModel):
         description="Website enquiries carrying my login phone or e-mail, as sent, with their "
         "status history (from_status, to_status, note, at)"
     )
+    newsletter: Rows = Field(
+        description="My newsletter subscription (the one a confirmation linked to my account): "
+        "email, status, confirmed_at, consent_ip, consent_text_version, unsubscribed_at"
+    )
     audit_trail: Rows = Field(description="Audit entries of what I did (actor = me)")
 
 
@@ -142,6 +146,10 @@ class ErasureOut(BaseModel):
     )
     enquiries_erased: int = Field(
         description="Website enquiries carrying my phone or e-mail deleted, with their e-mails"
+    )
+    newsletter_subscriptions_erased: int = Field(
+        description="My newsletter subscription and the sign-ups I asked for that nobody "
+        "confirmed, deleted with their e-mails"
     )
 
 

@@ -472,6 +472,7 @@ def test_export_schema_declares_every_section() -> None:
         "bookings",
         "sessions",
         "enquiries",
+        "newsletter",
         "audit_trail",
     }
     assert set(declared["required"]) == set(declared["properties"])
