@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from Cart_module.answers import UsableCoupon
 from Cart_module.errors import (
     CouponExpired,
     CouponFirstOrderOnly,
@@ -33,7 +34,6 @@ from Cart_module.errors import (
     CouponUsageExceeded,
 )
 from Cart_module.models import Coupon, CouponAllowedEntry, CouponRedemption, RedemptionStatus
-from core.answers import ReadsThrough
 from Login_module.models import User
 
 COUNTED_STATUSES = (RedemptionStatus.HELD, RedemptionStatus.USED)
@@ -258,15 +258,6 @@ def coupon_discount(
     return evaluate(
         coupon, lines_for_coupon, usage, now, listed=listed, has_paid_order=has_paid_order
     )
-
-
-@dataclass(frozen=True)
-class UsableCoupon(ReadsThrough):
-    """A public coupon and what it would take off the current cart."""
-
-    coupon: Coupon
-    eligible: bool
-    discount_paise: int
 
 
 def usable_coupons(

@@ -5,21 +5,23 @@ with each coupon's use counts. The rules a coupon applies are in Cart_module.cou
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, record_audit
+from Cart_module.answers import CouponWithCounts
 from Cart_module.coupon_rules import COUNTED_STATUSES, normalize_code
 from Cart_module.errors import CouponExists, CouponNotFound, InvalidCoupon
 from Cart_module.models import Coupon, CouponAllowedEntry, CouponRedemption, RedemptionStatus
 from Category_module.models import Category
-from core.answers import ReadsThrough
 from core.pagination import PageParams, RowPage, paginate
 from Product_module.models import PLAN_MEMBER_RANGES, Product
+
+if TYPE_CHECKING:  # the schemas import this module (CODE_PATTERN)
+    from Cart_module.schemas import CouponCreateIn, CouponUpdateIn
 
 ENTITY = "coupon"
 CODE_PATTERN = re.compile(r"^[A-Z0-9_-]{3,32}$")
@@ -124,15 +126,6 @@ def redemption_counts(
     return counts
 
 
-@dataclass(frozen=True)
-class CouponWithCounts(ReadsThrough):
-    """A coupon and how many orders use it (paid) and hold it (awaiting payment)."""
-
-    coupon: Coupon
-    used_count: int
-    held_count: int
-
-
 def with_counts(db: Session, coupons: Sequence[Coupon]) -> list[CouponWithCounts]:
     counts = redemption_counts(db, [coupon.id for coupon in coupons])
     return [
@@ -196,27 +189,9 @@ def _unique_code(db: Session) -> Iterator[None]:
         raise CouponExists() from exc
 
 
-def create_coupon(db: Session, admin_id: int | None, data: dict[str, Any]) -> Coupon:
+def create_coupon(db: Session, admin_id: int | None, body: "CouponCreateIn") -> Coupon:
     """A new coupon (code upper-cased); 409 coupon_exists, 422 invalid_coupon."""
-    fields = {
-        "description": None,
-        "percent_off": None,
-        "amount_off_paise": None,
-        "max_discount_paise": None,
-        "min_order_paise": 0,
-        "valid_from": None,
-        "valid_to": None,
-        "usage_limit_total": None,
-        "usage_limit_per_user": None,
-        "product_ids": [],
-        "category_ids": [],
-        "active": True,
-        "public": False,
-        "allowed_plan_types": [],
-        "first_order_only": False,
-        "targeted": False,
-        **_normalize(data),
-    }
+    fields = _normalize(body.model_dump())
     validate_coupon(db, fields)
     if _code_taken(db, fields["code"]):
         raise CouponExists()
@@ -234,10 +209,10 @@ def create_coupon(db: Session, admin_id: int | None, data: dict[str, Any]) -> Co
     return coupon
 
 
-def update_coupon(db: Session, admin_id: int, coupon_id: int, changes: dict[str, Any]) -> Coupon:
+def update_coupon(db: Session, admin_id: int, coupon_id: int, body: "CouponUpdateIn") -> Coupon:
     """Change the fields sent; the merged coupon is validated as on create."""
     coupon = get_coupon(db, coupon_id)
-    changes = _normalize(changes)
+    changes = _normalize(body.changes())
     old = coupon_snapshot(coupon)
     merged = {**old, **changes}
     validate_coupon(db, merged)

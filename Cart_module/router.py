@@ -6,9 +6,8 @@ from Cart_module.allow_list import (
     allow_list_page,
     remove_from_allow_list,
 )
-from Cart_module.coupon_rules import UsableCoupon
+from Cart_module.answers import CouponWithCounts, UsableCoupon
 from Cart_module.coupons import (
-    CouponWithCounts,
     coupon_admin_page,
     create_coupon,
     deactivate_coupon,
@@ -103,7 +102,7 @@ def list_coupons(
 @router.post("/admin/coupons", response_model=CouponAdminOut, status_code=status.HTTP_201_CREATED)
 def add_coupon_admin(body: CouponCreateIn, db: DbSession, admin: AdminUser) -> CouponWithCounts:
     """Create a coupon (admin)."""
-    coupon = create_coupon(db, admin.id, body.model_dump())
+    coupon = create_coupon(db, admin.id, body)
     return with_counts(db, [coupon])[0]
 
 
@@ -118,7 +117,7 @@ def change_coupon(
     coupon_id: RowId, body: CouponUpdateIn, db: DbSession, admin: AdminUser
 ) -> CouponWithCounts:
     """Change a coupon's settings (only the fields sent; admin)."""
-    coupon = update_coupon(db, admin.id, coupon_id, body.changes())
+    coupon = update_coupon(db, admin.id, coupon_id, body)
     return with_counts(db, [coupon])[0]
 
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 from Address_module.errors import LocationNotServiceable
 from Address_module.service import get_address, serviceability_for
 from Audit_module.service import record_audit, record_rejection
+from Cart_module.answers import UsableCoupon
 from Cart_module.coupon_rules import (
-    UsableCoupon,
     coupon_discount,
     find_coupon,
     normalize_code,

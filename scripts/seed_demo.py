@@ -19,6 +19,7 @@ from Banner_module.models import Banner
 from Banner_module.service import create_banner, set_banner_image
 from Cart_module.coupons import create_coupon
 from Cart_module.models import Coupon
+from Cart_module.schemas import CouponCreateIn
 from Category_module.models import Category
 from Category_module.service import bootstrap_default_categories
 from Consent_module.models import ConsentType, ProductConsent
@@ -85,7 +86,7 @@ def seed_products(db: Session) -> tuple[int, int]:
 def seed_welcome_coupon(db: Session) -> int:
     if db.scalar(select(Coupon.id).where(Coupon.code == WELCOME_COUPON["code"])) is not None:
         return 0
-    create_coupon(db, None, dict(WELCOME_COUPON))
+    create_coupon(db, None, CouponCreateIn(**WELCOME_COUPON))
     return 1
 
 
