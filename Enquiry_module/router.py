@@ -7,6 +7,7 @@ from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser
 from Enquiry_module import service
+from Enquiry_module.answers import Received
 from Enquiry_module.models import Enquiry, EnquiryStatus
 from Enquiry_module.schemas import EnquiryCreatedOut, EnquiryIn, EnquiryOut, EnquiryStatusIn
 
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/enquiries", tags=["enquiries"])
 
 
 @router.post("", response_model=EnquiryCreatedOut, status_code=status.HTTP_201_CREATED)
-def send_enquiry(body: EnquiryIn, db: DbSession) -> service.Received:
+def send_enquiry(body: EnquiryIn, db: DbSession) -> Received:
     """A bulk or corporate testing enquiry from the website (public; 5 an hour per IP, 3 a day
     per phone and per e-mail): its reference, an e-mail to sales, an acknowledgement to you."""
     return service.submit(db, body)

@@ -8,7 +8,6 @@ enter someone else's, and our form must not carry their words to a third party's
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from core.context import current_request
 from core.rate_limit import hit_sliding_window
 from core.sequences import take_next
 from database import locked
+from Enquiry_module.answers import Received
 from Enquiry_module.errors import EnquiryCannotBeNew, EnquiryNotFound
 from Enquiry_module.models import Enquiry, EnquiryCounter, EnquiryStatus, EnquiryStatusChange
 from Enquiry_module.schemas import EnquiryIn, EnquiryStatusIn
@@ -31,14 +31,6 @@ from Notification_module.service import drop_messages, notify_email
 
 HOUR = 3600
 DAY = 24 * HOUR
-
-
-@dataclass(frozen=True)
-class Received:
-    """What the sender is told: the enquiry's id and reference."""
-
-    id: int
-    reference: str
 
 
 def reference_of(year: int, seq: int) -> str:
