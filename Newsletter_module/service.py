@@ -24,6 +24,7 @@ from core.clock import utcnow
 from core.context import current_request
 from core.rate_limit import hit_sliding_window
 from database import locked
+from Login_module.locks import lock_user
 from Login_module.models import User
 from Login_module.snapshot import UserSnapshot
 from Newsletter_module import links
@@ -171,11 +172,16 @@ def by_token(
 def confirm(db: Session, token: str) -> NewsletterSubscription | None:
     """The button behind the confirm link: the consent recorded (time, IP, the text's version,
     anew at each confirmation), and the account that asked for it linked; None: not a valid
-    link."""
-    found = by_token(db, Purpose.CONFIRM, token, lock=True)
+    link. Locks: the account's row first (as every per-user write), then the subscription."""
+    found = by_token(db, Purpose.CONFIRM, token)
     if found is None:
         return None
     subscription, claims = found
+    if claims.user_id is not None:
+        lock_user(db, claims.user_id)
+    still = select(NewsletterSubscription).where(NewsletterSubscription.id == subscription.id)
+    if db.scalar(locked(still)) is None:  # erased meanwhile
+        return None
     account = _link(db, subscription, claims.user_id)
     subscription.status = SubscriptionStatus.CONFIRMED
     subscription.confirmed_at = utcnow()
@@ -194,8 +200,8 @@ def confirm(db: Session, token: str) -> NewsletterSubscription | None:
 
 
 def _link(db: Session, subscription: NewsletterSubscription, user_id: int | None) -> int | None:
-    """Link the account that asked (if it still exists): an account has one subscription, so
-    one it had at another address is unsubscribed (the newsletter moves to this address)."""
+    """Link the account that asked (if it still exists; its row is locked): an account has one
+    subscription, so one it had at another address is unsubscribed (the newsletter moves)."""
     if user_id is None or subscription.user_id == user_id:
         return subscription.user_id
     user = db.get(User, user_id)
@@ -256,6 +262,7 @@ def set_my_subscription(
     """Off: my subscription ends at once. On: a confirmation e-mail to `email`, else to my
     subscription's address, else to my profile's (nothing when that one is confirmed already).
     My subscription and whether a confirmation e-mail was queued."""
+    lock_user(db, user.id)
     mine = db.scalar(
         locked(select(NewsletterSubscription).where(NewsletterSubscription.user_id == user.id))
     )
