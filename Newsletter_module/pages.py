@@ -48,15 +48,17 @@ def _page(
     button: str | None = None,
     note: str | None = None,
     status_code: int = 200,
+    one_click: bool = False,
 ) -> HTMLResponse:
     brand = escape(get_settings().BRAND_NAME)
     body = "".join(f"<p>{escape(text)}</p>" for text in paragraphs)
     if token is not None and button is not None:
         # Posts back to this very URL (relative: right behind any proxy or path prefix).
         action = escape(f"?token={quote(token)}")
+        # The unsubscribe button posts what a mail client's one-click does (RFC 8058).
+        marker = '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
         body += (
-            f'<form method="post" action="{action}">'
-            '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            f'<form method="post" action="{action}">{marker if one_click else ""}'
             f'<button type="submit">{escape(button)}</button></form>'
         )
     if note:
@@ -99,6 +101,7 @@ def unsubscribe_page(email: str, token: str) -> HTMLResponse:
         [f"No more newsletters will be sent to {masked(email)}."],
         token=token,
         button="Unsubscribe",
+        one_click=True,
     )
 
 
