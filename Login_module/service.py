@@ -51,8 +51,14 @@ def _issue(user: User, session: DeviceSession, is_new_user: bool) -> IssuedToken
 
 
 def login_with_otp(db: Session, phone: str, code: str, device: DeviceInfo) -> IssuedTokens:
-    """Check the code, find or create the user, open a device session, mint tokens."""
+    """Check the code, then log the phone's user in."""
     verify_code(db, phone, code)
+    return log_in(db, phone, device)
+
+
+def log_in(db: Session, phone: str, device: DeviceInfo) -> IssuedTokens:
+    """Find or create the user of a phone whose code was checked, open a device session, mint
+    tokens."""
     user = db.scalar(select(User).where(User.phone == phone))
     is_new_user = user is None
     if user is not None and (not user.is_active or user.deleted_at is not None):

@@ -58,6 +58,7 @@ from tests.fakes.smtp import smtp_server, smtp_settings  # noqa: E402, F401
 from tests.support.database import IS_MARIADB, drop_everything, empty_every_table  # noqa: E402
 from tests.support.documented_errors import documented_error_codes, documented_errors_only  # noqa: E402, F401
 from tests.support.factories.user import make_user  # noqa: E402
+from tests.support.login import ADMIN_PHONE, LoggedIn, login  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -161,6 +162,18 @@ def client(db: Session) -> Iterator[TestClient]:
     with_client = TestClient(app, raise_server_exceptions=False)
     yield with_client
     with_client.close()
+
+
+@pytest.fixture
+def admin(client: TestClient) -> LoggedIn:
+    """The admin (ADMIN_PHONE is in ADMIN_PHONES), logged in."""
+    return login(client, ADMIN_PHONE)
+
+
+@pytest.fixture
+def customer(client: TestClient) -> LoggedIn:
+    """A customer, logged in."""
+    return login(client, "+919876500001")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from Address_module.models import Address, ServiceableLocation
 from Audit_module.models import AuditLog
 from tests.support.factories.address import make_address, make_location
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, login
+from tests.support.login import login
 
 ME = "+919876500011"
 OTHER = "+919876500012"
@@ -60,11 +60,6 @@ def locations(db) -> None:
 @pytest.fixture
 def me(client):
     return login(client, ME)
-
-
-@pytest.fixture
-def admin(client):
-    return login(client, ADMIN_PHONE)
 
 
 # --- access ------------------------------------------------------------------------------------

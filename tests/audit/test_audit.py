@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
+from tests.support.login import LoggedIn, login_by_otp, request_code
 
 PHONE = "+919876500051"
 OTHER_PHONE = "+919876500052"
@@ -25,11 +25,6 @@ ENTRY_FIELDS = {
     "request_id",
     "created_at",
 }
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def search(client: TestClient, admin: LoggedIn, **params: object) -> dict:
@@ -59,7 +54,7 @@ def test_audit_search_needs_a_token(client: TestClient) -> None:
 
 
 def test_audit_search_is_for_admins_only(client: TestClient) -> None:
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     assert_error(client.get("/audit", headers=user.headers), 403, "admin_required")
     assert_error(
         client.get("/audit", params={"actor_user_id": user.user_id}, headers=user.headers),
@@ -69,7 +64,7 @@ def test_audit_search_is_for_admins_only(client: TestClient) -> None:
 
 
 def test_admin_sees_the_whole_trail(client: TestClient, admin: LoggedIn) -> None:
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     body = search(client, admin, limit=100)
     assert set(body) == {"items", "total", "limit", "offset"}
     assert body["total"] == len(body["items"])
@@ -100,7 +95,7 @@ def test_filter_by_entity(client: TestClient, admin: LoggedIn, db: Session) -> N
 
 
 def test_filter_by_actor_and_action(client: TestClient, admin: LoggedIn) -> None:
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     client.put("/profile", json={"name": "Asha"}, headers=user.headers)
     mine = search(client, admin, actor_user_id=user.user_id, limit=100)
     assert mine["total"] >= 4
@@ -199,8 +194,8 @@ def test_results_are_paginated(client: TestClient, admin: LoggedIn, db: Session)
 
 
 def test_my_trail_shows_only_what_i_did(client: TestClient, db: Session) -> None:
-    user = login(client, PHONE)
-    other = login(client, OTHER_PHONE)
+    user = login_by_otp(client, PHONE)
+    other = login_by_otp(client, OTHER_PHONE)
     client.put("/profile", json={"name": "Asha"}, headers=user.headers)
     client.put("/profile", json={"name": "Bina"}, headers=other.headers)
     add_entries(
@@ -219,7 +214,7 @@ def test_my_trail_shows_only_what_i_did(client: TestClient, db: Session) -> None
 
 
 def test_my_trail_is_paginated(client: TestClient) -> None:
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     for n in range(3):
         client.put("/profile", json={"name": f"Name {n}"}, headers=user.headers)
     body = client.get("/audit/me", params={"limit": 2}, headers=user.headers).json()
@@ -266,7 +261,7 @@ def test_refused_attempts_stay_in_the_trail(client: TestClient, admin: LoggedIn)
 
 
 def test_session_events_are_listed(client: TestClient, admin: LoggedIn) -> None:
-    user = login(client, PHONE, device_name="Pixel", device_platform="android")
+    user = login_by_otp(client, PHONE, device_name="Pixel", device_platform="android")
     client.post("/auth/logout", headers=user.headers)
     created = search(client, admin, action="session.created", actor_user_id=user.user_id)
     [entry] = created["items"]
@@ -277,7 +272,7 @@ def test_session_events_are_listed(client: TestClient, admin: LoggedIn) -> None:
 
 
 def test_audit_rows_record_request_id_and_user_agent(client: TestClient, admin: LoggedIn) -> None:
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     client.put(
         "/profile",
         json={"gender": "female"},

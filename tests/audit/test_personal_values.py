@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.support.factories.address import make_location
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import ADMIN_PHONE, LoggedIn, login_by_otp
 
 PHONE = "+919876500061"
 MEMBER_PHONE = "+919812345678"
@@ -34,7 +34,7 @@ FULL_PHONES = [PHONE, MEMBER_PHONE, NEW_MEMBER_PHONE, CONTACT_PHONE, NEW_CONTACT
 
 
 def admin_trail(client: TestClient, user: LoggedIn) -> list[dict]:
-    admin = login(client, ADMIN_PHONE)
+    admin = login_by_otp(client, ADMIN_PHONE)
     response = client.get(
         "/audit", params={"actor_user_id": user.user_id, "limit": 100}, headers=admin.headers
     )
@@ -51,7 +51,7 @@ def test_member_address_and_profile_changes_keep_no_personal_values_in_the_audit
     client: TestClient, db: Session
 ) -> None:
     make_location(db, "BANGALORE")
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     member = client.post(
         "/member",
         json={
@@ -159,7 +159,7 @@ def test_member_address_and_profile_changes_keep_no_personal_values_in_the_audit
 
 
 def test_the_users_own_trail_keeps_no_personal_values_either(client: TestClient) -> None:
-    user = login(client, PHONE)
+    user = login_by_otp(client, PHONE)
     client.put("/profile", json={"name": "Asha Menon"}, headers=user.headers)
     response = client.get("/audit/me", headers=user.headers)
     assert response.status_code == 200, response.text

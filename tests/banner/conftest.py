@@ -1,22 +1,10 @@
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from Category_module.models import Category
 from Product_module.models import Product
 from tests.support.factories.category import make_category
 from tests.support.factories.product import make_product
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
-
-
-@pytest.fixture
-def customer(client: TestClient) -> LoggedIn:
-    return login(client, "+919876500001")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from tests.support.factories.address import make_address
 from tests.support.factories.category import make_category
 from tests.support.factories.member import make_member
 from tests.support.factories.product import make_product
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn, login
 
 
 @dataclass
@@ -50,11 +50,6 @@ def other(client: TestClient, db: Session) -> Buyer:
         make_member(db, user.user_id, name="Other Person"),
         make_address(db, user.user_id),
     )
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 @pytest.fixture

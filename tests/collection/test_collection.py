@@ -13,7 +13,7 @@ from core import clock as clock_module
 from Notification_module.models import Channel, NotificationEvent
 from tests.support.factories.address import make_location
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn, login
 from tests.support.notification import outbox
 from tests.support.report import paid_order
 
@@ -28,11 +28,6 @@ pytestmark = pytest.mark.usefixtures("razorpay")
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock_module, "frozen", NOW)
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def free(client: TestClient, buyer, order: dict, **params) -> dict:

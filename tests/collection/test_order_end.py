@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from Collection_module.models import SlotCount
 from core import clock as clock_module
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn
 from tests.support.orders import Shopper, deliver_webhook, refund_event
 from tests.support.report import paid_order
 
@@ -27,11 +27,6 @@ pytestmark = pytest.mark.usefixtures("razorpay")
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock_module, "frozen", NOW)
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def booked(client: TestClient, db: Session, phone: str) -> tuple[Shopper, dict, dict]:

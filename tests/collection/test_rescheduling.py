@@ -14,7 +14,7 @@ from Notification_module.models import Channel, DeliveryStatus, NotificationEven
 from tests.fakes.sms import FakeSmsGateway
 from tests.support.collection import TUESDAY, book, fix_clock, move
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn
 from tests.support.notification import deliver, outbox, texts_to
 from tests.support.report import move_item, paid_order
 
@@ -27,11 +27,6 @@ pytestmark = pytest.mark.usefixtures("razorpay")
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> None:
     fix_clock(monkeypatch)
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def places(db: Session) -> dict[tuple[str, str], int]:

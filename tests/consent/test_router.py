@@ -14,7 +14,7 @@ from tests.support.factories.consent import grant, link_consent, make_consent_ty
 from tests.support.factories.member import make_member as make_person
 from tests.support.factories.product import make_product
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, login
+from tests.support.login import login
 
 ME = "+919876500001"
 OTHER = "+919876500002"
@@ -36,11 +36,6 @@ def me(client):
 @pytest.fixture
 def other(client):
     return login(client, OTHER)
-
-
-@pytest.fixture
-def admin(client):
-    return login(client, ADMIN_PHONE)
 
 
 @pytest.fixture

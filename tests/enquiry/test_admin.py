@@ -10,12 +10,7 @@ from Audit_module.models import AuditLog
 from config import Settings
 from tests.support.enquiry import send_enquiry
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
+from tests.support.login import LoggedIn, login
 
 
 @pytest.fixture(autouse=True)

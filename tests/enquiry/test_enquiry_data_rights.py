@@ -16,7 +16,7 @@ from Enquiry_module.models import Enquiry, EnquiryStatusChange
 from Notification_module.models import Notification
 from tests.support.enquiry import send_enquiry
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
+from tests.support.login import LoggedIn, login, request_code
 
 PHONE = "+919876512345"
 EMAIL = "Asha.Rao@Example.com"
@@ -26,11 +26,6 @@ EMAIL = "Asha.Rao@Example.com"
 def many_from_one_ip(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "ENQUIRY_MAX_PER_IP_PER_HOUR", 100)
     monkeypatch.setattr(settings, "OTP_RESEND_COOLDOWN_SECONDS", 0)  # the erasure's fresh code
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 @pytest.fixture

@@ -13,12 +13,7 @@ from tests.fakes.google import FakeGoogle
 from tests.fakes.google_setup import Clock
 from tests.support.factories.gmeet import connect, ist, make_counsellor
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
+from tests.support.login import LoggedIn, login
 
 
 def update(client: TestClient, admin: LoggedIn, counsellor_id: str, **body: Any) -> Any:

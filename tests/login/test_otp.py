@@ -21,7 +21,7 @@ from tests.fakes.server import FakeResponse
 from tests.fakes.sms import FakeSmsGateway
 from tests.login.support import audit_rows, audit_text, otp_keys
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, login, request_code
+from tests.support.login import ADMIN_PHONE, login_by_otp, request_code
 
 PHONE = "+919876500001"
 TEST_NUMBER = "+919999900001"
@@ -182,7 +182,7 @@ def test_code_is_kept_hashed_in_redis_with_the_otp_expiry(
 def test_first_login_creates_the_user_and_later_logins_find_it(
     client: TestClient, db: Session, no_cooldown: None
 ) -> None:
-    first = login(client, PHONE)
+    first = login_by_otp(client, PHONE)
     assert first.body["user"]["is_new_user"] is True
     assert first.body["user"] == {
         "id": first.user_id,
@@ -193,7 +193,7 @@ def test_first_login_creates_the_user_and_later_logins_find_it(
     }
     assert first.body["token_type"] == "bearer"
     assert first.body["expires_in"] == 86_400
-    second = login(client, PHONE)
+    second = login_by_otp(client, PHONE)
     assert second.body["user"]["is_new_user"] is False
     assert second.user_id == first.user_id
     db.expire_all()
@@ -205,7 +205,7 @@ def test_first_login_creates_the_user_and_later_logins_find_it(
 
 
 def test_login_stores_the_device_information(client: TestClient, db: Session) -> None:
-    me = login(
+    me = login_by_otp(
         client,
         PHONE,
         device_id="device-abc",
@@ -238,7 +238,7 @@ def test_device_fields_have_length_limits(client: TestClient, sms_gateway: FakeS
 
 
 def test_phone_in_admin_phones_gets_the_admin_role(client: TestClient) -> None:
-    admin = login(client, ADMIN_PHONE)
+    admin = login_by_otp(client, ADMIN_PHONE)
     assert admin.body["user"]["role"] == "admin"
     me = client.get("/auth/me", headers=admin.headers).json()
     assert me["role"] == "admin"
@@ -247,7 +247,7 @@ def test_phone_in_admin_phones_gets_the_admin_role(client: TestClient) -> None:
 def test_admin_role_follows_admin_phones_on_every_request(
     client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin = login(client, ADMIN_PHONE)
+    admin = login_by_otp(client, ADMIN_PHONE)
     monkeypatch.setattr(settings, "ADMIN_PHONES", "+919000000002")
     assert client.get("/auth/me", headers=admin.headers).json()["role"] == "user"
     assert_error(client.get("/audit", headers=admin.headers), 403, "admin_required")
@@ -257,9 +257,9 @@ def test_admin_phones_may_be_written_in_any_common_form(
     client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(settings, "ADMIN_PHONES", "not-a-phone, 090000 00002 ,+91 90000-00003")
-    assert login(client, "+919000000002").body["user"]["role"] == "admin"
-    assert login(client, "+919000000003").body["user"]["role"] == "admin"
-    assert login(client, PHONE).body["user"]["role"] == "user"
+    assert login_by_otp(client, "+919000000002").body["user"]["role"] == "admin"
+    assert login_by_otp(client, "+919000000003").body["user"]["role"] == "admin"
+    assert login_by_otp(client, PHONE).body["user"]["role"] == "user"
 
 
 def test_wrong_code_is_otp_invalid(client: TestClient) -> None:

@@ -22,7 +22,7 @@ from tests.newsletter.mailbox import (
     use_public_url,
 )
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn, login
 
 # Addresses a spreadsheet would read as formulas.
 FORMULAS = ["=cmd@example.com", "+91@example.com", "-2+3@example.com"]
@@ -32,11 +32,6 @@ FORMULAS = ["=cmd@example.com", "+91@example.com", "-2+3@example.com"]
 def public_url(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     use_public_url(settings, monkeypatch)
     monkeypatch.setattr(settings, "NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR", 50)
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def confirm(client: TestClient, smtp: FakeSmtpServer, address: str) -> None:

@@ -18,7 +18,7 @@ from Notification_module.render import TEMPLATES, render
 from Notification_module.service import notify
 from tests.fakes.sms import FakeSmsGateway
 from tests.support.http import assert_error, free_port
-from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
+from tests.support.login import LoggedIn, login, request_code
 from tests.support.notification import channels, deliver, outbox, texts_to
 from tests.support.report import TO_THE_LAB, in_lab, move_item, paid_order, upload
 
@@ -26,11 +26,6 @@ PHONE = "+919876580001"
 PRODUCT_NAMES = ("My genes", "Family planning")
 
 pytestmark = pytest.mark.usefixtures("razorpay")
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def test_a_paid_order_is_told_once_in_the_inbox_and_by_sms(

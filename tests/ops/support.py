@@ -37,7 +37,7 @@ from tests.support.factories.consent import grant_all_required, link_consent, ma
 from tests.support.factories.member import make_member
 from tests.support.factories.product import make_product
 from tests.support.http import free_port
-from tests.support.login import LoggedIn, login
+from tests.support.login import LoggedIn, login_by_otp
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server")
@@ -401,7 +401,7 @@ def make_catalogue(engine: Engine, price_paise: int = 2_000_00) -> int:
 
 def ready_buyer(http: httpx.Client, engine: Engine, phone: str, product_id: int) -> Buyer:
     """Logged in through the replica, member/address/consents committed, product in the cart."""
-    me = login(http, phone)  # type: ignore[arg-type]
+    me = login_by_otp(http, phone)  # type: ignore[arg-type]
     with Session(engine, expire_on_commit=False) as session:
         member = make_member(session, me.user_id, relation="self")
         address = make_address(session, me.user_id)

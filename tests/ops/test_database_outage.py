@@ -32,7 +32,7 @@ from tests.ops.support import (
 )
 from tests.support.database import IS_MARIADB
 from tests.support.http import assert_error
-from tests.support.login import login
+from tests.support.login import login_by_otp
 from tests.support.orders import captured_event, deliver_webhook, pay
 
 pytestmark = pytest.mark.skipif(
@@ -243,7 +243,7 @@ def test_database_partition_is_a_bounded_503_and_health_stays_quick(
         try:
             replica.wait_until_up()
             with replica.http() as http:
-                me = login(http, "+919876590002")  # type: ignore[arg-type]
+                me = login_by_otp(http, "+919876590002")  # type: ignore[arg-type]
                 assert http.get("/auth/me", headers=me.headers).status_code == 200
                 proxy.stall()
                 # Worst case: the pooled connection's ping waits DB_READ_TIMEOUT, the fresh one

@@ -26,7 +26,7 @@ from tests.ops.support import (
 )
 from tests.support.database import IS_MARIADB
 from tests.support.http import assert_error
-from tests.support.login import login
+from tests.support.login import login_by_otp
 
 pytestmark = requires_redis_server
 
@@ -83,8 +83,8 @@ def test_redis_outage_degrades_then_recovers_without_a_restart(
 
 def _outage_and_recovery(http: httpx.Client, redis_server: RedisServer, replica: Replica) -> None:
     call = Timed(http)
-    kept = login(http, PHONE)  # type: ignore[arg-type]
-    other = login(http, PHONE)  # type: ignore[arg-type]
+    kept = login_by_otp(http, PHONE)  # type: ignore[arg-type]
+    other = login_by_otp(http, PHONE)  # type: ignore[arg-type]
     for session in (kept, other):  # both sessions now cached as active in Redis
         assert call("GET", "/auth/me", headers=session.headers).status_code == 200
     sessions = call("GET", "/sessions", headers=kept.headers).json()["sessions"]
@@ -132,7 +132,7 @@ def _outage_and_recovery(http: httpx.Client, redis_server: RedisServer, replica:
         interval=0.25,
     )
     assert call("GET", "/auth/me", headers=other.headers).status_code == 401
-    again = login(http, "+919876580002")  # type: ignore[arg-type]
+    again = login_by_otp(http, "+919876580002")  # type: ignore[arg-type]
     assert call("GET", "/auth/me", headers=again.headers).status_code == 200
     # The scheduler claims its ticks in Redis again.
     wait_for(
@@ -168,7 +168,7 @@ def test_redis_partition_costs_one_socket_timeout_not_one_per_call(
             replica.wait_until_up()
             with replica.http() as http:
                 call = Timed(http)
-                me = login(http, PHONE)  # type: ignore[arg-type]
+                me = login_by_otp(http, PHONE)  # type: ignore[arg-type]
                 assert call("GET", "/auth/me", headers=me.headers).status_code == 200
                 proxy.stall()
                 # The first call meets the dead socket once; the next ones skip Redis.
@@ -239,7 +239,7 @@ def test_logout_on_a_replica_cut_off_from_redis_is_refused_by_the_others(
             a.wait_until_up()
             b.wait_until_up()
             with a.http() as on_a, b.http() as on_b:
-                me = login(on_b, "+919876580009")  # type: ignore[arg-type]
+                me = login_by_otp(on_b, "+919876580009")  # type: ignore[arg-type]
                 assert on_b.get("/auth/me", headers=me.headers).status_code == 200
                 session_id = on_b.get("/sessions", headers=me.headers).json()["sessions"][0]["id"]
                 cache = redis_server.client()

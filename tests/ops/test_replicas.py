@@ -45,7 +45,7 @@ from tests.support.database import IS_MARIADB
 from tests.support.factories.user import make_user
 from tests.support.http import assert_error
 from tests.support.images import PNG
-from tests.support.login import ADMIN_PHONE, login
+from tests.support.login import ADMIN_PHONE, login_by_otp
 from tests.support.notification import texts_to
 from tests.support.orders import captured_event, deliver_webhook, pay
 from tests.support.races import all_at_once
@@ -172,7 +172,7 @@ def test_otp_send_limit_counts_sends_on_both_replicas(pair: Pair) -> None:
 
 def test_session_revoked_on_one_replica_is_refused_on_the_other_at_once(pair: Pair) -> None:
     with pair.a.http() as a, pair.b.http() as b:
-        me = login(a, "+919876560003")  # type: ignore[arg-type]
+        me = login_by_otp(a, "+919876560003")  # type: ignore[arg-type]
         assert b.get("/auth/me", headers=me.headers).status_code == 200
         session_id = a.get("/sessions", headers=me.headers).json()["sessions"][0]["id"]
         assert pair.redis.get(f"sess:{session_id}") == f"active:{me.user_id}"  # B's check is cached
@@ -191,7 +191,7 @@ def test_a_banner_changed_through_one_replica_shows_on_the_other_within_a_second
     pair: Pair,
 ) -> None:
     with pair.a.http() as a, pair.b.http() as b:
-        admin = login(a, ADMIN_PHONE)  # type: ignore[arg-type]
+        admin = login_by_otp(a, ADMIN_PHONE)  # type: ignore[arg-type]
         before = b.get("/banners")
         assert before.status_code == 200 and b.get("/banners").content == before.content
         created = a.post("/banners/admin", headers=admin.headers, json={"title": "Replica sale"})

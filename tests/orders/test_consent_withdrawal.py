@@ -4,7 +4,6 @@ issued; giving the consent again lifts it."""
 
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -13,17 +12,12 @@ from Orders_module.models import Order, OrderItem, OrderStatusHistory
 from tests.fakes.razorpay import FakeRazorpay
 from tests.support.consent import confirmed_by_member
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn
 from tests.support.orders import Shop, Shopper, checkout, make_shop, pay, shopper
 from tests.support.report import upload
 
 PHONE = "+919876530001"
 PARTNER_PHONE = "+919876530002"
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def give_consent(client: TestClient, buyer: Shopper, shop: Shop, member_index: int = 0) -> int:

@@ -15,7 +15,7 @@ from Orders_module.models import Order, Refund
 from tests.fakes.razorpay import FakeRazorpay, error, new_payment_id
 from tests.support.factories.cart import make_coupon
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, login
+from tests.support.login import login
 from tests.support.orders import (
     captured_event,
     checkout,
@@ -26,11 +26,6 @@ from tests.support.orders import (
     shopper,
 )
 from tests.support.report import upload
-
-
-@pytest.fixture
-def admin(client: TestClient):
-    return login(client, ADMIN_PHONE)
 
 
 def paid_order(client: TestClient, db: Session, phone: str, members: int = 1) -> tuple:

@@ -12,7 +12,7 @@ from Notification_module.models import Channel, NotificationEvent
 from tests.fakes.sms import FakeSmsGateway
 from tests.support.factories.member import make_member
 from tests.support.http import assert_error
-from tests.support.login import ADMIN_PHONE, login
+from tests.support.login import ADMIN_PHONE, login, login_by_otp
 from tests.support.notification import deliver, outbox, texts_to
 
 OLD = "+919876591001"
@@ -62,7 +62,7 @@ def test_both_codes_change_the_phone_sign_out_other_sessions_and_tell_the_old_nu
     assert entry.changes["old"] == "+91******1001" and entry.changes["new"] == "+91******1002"
     assert OLD not in str(entry.changes) and NEW not in str(entry.changes)
     # The new phone logs in to the same account.
-    assert login(client, NEW).user_id == here.user_id
+    assert login_by_otp(client, NEW).user_id == here.user_id
 
 
 def test_a_wrong_code_changes_nothing(client: TestClient, sms_gateway: FakeSmsGateway) -> None:
@@ -179,7 +179,7 @@ def test_a_lost_sim_is_moved_by_an_admin_and_claimed_with_the_new_phones_code(
     assert claimed.status_code == 200, claimed.text
     # Every session of the account is out; the new phone logs in to it.
     assert_error(client.get("/profile", headers=me.headers), 401, "session_revoked")
-    assert login(client, NEW).user_id == me.user_id
+    assert login_by_otp(client, NEW).user_id == me.user_id
     db.expire_all()
     [entry] = db.scalars(select(AuditLog).where(AuditLog.action == "profile.phone_changed"))
     assert entry.actor_user_id == admin.user_id and entry.changes["reason"] == "lost_sim"

@@ -13,17 +13,12 @@ from core.storage import forget_storage
 from Report_module.jobs import purge_erased_reports_job
 from Report_module.models import Report
 from tests.support.http import assert_error, free_port
-from tests.support.login import ADMIN_PHONE, LoggedIn, login, request_code
+from tests.support.login import LoggedIn, request_code
 from tests.support.report import InLab, Stored, download, in_lab, pdf, upload
 
 PHONE = "+919876571001"
 
 pytestmark = pytest.mark.usefixtures("razorpay")
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 @pytest.fixture(autouse=True)

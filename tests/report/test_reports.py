@@ -17,7 +17,7 @@ from Orders_module.models import OrderItem, OrderStatus
 from Report_module import service as report_service
 from Report_module.models import Report
 from tests.support.http import assert_error, free_port
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn, login
 from tests.support.notification import outbox
 from tests.support.report import Stored, download, in_lab, move_item, paid_order, pdf, upload
 
@@ -25,11 +25,6 @@ PHONE = "+919876570001"
 OTHER_PHONE = "+919876570002"
 
 pytestmark = pytest.mark.usefixtures("razorpay")
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 def sha(content: bytes) -> str:

@@ -19,7 +19,7 @@ from tests.fakes.razorpay import FakeRazorpay
 from tests.support.factories.address import make_address
 from tests.support.factories.consent import confirmed_request, grant, make_consent_type
 from tests.support.factories.member import make_member
-from tests.support.login import ADMIN_PHONE, LoggedIn, login
+from tests.support.login import LoggedIn, login
 from tests.support.orders import checkout, make_shop, shopper
 
 PUBLIC, USER, OWNED, ADMIN = "public", "user", "owned", "admin"
@@ -250,11 +250,6 @@ def test_anonymous_callers(client: TestClient, method: str, path: str) -> None:
 @pytest.fixture
 def user(client: TestClient) -> LoggedIn:
     return login(client, "+919876561001")
-
-
-@pytest.fixture
-def admin(client: TestClient) -> LoggedIn:
-    return login(client, ADMIN_PHONE)
 
 
 ADMIN_ROUTES = sorted(route for route, access in ACCESS.items() if access == ADMIN)
