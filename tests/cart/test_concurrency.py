@@ -1,4 +1,5 @@
-"""Cart writes racing each other and member deletion (MariaDB: real commits and row locks)."""
+"""Cart writes racing each other and member deletion, and holds of an allow-listed coupon
+racing each other and the allow-list's changes (MariaDB: real commits and row locks)."""
 
 import threading
 from collections.abc import Callable, Iterator
@@ -7,13 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from Address_module.models import Address, ServiceableLocation
 from Audit_module.models import AuditLog
-from Cart_module.errors import AlreadyInCart
-from Cart_module.models import Cart, CartItem, CartItemMember
+from Cart_module.allow_list import remove_from_allow_list
+from Cart_module.checkout import hold_coupon
+from Cart_module.errors import AlreadyInCart, CouponInvalid, CouponUsageExceeded
+from Cart_module.models import Cart, CartItem, CartItemMember, CouponAllowedEntry, CouponRedemption
 from Cart_module.pricing import price_cart
 from Cart_module.service import MemberChoice, add_item
 from Category_module.models import Category
@@ -25,10 +28,12 @@ from Member_module.service import delete_member
 from Product_module.models import Product
 from tests.support.database import requires_mariadb
 from tests.support.factories.address import make_address
+from tests.support.factories.cart import make_coupon, make_order
 from tests.support.factories.category import make_category
 from tests.support.factories.member import make_member
 from tests.support.factories.product import make_product
 from tests.support.factories.user import make_user
+from tests.support.races import all_at_once, connection_id, wait_until_blocked
 
 RACERS = 6
 
@@ -154,3 +159,117 @@ def test_simultaneous_reads_drop_a_withdrawn_test_once(shopper):
             )
         ).all()
         assert len(removals) == 1
+
+
+# --- an allow-listed coupon --------------------------------------------------------------------
+
+LISTED_LIMIT = 3
+
+
+@dataclass
+class TargetedRace:
+    coupon_id: int
+    listed: list[tuple[int, int]]  # (user_id, order_id) of listed users
+    unlisted: list[tuple[int, int]]
+
+
+@pytest.fixture
+def targeted_race(committing: Engine) -> TargetedRace:
+    """A targeted coupon (total limit 3) listing RACERS users, half by phone and half by
+    account, and two unlisted users; each with an order to hold it on. Committed for real."""
+    with Session(committing) as session:
+        coupon = make_coupon(session, usage_limit_total=LISTED_LIMIT, targeted=True)
+        users = [make_user(session) for _ in range(RACERS + 2)]
+        listed, unlisted = users[:RACERS], users[RACERS:]
+        for n, user in enumerate(listed):
+            by_phone = {"phone": user.phone} if n % 2 else {"user_id": user.id}
+            session.add(CouponAllowedEntry(coupon_id=coupon.id, **by_phone))
+        orders = {user.id: make_order(session, user.id).id for user in users}
+        session.commit()
+        return TargetedRace(
+            coupon.id,
+            [(user.id, orders[user.id]) for user in listed],
+            [(user.id, orders[user.id]) for user in unlisted],
+        )
+
+
+def hold_for(coupon_id: int, user_id: int, order_id: int) -> Callable[[], str]:
+    def hold() -> str:
+        with Session(engine) as session:
+            session.get(User, user_id)  # as a request: authentication reads first
+            try:
+                hold_coupon(
+                    session,
+                    coupon_id=coupon_id,
+                    user_id=user_id,
+                    order_id=order_id,
+                    discount_paise=10,
+                )
+                session.commit()
+                return "held"
+            except (CouponInvalid, CouponUsageExceeded) as refusal:
+                session.rollback()
+                return refusal.code
+
+    return hold
+
+
+def test_an_allow_listed_coupons_limit_holds_when_listed_and_unlisted_users_race(
+    targeted_race: TargetedRace,
+) -> None:
+    race = targeted_race
+    pairs = race.listed + race.unlisted
+    outcomes = all_at_once([hold_for(race.coupon_id, user, order) for user, order in pairs])
+    listed_outcomes, unlisted_outcomes = outcomes[:RACERS], outcomes[RACERS:]
+    assert (
+        sorted(listed_outcomes)
+        == ["coupon_usage_exceeded"] * (RACERS - LISTED_LIMIT) + ["held"] * LISTED_LIMIT
+    )
+    assert unlisted_outcomes == ["coupon_invalid", "coupon_invalid"]
+    with Session(engine) as session:
+        holders = session.scalars(
+            select(CouponRedemption.user_id).where(CouponRedemption.coupon_id == race.coupon_id)
+        ).all()
+    assert len(holders) == LISTED_LIMIT
+    assert set(holders) <= {user for user, _order in race.listed}
+
+
+def test_a_hold_that_waited_for_an_allow_list_removal_sees_it(
+    targeted_race: TargetedRace,
+) -> None:
+    """The admin's removal holds the coupon's lock; a checkout's hold for that user waits for
+    it, then reads the list as committed and is refused, as for an unknown code."""
+    (user_id, order_id) = race_pair = targeted_race.listed[0]
+    with Session(engine) as admin_session:
+        entry_id = admin_session.scalar(
+            select(CouponAllowedEntry.id).where(
+                CouponAllowedEntry.coupon_id == targeted_race.coupon_id,
+                CouponAllowedEntry.user_id == user_id,
+            )
+        )
+        assert entry_id is not None
+        remove_from_allow_list(admin_session, 1, targeted_race.coupon_id, entry_id)
+        with Session(engine) as checkout_session, ThreadPoolExecutor(1) as pool:
+            waiting = connection_id(checkout_session)
+
+            def hold() -> str:
+                try:
+                    hold_coupon(
+                        checkout_session,
+                        coupon_id=targeted_race.coupon_id,
+                        user_id=race_pair[0],
+                        order_id=order_id,
+                        discount_paise=10,
+                    )
+                    checkout_session.commit()
+                    return "held"
+                except CouponInvalid as refusal:
+                    checkout_session.rollback()
+                    return refusal.code
+
+            outcome = pool.submit(hold)
+            wait_until_blocked(engine, waiting)
+            admin_session.commit()
+            assert outcome.result(timeout=10) == "coupon_invalid"
+    with Session(engine) as session:
+        assert session.scalar(select(CouponRedemption.id).limit(1)) is None

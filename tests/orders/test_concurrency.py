@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from Cart_module.models import CouponRedemption
+from Cart_module.models import CouponAllowedEntry, CouponRedemption
 from config import Settings
 from database import engine
 from Login_module.models import User
@@ -66,6 +66,71 @@ def test_coupon_limited_to_5_is_carried_by_exactly_5_paid_orders(
         )
     assert carrying == 5
     assert used == 5
+
+
+def test_an_allow_listed_coupon_limited_to_4_is_carried_by_4_paid_orders_of_listed_buyers(
+    committing: Engine, razorpay: FakeRazorpay, settings, monkeypatch
+) -> None:
+    """Phones listed before they sign up (and accounts listed by id) race for the last uses;
+    buyers who are not listed cannot even put the code on their cart."""
+    monkeypatch.setattr(settings, "OTP_MAX_REQUESTS_PER_IP_PER_HOUR", 1000)
+    product_id, coupon_id = make_catalogue(committing, usage_limit_total=4, targeted=True)
+    listed_phones = [f"+91987656{i:04d}" for i in range(12)]
+    with Session(committing) as session:
+        for phone in listed_phones[:6]:
+            session.add(CouponAllowedEntry(coupon_id=coupon_id, phone=phone))
+        session.commit()
+    client = new_client()
+    buyers = [ready_shopper(client, committing, phone, product_id) for phone in listed_phones]
+    with Session(committing) as session:
+        for buyer in buyers[6:]:
+            session.add(CouponAllowedEntry(coupon_id=coupon_id, user_id=buyer.me.user_id))
+        session.commit()
+    outsiders = [
+        ready_shopper(client, committing, f"+91987657{i:04d}", product_id) for i in range(3)
+    ]
+    for outsider in outsiders:
+        refused = client.post("/cart/coupon", json={"code": "race5"}, headers=outsider.headers)
+        assert_error(refused, 400, "coupon_invalid")
+    for buyer in buyers:
+        applied = client.post("/cart/coupon", json={"code": "race5"}, headers=buyer.headers)
+        assert applied.status_code == 200, applied.text
+
+    racers = buyers + outsiders
+    clients = [new_client() for _ in racers]
+    results = all_at_once(
+        [
+            (lambda c=c, b=b: c.post("/orders", headers=b.headers))
+            for c, b in zip(clients, racers, strict=True)
+        ]
+    )
+    created = [(b, r.json()) for b, r in zip(racers, results, strict=True) if r.status_code == 201]
+    with_coupon = [(b, placed) for b, placed in created if placed["order"]["coupon_code"]]
+    refused = [r for r in results if r.status_code != 201]
+    assert len(with_coupon) == 4, [r.text for r in refused[:3]]
+    assert {b.me.user_id for b, _ in with_coupon} <= {b.me.user_id for b in buyers}
+    assert len(created) == 4 + len(outsiders)  # the outsiders' carts never had the coupon
+    assert {r.json()["code"] for r in refused} == {"coupon_usage_exceeded"}
+
+    paid = all_at_once(
+        [
+            (lambda c=c, b=b, placed=placed: pay(c, b, placed))
+            for c, (b, placed) in zip(clients, with_coupon, strict=False)
+        ]
+    )
+    assert [r.status_code for r in paid] == [200] * 4
+    with Session(committing) as session:
+        carrying = session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(Order.coupon_id == coupon_id, Order.status == "paid")
+        )
+        used = session.scalar(
+            select(func.count())
+            .select_from(CouponRedemption)
+            .where(CouponRedemption.coupon_id == coupon_id, CouponRedemption.status == "used")
+        )
+    assert (carrying, used) == (4, 4)
 
 
 def test_same_idempotency_key_ten_times_at_once_makes_one_order(
