@@ -65,7 +65,7 @@ def confirmation_emails(smtp: FakeSmtpServer, address: str) -> list[Confirmation
 def the_confirmation(smtp: FakeSmtpServer, address: str) -> ConfirmationEmail:
     """The one confirmation e-mail `address` received since the last check."""
     [email] = confirmation_emails(smtp, address)
-    smtp.reset()
+    smtp.received[:] = [mail for mail in smtp.received if address not in mail.rcpt_tos]
     return email
 
 
