@@ -214,6 +214,11 @@ class Settings(BaseSettings):
     ENQUIRY_RETENTION_DAYS: int = Field(365, ge=1)
     ENQUIRY_PURGE_INTERVAL_MINUTES: float = Field(60, gt=0)
 
+    # Visitor privacy choices (Privacy_module): receipts recorded and latest choices read per
+    # client IP per rolling hour (429 beyond either).
+    PRIVACY_CHOICES_PER_IP_PER_HOUR: int = Field(60, ge=1)
+    PRIVACY_LOOKUPS_PER_IP_PER_HOUR: int = Field(600, ge=1)
+
     # Jobs
     SCHEDULER_ENABLED: bool = True
 

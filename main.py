@@ -56,6 +56,7 @@ from Orders_module.jobs import register_order_jobs
 from Orders_module.payments import refund_processed
 from Orders_module.router import router as orders_router
 from Orders_module.service import member_on_unfinished_order
+from Privacy_module.router import router as privacy_router
 from Product_module.router import product_consents_router, shelf_router
 from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
@@ -88,6 +89,7 @@ ROUTERS = [
     gmeet_router,
     notifications_router,
     newsletter_router,
+    privacy_router,
     audit_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024

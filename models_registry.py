@@ -16,6 +16,7 @@ from Member_module import models as member_models
 from Newsletter_module import models as newsletter_models
 from Notification_module import models as notification_models
 from Orders_module import models as order_models
+from Privacy_module import models as privacy_models
 from Product_module import models as product_models
 from Report_module import models as report_models
 
@@ -36,6 +37,7 @@ __all__ = [
     "newsletter_models",
     "notification_models",
     "order_models",
+    "privacy_models",
     "product_models",
     "report_models",
 ]

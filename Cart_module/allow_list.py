@@ -10,7 +10,7 @@ is never open to everyone between two requests.
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, delete, select
 from sqlalchemy.orm import Session
 
 from Audit_module.service import record_audit
@@ -19,7 +19,7 @@ from Cart_module.errors import AllowedEntryNotFound, CouponNotFound, InvalidAllo
 from Cart_module.models import Coupon, CouponAllowedEntry
 from core.pagination import PageParams, RowPage, paginate
 from core.validation import mask_phone
-from database import locked
+from database import locked, rows_changed
 from Login_module.models import User
 
 
@@ -66,7 +66,11 @@ def _listed(
 
 
 def add_to_allow_list(
-    db: Session, admin_id: int, coupon_id: int, phones: Sequence[str], user_ids: Sequence[int]
+    db: Session,
+    admin_id: int | None,
+    coupon_id: int,
+    phones: Sequence[str],
+    user_ids: Sequence[int],
 ) -> AllowListAdded:
     """List phones (already E.164) and accounts on the coupon, which becomes targeted; what is
     already listed stays as it is. 404 coupon_not_found, 422 invalid_allow_list (an id that
@@ -141,3 +145,39 @@ def allow_list_page(db: Session, coupon_id: int, params: PageParams) -> RowPage[
     if db.get(Coupon, coupon_id) is None:
         raise CouponNotFound()
     return paginate(db, allow_list_query(coupon_id), params)
+
+
+# --- a user's data -------------------------------------------------------------------------------
+
+
+def _naming(user_id: int, phone: str | None) -> ColumnElement[bool]:
+    """Entries naming the account, or the login phone it has now."""
+    if phone is None:
+        return CouponAllowedEntry.user_id == user_id
+    return (CouponAllowedEntry.user_id == user_id) | (CouponAllowedEntry.phone == phone)
+
+
+def allow_list_entries_of(
+    db: Session, user_id: int, phone: str | None
+) -> list[tuple[CouponAllowedEntry, str]]:
+    """The allow-list entries naming the account or its login phone, with each coupon's code
+    (the account's data export)."""
+    statement = (
+        select(CouponAllowedEntry, Coupon.code)
+        .join(Coupon, Coupon.id == CouponAllowedEntry.coupon_id)
+        .where(_naming(user_id, phone))
+        .order_by(CouponAllowedEntry.id)
+    )
+    return [(entry, code) for entry, code in db.execute(statement)]
+
+
+def erase_allow_list_entries(db: Session, user_id: int, phone: str | None) -> int:
+    """Account erasure: the entries naming the account or its login phone are deleted (the
+    coupons stay targeted; an admin's audit entries keep only masked phones). Call it before
+    the phone is scrubbed. Returns how many."""
+    result = db.execute(
+        delete(CouponAllowedEntry)
+        .where(_naming(user_id, phone))
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result)

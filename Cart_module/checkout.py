@@ -3,7 +3,8 @@
 Checkout, in order: `load_cart(db, user_id, for_update=True)` (after locking the user row),
 `price_locked_cart`, `lock_applied_coupon` before inserting the order, `hold_coupon` once the
 order has an id; on payment `mark_coupon_used` and `empty_cart`; on cancellation or expiry
-`release_coupon_hold`. `Cart` and `CartView` are the types these take and return.
+`release_coupon_hold`. `Cart` and `CartView` are the types these take and return. For a
+user's data: `allow_list_entries_of` and `erase_allow_list_entries` (targeted coupons' lists).
 
 Uses are counted from `coupon_redemptions` rows that are held (on an order awaiting payment) or
 used (paid). `hold_coupon` takes the coupon row lock before counting, so with a limit of N no
@@ -13,6 +14,7 @@ more than N orders can ever hold or use the coupon at once, whatever the concurr
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
+from Cart_module.allow_list import allow_list_entries_of, erase_allow_list_entries
 from Cart_module.coupon_rules import (
     COUNTED_STATUSES,
     Usage,
@@ -30,7 +32,9 @@ from database import locked
 __all__ = [
     "Cart",
     "CartView",
+    "allow_list_entries_of",
     "empty_cart",
+    "erase_allow_list_entries",
     "hold_coupon",
     "load_cart",
     "lock_applied_coupon",

@@ -35,6 +35,11 @@ What happens, in order:
    (`Notification_module`); nothing more is sent to the account.
 10. The newsletter subscription the account confirmed, and the sign-ups it asked for that
    nobody confirmed, are deleted with their e-mails in the outbox (`Newsletter_module`).
+11. Targeted coupons' allow-list entries naming the account or its login phone are deleted
+   (`Cart_module`, before the phone is scrubbed). The receipts of the visitor privacy choices
+   made while logged in are kept, unlinked from the account (`Privacy_module`): they are the
+   proof of consent, and once unlinked they name nobody (a random visitor id, two booleans, a
+   policy version and a time).
 """
 
 from datetime import datetime
@@ -46,7 +51,7 @@ from Address_module.service import ERASED_ADDRESS
 from Address_module.service import erase_user_data as erase_addresses
 from Audit_module.erasure import erase_user_data as erase_audit_values
 from Audit_module.service import record_audit, record_rejection
-from Cart_module.checkout import empty_cart, load_cart
+from Cart_module.checkout import empty_cart, erase_allow_list_entries, load_cart
 from core.clock import utcnow
 from database import on_commit
 from Enquiry_module.service import erase_user_data as erase_enquiries
@@ -60,6 +65,7 @@ from Newsletter_module.service import erase_user_data as erase_newsletter
 from Notification_module.service import erase_user_data as erase_notifications
 from Orders_module.erasure import erase_user_data as erase_orders
 from Orders_module.erasure import is_system_note, lock_open_orders, orders_blocking_erasure
+from Privacy_module.service import erase_user_data as unlink_privacy_receipts
 from Profile_module.errors import ErasureBlockedByOpenOrders
 from Profile_module.photos import delete_photo
 from Report_module.service import erase_user_data as erase_reports
@@ -126,6 +132,8 @@ class ErasureCounts(TypedDict):
     notifications_deleted: int
     enquiries_erased: int
     newsletter_subscriptions_erased: int
+    privacy_receipts_unlinked: int
+    coupon_allow_list_entries_erased: int
 
 
 class Erasure(ErasureCounts):
@@ -153,6 +161,8 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
     # Found by the login phone and e-mail: before they are scrubbed.
     enquiries = erase_enquiries(db, user.id)
     newsletter = erase_newsletter(db, user.id)
+    coupon_offers = erase_allow_list_entries(db, user.id, user.phone)
+    privacy_receipts = unlink_privacy_receipts(db, user.id)
     _scrub_user(db, user)
     db.flush()
     audit_entries = erase_audit_values(
@@ -180,6 +190,8 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
         "notifications_deleted": notifications,
         "enquiries_erased": enquiries,
         "newsletter_subscriptions_erased": newsletter,
+        "privacy_receipts_unlinked": privacy_receipts,
+        "coupon_allow_list_entries_erased": coupon_offers,
     }
     record_audit(
         db,

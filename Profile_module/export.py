@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from Address_module.models import Address
 from Audit_module.service import audit_query, record_audit
-from Cart_module.checkout import load_cart
+from Cart_module.checkout import allow_list_entries_of, load_cart
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion
 from Consent_module.Request.service import requests_query
 from Consent_module.service import grants_query
@@ -28,6 +28,7 @@ from Member_module.models import Member
 from Newsletter_module.service import export_rows as newsletter_rows
 from Notification_module.service import export_rows, preferences
 from Orders_module.service import orders_query, with_details
+from Privacy_module.service import receipts_query
 from Profile_module.photos import photo_url
 from Report_module.service import export_reports
 
@@ -154,6 +155,14 @@ def sessions_section(db: Session, user_id: int) -> list[dict[str, Any]]:
     return [row(session) for session in list_sessions(db, user_id)]
 
 
+def coupon_offers_section(db: Session, user: User) -> list[dict[str, Any]]:
+    """Targeted coupons' allow-list entries naming me or my login phone, with the code."""
+    return [
+        {**row(entry), "coupon_code": code}
+        for entry, code in allow_list_entries_of(db, user.id, user.phone)
+    ]
+
+
 def audit_section(db: Session, user_id: int) -> list[dict[str, Any]]:
     """What I did, as the audit trail recorded it."""
     return [row(entry) for entry in db.scalars(audit_query(actor_user_id=user_id))]
@@ -179,6 +188,8 @@ class Export(TypedDict):
     sessions: list[Record]
     enquiries: list[Record]
     newsletter: list[Record]
+    privacy_choices: list[Record]
+    coupon_offers: list[Record]
     audit_trail: list[Record]
 
 
@@ -204,6 +215,8 @@ def build_export(db: Session, user: User) -> Export:
         "sessions": sessions_section(db, user.id),
         "enquiries": export_enquiries(db, user.id),
         "newsletter": [row(subscription) for subscription in newsletter_rows(db, user.id)],
+        "privacy_choices": [row(receipt) for receipt in db.scalars(receipts_query(user.id))],
+        "coupon_offers": coupon_offers_section(db, user),
         "audit_trail": audit_section(db, user.id),
     }
     record_audit(

@@ -116,6 +116,14 @@ class ExportOut(BaseModel):
         description="My newsletter subscription (the one a confirmation linked to my account): "
         "email, status, confirmed_at, consent_ip, consent_text_version, unsubscribed_at"
     )
+    privacy_choices: Rows = Field(
+        description="The privacy choices (receipts) I made while logged in: visitor_id, "
+        "analytics, location, policy_version, recorded_at"
+    )
+    coupon_offers: Rows = Field(
+        description="Targeted coupons whose allow-list names me or my login phone: "
+        "coupon_id, coupon_code, phone or user_id, created_at"
+    )
     audit_trail: Rows = Field(description="Audit entries of what I did (actor = me)")
 
 
@@ -150,6 +158,13 @@ class ErasureOut(BaseModel):
     newsletter_subscriptions_erased: int = Field(
         description="My newsletter subscription and the sign-ups I asked for that nobody "
         "confirmed, deleted with their e-mails"
+    )
+    privacy_receipts_unlinked: int = Field(
+        description="My privacy choices' receipts, kept as the proof of consent they are but "
+        "no longer linked to me"
+    )
+    coupon_allow_list_entries_erased: int = Field(
+        description="Targeted coupons' allow-list entries naming me or my phone, deleted"
     )
 
 

@@ -15,7 +15,7 @@ from tests.support.factories.cart import add_to_cart, make_coupon, make_order
 from tests.support.factories.member import make_member
 from tests.support.factories.product import make_product
 from tests.support.http import assert_error
-from tests.support.login import login
+from tests.support.login import login, request_code
 from tests.support.orders import checkout, make_shop, pay, shopper
 
 URL = "/cart/admin/coupons"
@@ -299,3 +299,26 @@ def test_a_hold_is_refused_once_the_user_is_off_the_list(db, me, other):
         hold_coupon(
             db, coupon_id=coupon.id, user_id=other.user_id, order_id=theirs.id, discount_paise=5
         )
+
+
+# --- the account's data ------------------------------------------------------------------------
+
+
+def test_allow_list_entries_naming_an_account_are_exported_and_erased(client, db, admin, me):
+    by_phone = create(client, admin, code="BYPHONE")
+    by_account = create(client, admin, code="BYACCOUNT")
+    allow(client, admin, by_phone["id"], phones=[me.login.phone, "+919876512345"])
+    allow(client, admin, by_account["id"], user_ids=[me.user_id])
+
+    offers = client.get("/profile/export", headers=me.headers).json()["coupon_offers"]
+    assert [(o["coupon_code"], o["phone"], o["user_id"]) for o in offers] == [
+        ("BYPHONE", me.login.phone, None),
+        ("BYACCOUNT", None, me.user_id),
+    ]
+    code = request_code(client, me.login.phone)
+    erased = client.request("DELETE", "/profile", headers=me.headers, json={"otp": code})
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["coupon_allow_list_entries_erased"] == 2
+    db.expire_all()
+    left = db.scalars(select(CouponAllowedEntry.phone)).all()
+    assert left == ["+919876512345"]

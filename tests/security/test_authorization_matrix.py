@@ -171,6 +171,10 @@ ACCESS: dict[tuple[str, str], str] = {
     ("DELETE", "/gmeet/appointment/{counsellor_id}/{booking_id}"): OWNED,
     ("GET", "/gmeet/admin/counsellors"): ADMIN,
     ("PUT", "/gmeet/admin/counsellors/{counsellor_id}"): ADMIN,
+    # A visitor's random id (a UUID the client keeps) is the credential; receipts hold no
+    # account data, and a logged-in caller's receipt is linked to them.
+    ("POST", "/privacy/choices"): PUBLIC,
+    ("GET", "/privacy/choices/{visitor_id}"): PUBLIC,
     ("GET", "/audit"): ADMIN,
     ("GET", "/audit/me"): USER,
 }
