@@ -51,6 +51,22 @@ WELCOME_COUPON: dict[str, Any] = {
     "public": True,
 }
 
+# A targeted coupon: only the phones on its allow-list see or use it (the demo login phone of
+# OTP_TEST_NUMBERS, listed before it ever signs up), on couple and family plans, first order only.
+TARGETED_COUPON: dict[str, Any] = {
+    "code": "FAMILY15",
+    "description": "15% off a couple or family test on your first order, up to Rs 2,000",
+    "discount_type": "percent",
+    "percent_off": 15,
+    "max_discount_paise": 2_000_00,
+    "usage_limit_per_user": 1,
+    "allowed_plan_types": ["couple", "family"],
+    "first_order_only": True,
+    "targeted": True,
+    "public": True,
+}
+TARGETED_COUPON_PHONES = ["+919999900001"]
+
 # The home carousel a new user sees: one banner opens a product page, one a category's shelf.
 # Their pictures are drawn by the seed in these two colours (no image files to ship).
 DEMO_BANNERS: list[dict[str, Any]] = [

@@ -1,8 +1,9 @@
 """Load the demo shop: `python -m scripts.seed_demo`.
 
 Migrates first, then creates whatever is missing — categories, serviceable locations, consent
-texts, the product line and its consent links, the welcome coupon, the home banners. Existing rows
-are left as they are (an admin's edits survive), so it is safe to run on every start.
+texts, the product line and its consent links, the welcome coupon, a targeted coupon for the demo
+login phone, the home banners. Existing rows are left as they are (an admin's edits survive), so
+it is safe to run on every start.
 """
 
 import io
@@ -17,6 +18,7 @@ from Address_module.locations import load_serviceable_locations
 from alembic_runner import upgrade_to_head
 from Banner_module.models import Banner
 from Banner_module.service import create_banner, set_banner_image
+from Cart_module.allow_list import add_to_allow_list
 from Cart_module.coupons import create_coupon
 from Cart_module.models import Coupon
 from Cart_module.schemas import CouponCreateIn
@@ -28,7 +30,14 @@ from database import SessionLocal
 from Product_module.models import Product
 from Product_module.schemas import ProductCreateIn
 from Product_module.service import create_product
-from scripts.demo_catalogue import DEMO_BANNERS, DEMO_CONSENTS, DEMO_PRODUCTS, WELCOME_COUPON
+from scripts.demo_catalogue import (
+    DEMO_BANNERS,
+    DEMO_CONSENTS,
+    DEMO_PRODUCTS,
+    TARGETED_COUPON,
+    TARGETED_COUPON_PHONES,
+    WELCOME_COUPON,
+)
 
 logger = logging.getLogger("nucleotide.seed")
 
@@ -90,6 +99,15 @@ def seed_welcome_coupon(db: Session) -> int:
     return 1
 
 
+def seed_targeted_coupon(db: Session) -> int:
+    """The invitation-only coupon and its allow-list (created targeted: never open to all)."""
+    if db.scalar(select(Coupon.id).where(Coupon.code == TARGETED_COUPON["code"])) is not None:
+        return 0
+    coupon = create_coupon(db, None, CouponCreateIn(**TARGETED_COUPON))
+    add_to_allow_list(db, None, coupon.id, TARGETED_COUPON_PHONES, [])
+    return 1
+
+
 def banner_picture(colours: tuple[tuple[int, int, int], tuple[int, int, int]]) -> bytes:
     """A 1200 x 400 PNG in two colours: a wide field and a band on the right."""
     image = Image.new("RGB", (1200, 400), colours[0])
@@ -119,7 +137,7 @@ def seed_demo(db: Session) -> dict[str, Any]:
     consents = seed_consent_types(db)
     db.flush()
     products, links = seed_products(db)
-    coupons = seed_welcome_coupon(db)
+    coupons = seed_welcome_coupon(db) + seed_targeted_coupon(db)
     banners = seed_banners(db)
     return {
         "categories_created": categories.created,

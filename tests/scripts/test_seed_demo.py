@@ -85,6 +85,17 @@ def test_a_new_user_sees_a_working_shop(client: TestClient, db: Session) -> None
     assert [c["code"] for c in coupons] == ["WELCOME10"]
 
 
+def test_the_demo_login_phone_also_sees_its_targeted_coupon(
+    client: TestClient, db: Session
+) -> None:
+    seed_demo(db)
+    assert client.post("/auth/send-otp", json={"phone": "9999900001"}).status_code == 200
+    verified = client.post("/auth/verify-otp", json={"phone": "9999900001", "otp": "123456"})
+    headers = {"Authorization": f"Bearer {verified.json()['access_token']}"}
+    coupons = client.get("/cart/coupons", headers=headers).json()
+    assert [c["code"] for c in coupons] == ["FAMILY15", "WELCOME10"]
+
+
 def test_a_new_user_sees_two_home_banners_leading_into_the_shop(
     client: TestClient, db: Session
 ) -> None:
