@@ -22,6 +22,7 @@ rest; a caller whose token stops working (logged out, revoked, erased) logs in a
 
 import os
 import time
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,13 +47,13 @@ from sqlalchemy.orm import Session
 
 from Address_module.models import ServiceableLocation
 from Banner_module.models import Banner
-from Cart_module.models import Coupon
+from Cart_module.models import Coupon, CouponAllowedEntry
 from config import Settings
 from Consent_module.models import ConsentGrant, ConsentType
 from gmeet_api import rate_limits as gmeet_rate_limits
 from main import app
 from Product_module.models import Product
-from scripts.demo_catalogue import WELCOME_COUPON
+from scripts.demo_catalogue import TARGETED_COUPON
 from scripts.seed_demo import seed_demo
 from tests.fakes.google import FakeGoogle
 from tests.fakes.razorpay import FakeRazorpay
@@ -187,6 +188,8 @@ def generous_limits(settings_: Settings, monkeypatch: pytest.MonkeyPatch) -> Non
         "ENQUIRY_MAX_PER_EMAIL_PER_DAY",
         "NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR",
         "NEWSLETTER_SUBSCRIBES_PER_ADDRESS_PER_DAY",
+        "PRIVACY_CHOICES_PER_IP_PER_HOUR",
+        "PRIVACY_LOOKUPS_PER_IP_PER_HOUR",
     ):
         monkeypatch.setattr(settings_, name, 1_000_000)
     monkeypatch.setattr(settings_, "OTP_RESEND_COOLDOWN_SECONDS", 0)
@@ -261,6 +264,15 @@ def world(
     )
     assert asked.status_code == 201, asked.text
     enquiry = send_enquiry(client)
+    # The demo's targeted coupon (its allow-list has an entry) and a visitor's privacy receipt.
+    targeted = db.scalar(select(Coupon.id).where(Coupon.code == TARGETED_COUPON["code"]))
+    entry = db.scalar(select(CouponAllowedEntry.id).where(CouponAllowedEntry.coupon_id == targeted))
+    visitor = str(uuid.uuid4())
+    chose = client.post(
+        "/privacy/choices",
+        json={"visitor_id": visitor, "analytics": True, "location": False, "policy_version": "1"},
+    )
+    assert chose.status_code == 201, chose.text
     real = {
         **PLAUSIBLE,
         "member_id": member.id,
@@ -273,7 +285,9 @@ def world(
         "grant_id": db.scalar(select(ConsentGrant.id).where(ConsentGrant.user_id == user_id)),
         "code": code,
         "session_id": session_id,
-        "coupon_id": db.scalar(select(Coupon.id).where(Coupon.code == WELCOME_COUPON["code"])),
+        "coupon_id": targeted,
+        "entry_id": entry,
+        "visitor_id": visitor,
         "banner_id": db.scalar(select(Banner.id).order_by(Banner.id)),  # the demo's first banner
         "location_id": db.scalar(select(ServiceableLocation.id).order_by(ServiceableLocation.id)),
         "counsellor_id": counsellor.counsellor_id,
