@@ -228,7 +228,10 @@ def reschedule(
 
 
 def release_for_cancelled_order(db: Session, order: Order) -> None:
-    """A cancelled order's booked visits give their places back."""
+    """An ended order's booked visits give their places back (only a paid order can have
+    booked one, so an unpaid order ending, e.g. replaced at checkout, costs no statement)."""
+    if order.paid_at is None:
+        return
     booked = db.scalars(
         select(Collection)
         .where(Collection.order_id == order.id, Collection.status == CollectionStatus.BOOKED)
