@@ -33,6 +33,7 @@ os.environ.pop("REDIS_URL", None)
 
 import fakeredis  # noqa: E402
 import redis  # noqa: E402
+from anyio.from_thread import start_blocking_portal  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import Engine, create_engine, delete, event, make_url, text  # noqa: E402
@@ -159,8 +160,14 @@ def db(migrated_database: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(db: Session) -> Iterator[TestClient]:
+    """The app in-process, without its lifespan (the harness built the database). Its requests
+    run on one event loop for the whole test, as in a server: a fresh loop per request (the
+    TestClient's default outside `with`) starts a thread for each."""
     with_client = TestClient(app, raise_server_exceptions=False)
-    yield with_client
+    with start_blocking_portal(**with_client.async_backend) as portal:
+        with_client.portal = portal
+        yield with_client
+        with_client.portal = None
     with_client.close()
 
 

@@ -65,9 +65,10 @@ from tests.support.factories.cart import add_to_cart
 from tests.support.factories.consent import grant_all_required
 from tests.support.factories.gmeet import make_counsellor
 from tests.support.factories.member import make_member
+from tests.support.login import login
 
-USER_PHONE, USER_OTP = "+919999900001", "123456"  # the suite's OTP_TEST_NUMBERS entry
-ADMIN_PHONE, ADMIN_OTP = "+919000000001", "654321"  # in ADMIN_PHONES; added to the test numbers
+USER_PHONE = "+919999900001"
+ADMIN_PHONE = "+919000000001"  # in ADMIN_PHONES
 # Random examples per operation (plus the schema's examples and boundary cases that schemathesis
 # always adds); each example is sent twice, as the user and as the admin. Sized so the whole run
 # stays within about a minute and a half on MariaDB (108 operations).
@@ -113,16 +114,11 @@ TALLY = Tally()
 @dataclass
 class Caller:
     phone: str
-    otp: str
     token: str | None = None
 
     def headers(self, client: TestClient) -> dict[str, str]:
         if self.token is None:
-            sent = client.post("/auth/send-otp", json={"phone": self.phone})
-            assert sent.status_code == 200, sent.text
-            verified = client.post("/auth/verify-otp", json={"phone": self.phone, "otp": self.otp})
-            assert verified.status_code == 200, verified.text
-            self.token = verified.json()["access_token"]
+            self.token = login(client, self.phone).access_token
         return {"Authorization": f"Bearer {self.token}"}
 
 
@@ -195,9 +191,6 @@ def generous_limits(settings_: Settings, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(settings_, "OTP_RESEND_COOLDOWN_SECONDS", 0)
     monkeypatch.setattr(gmeet_rate_limits, "CONNECT_STARTS_PER_IP_PER_HOUR", 1_000_000)
     monkeypatch.setattr(gmeet_rate_limits, "AVAILABILITY_CHECKS_PER_IP_PER_MINUTE", 1_000_000)
-    monkeypatch.setattr(
-        settings_, "OTP_TEST_NUMBERS", f"{settings_.OTP_TEST_NUMBERS},{ADMIN_PHONE}:{ADMIN_OTP}"
-    )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -239,7 +232,7 @@ def world(
     google: FakeGoogle,
 ) -> World:
     generous_limits(settings, monkeypatch)
-    user, admin = Caller(USER_PHONE, USER_OTP), Caller(ADMIN_PHONE, ADMIN_OTP)
+    user, admin = Caller(USER_PHONE), Caller(ADMIN_PHONE)
     headers = user.headers(client)
     user_id = client.get("/auth/me", headers=headers).json()["id"]
     admin.headers(client)
