@@ -31,9 +31,11 @@ os.environ.update(
 )
 os.environ.pop("REDIS_URL", None)
 
-# .ci/run runs tests/ops (real processes, mostly waiting on them) beside the MariaDB pass, in a
-# process and on a database of their own; that pass leaves them out.
-collect_ignore = ["ops"] if os.environ.get("OPS_TESTS") == "beside" else []
+# The tests that start real processes (uvicorn replicas, Redis servers, the app refusing to
+# start) mostly wait on them: .ci/run runs them beside its MariaDB pass, in a process and on a
+# database of their own, and that pass (PROCESS_TESTS=beside) leaves them out.
+PROCESS_TESTS = ["ops", "core/test_startup.py", "core/test_config.py"]
+collect_ignore = PROCESS_TESTS if os.environ.get("PROCESS_TESTS") == "beside" else []
 
 import fakeredis  # noqa: E402
 import redis  # noqa: E402
