@@ -72,7 +72,7 @@ ADMIN_PHONE = "+919000000001"  # in ADMIN_PHONES
 # Random examples per operation (plus the schema's examples and boundary cases that schemathesis
 # always adds); each example is sent twice, as the user and as the admin. Sized so the whole run
 # stays within about a minute and a half on MariaDB (108 operations).
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
 # CI fuzzes once, on its MariaDB pass; its SQLite pass sets SCHEMATHESIS=off (same app, same
 # schema: a second run would find nothing new and costs two minutes).
 pytestmark = pytest.mark.skipif(
