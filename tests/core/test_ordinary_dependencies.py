@@ -1,11 +1,9 @@
 """The dependency a newcomer writes works as declared: a synchronous or `async` dependency that
 takes the caller (`CurrentUser`, `CurrentAuth`) and the session gets the caller itself."""
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 
-import anyio.to_thread
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
@@ -61,20 +59,6 @@ def probe(db: Session) -> Iterator[TestClient]:
     app.include_router(router)
     with TestClient(app, raise_server_exceptions=True) as client:
         yield client
-
-
-@pytest.fixture
-def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    real = anyio.to_thread.run_sync
-
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        called = func.func if isinstance(func, functools.partial) else func
-        calls.append(getattr(called, "__name__", repr(called)))
-        return await real(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    return calls
 
 
 def test_a_dependency_taking_the_caller_gets_the_caller(

@@ -2,12 +2,9 @@
 the commit of its session are one worker-thread call, and the caller's session check is one
 more (an ordinary synchronous dependency); nothing else hops to the threadpool."""
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-import anyio.to_thread
-import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -35,20 +32,6 @@ def test_every_route_that_opens_a_session_or_authenticates_is_a_request_route() 
     for route in api_routes:
         if _calls(route.dependant) & {get_db, get_auth}:
             assert isinstance(route, RequestRoute), route.path
-
-
-@pytest.fixture
-def worker_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    calls: list[str] = []
-    real = anyio.to_thread.run_sync
-
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        called = func.func if isinstance(func, functools.partial) else func
-        calls.append(getattr(called, "__name__", repr(called)))
-        return await real(func, *args, **kwargs)
-
-    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    return calls
 
 
 def test_a_logged_in_read_is_the_callers_check_and_the_handler(
