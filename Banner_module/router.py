@@ -20,7 +20,6 @@ from Banner_module.service import (
     update_banner,
 )
 from config import get_settings
-from core.openapi import error_responses
 from core.pagination import Page, Pagination, RowPage
 from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
@@ -72,9 +71,7 @@ def remove_banner(banner_id: RowId, db: DbSession, admin: AdminUser) -> Response
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post(
-    "/admin/{banner_id}/image", response_model=BannerAdminOut, responses=error_responses(415)
-)
+@router.post("/admin/{banner_id}/image", response_model=BannerAdminOut)
 def upload_banner_image(
     banner_id: RowId,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 2 MB")],

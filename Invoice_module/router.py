@@ -4,7 +4,6 @@ from typing import Any
 
 from fastapi import Response
 
-from core.openapi import error_responses
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from Invoice_module.models import CreditNote
@@ -45,7 +44,7 @@ def list_credit_notes(order: ReadableOrder, db: DbSession) -> list[CreditNote]:
 @router.get(
     "/{order_id}/credit-notes/{credit_note_id}",
     response_class=Response,
-    responses={**PDF_RESPONSE, **error_responses(404)},
+    responses=PDF_RESPONSE,
 )
 def credit_note(order: ReadableOrder, credit_note_id: RowId, db: DbSession) -> Response:
     """A credit note as a PDF."""

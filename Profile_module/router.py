@@ -3,7 +3,6 @@ from typing import Annotated
 from fastapi import File, Response, UploadFile, status
 
 from config import get_settings
-from core.openapi import error_responses
 from core.routing import APIRouter, DbSession
 from core.validation import RowId, mask_phone
 from deps import AdminUser, CurrentAuth, CurrentUser, CurrentUserRow
@@ -55,7 +54,7 @@ def put_profile(body: ProfileUpdateIn, db: DbSession, user: CurrentUserRow) -> U
     return update_profile(db, user, body)
 
 
-@router.post("/photo", response_model=ProfileOut, responses=error_responses(415))
+@router.post("/photo", response_model=ProfileOut)
 def upload_photo(
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 5 MB")],
     db: DbSession,

@@ -5,7 +5,6 @@ from typing import Annotated, Any
 from fastapi import File, Form, Query, Response, UploadFile
 
 from config import get_settings
-from core.openapi import error_responses
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
 from deps import AdminUser, CurrentAuth
@@ -27,7 +26,6 @@ PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     "/admin/{order_id}/items/{item_id}/report",
     response_model=ReportOut,
     status_code=201,
-    responses=error_responses(415),
 )
 def upload(
     order_id: RowId,
@@ -55,7 +53,7 @@ def versions(order: ReadableOrder, item_id: RowId, db: DbSession) -> list[Report
 @router.get(
     "/{order_id}/items/{item_id}/report",
     response_class=Response,
-    responses={**PDF_RESPONSE, **error_responses(410)},
+    responses=PDF_RESPONSE,
 )
 def download(
     order: ReadableOrder,

@@ -68,18 +68,6 @@ BODY_TOO_LARGE = Answer(413, "payload_too_large", TOO_LARGE)
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for these error statuses, in the error shape (the schema's
-    build replaces them with the route's own codes)."""
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        entry: dict[str, Any] = {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]}
-        if status in (429, 503):
-            entry["headers"] = RETRY_AFTER
-        responses[status] = entry
-    return responses
-
-
 def operation_id(route: APIRoute) -> str:
     """`<tag>_<handler>`, e.g. `orders_checkout`: readable, and stable while the handler keeps
     its name (unique: tests/core/test_openapi.py)."""

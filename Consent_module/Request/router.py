@@ -17,7 +17,6 @@ from Consent_module.Request.schemas import (
     WithdrawByPhoneIn,
     WithdrawnOut,
 )
-from core.openapi import error_responses
 from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
@@ -53,9 +52,7 @@ def my_requests(
     return result.with_items([service.answer(request) for request in result.items])
 
 
-@router.get(
-    "/requests/by-token/{token}", response_model=MemberViewOut, responses=error_responses(410)
-)
+@router.get("/requests/by-token/{token}", response_model=MemberViewOut)
 def member_view(token: Token, db: DbSession) -> service.MemberView:
     """The member's page (public, by the link): who asks, and the exact texts and versions."""
     return service.member_view(db, token)
@@ -64,7 +61,6 @@ def member_view(token: Token, db: DbSession) -> service.MemberView:
 @router.post(
     "/requests/by-token/{token}/confirm",
     response_model=ConfirmedOut,
-    responses=error_responses(410),
 )
 def confirm_request(token: Token, body: ConfirmIn, db: DbSession) -> ConfirmedOut:
     """The member confirms with the code from their SMS; the consents are recorded as theirs."""
@@ -77,7 +73,6 @@ def confirm_request(token: Token, body: ConfirmIn, db: DbSession) -> ConfirmedOu
 @router.post(
     "/requests/by-token/{token}/decline",
     response_model=DeclinedOut,
-    responses=error_responses(410),
 )
 def decline_request(token: Token, db: DbSession) -> DeclinedOut:
     """The member declines; nothing is granted."""
