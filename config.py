@@ -17,6 +17,10 @@ MIN_SECRET_KEY_LENGTH = 32
 FERNET_KEY_BYTES = 32
 # Public on purpose (it is in the source): development and tests only; production refuses it.
 DEV_REPORT_ENCRYPTION_KEY = base64.urlsafe_b64encode(b"development-only-report-key-0000").decode()
+# The development ABDM client and facility: production refuses them when ABDM_ENABLED.
+DEV_ABDM_CLIENT_ID = "SBX_DEVELOPMENT"
+DEV_ABDM_CLIENT_SECRET = "development-abdm-client-secret"
+DEV_ABDM_HIP_ID = "DEV-HIP-0001"
 # The development supplier: production refuses it (a real GSTIN must be printed on invoices).
 DEV_SUPPLIER_GSTIN = "29AAAAA0000A1Z5"
 DEV_SUPPLIER_LEGAL_NAME = "Nucleotide Genomics (development)"
@@ -198,6 +202,24 @@ class Settings(BaseSettings):
     FCM_BASE_URL: str = "https://fcm.googleapis.com"
     FCM_TIMEOUT_SECONDS: float = Field(10.0, gt=0)
 
+    # ABDM Health Information Provider (Abdm_module), off unless ABDM_ENABLED. ABDM_BASE_URL is the
+    # gateway's host (sandbox https://dev.abdm.gov.in); the /api/hiecm/... paths are added to it.
+    ABDM_ENABLED: bool = False
+    ABDM_BASE_URL: str = "https://dev.abdm.gov.in"
+    ABDM_CLIENT_ID: str = DEV_ABDM_CLIENT_ID
+    ABDM_CLIENT_SECRET: SecretStr = SecretStr(DEV_ABDM_CLIENT_SECRET)
+    ABDM_CM_ID: str = Field("sbx", pattern=r"^[a-z0-9-]{2,20}$")
+    ABDM_HIP_ID: str = DEV_ABDM_HIP_ID
+    ABDM_HIP_NAME: str = "Nucleotide Genomics Lab"
+    # The gateway's public keys (JWKS) that sign its callbacks; default:
+    # {ABDM_BASE_URL}/api/hiecm/gateway/v3/certs
+    ABDM_CERTS_URL: str | None = None
+    ABDM_TIMEOUT_SECONDS: float = Field(10.0, gt=0)
+    ABDM_INTERVAL_SECONDS: int = Field(5, ge=1)
+    ABDM_MAX_ATTEMPTS: int = Field(8, ge=1)
+    # The first retry of a failed gateway call waits about this long, each next one twice as long.
+    ABDM_RETRY_BASE_SECONDS: float = Field(30.0, gt=0)
+
     # Newsletter (Newsletter_module): sign-ups per client IP per rolling hour and per address per
     # rolling day (429 beyond either).
     NEWSLETTER_SUBSCRIBES_PER_IP_PER_HOUR: int = Field(5, ge=1)
@@ -353,9 +375,25 @@ class Settings(BaseSettings):
             "https://"
         ):
             problems.append("MEDIA_S3_PUBLIC_URL must be an https:// URL (images in the apps)")
+        if self.ABDM_ENABLED:
+            if self.ABDM_CLIENT_ID in ("", DEV_ABDM_CLIENT_ID) or self.ABDM_HIP_ID in (
+                "",
+                DEV_ABDM_HIP_ID,
+            ):
+                problems.append("ABDM_CLIENT_ID and ABDM_HIP_ID must be the lab's registered ones")
+            if self.ABDM_CLIENT_SECRET.get_secret_value() in ("", DEV_ABDM_CLIENT_SECRET):
+                problems.append("ABDM_CLIENT_SECRET must be set")
+            if not self.ABDM_BASE_URL.startswith("https://") or not self.abdm_certs_url.startswith(
+                "https://"
+            ):
+                problems.append("ABDM_BASE_URL and ABDM_CERTS_URL must be https:// URLs")
         if problems:
             raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
+
+    @property
+    def abdm_certs_url(self) -> str:
+        return self.ABDM_CERTS_URL or self.ABDM_BASE_URL.rstrip("/") + "/api/hiecm/gateway/v3/certs"
 
     @property
     def allowed_origins(self) -> list[str]:
