@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from Audit_module.service import record_audit
 from config import get_settings
 from core.clock import utcnow
+from core.hooks import Hook
 from core.rate_limit import hit_sliding_window
 from core.storage import (
     StorageUnavailable,
@@ -45,6 +46,9 @@ from Report_module.errors import (
 from Report_module.models import Report
 
 logger = logging.getLogger("nucleotide.reports")
+
+# A report version was stored (in the upload's transaction): ABDM links it to the member's ABHA.
+report_stored = Hook[[Session, Order, Report]]("report_stored")
 
 PDF_MAGIC = b"%PDF-"
 DOWNLOAD_WINDOW_SECONDS = 3600
@@ -114,6 +118,7 @@ def upload_report(
             "size_bytes": report.size_bytes,
         },
     )
+    report_stored(db, order, report)
     return report
 
 

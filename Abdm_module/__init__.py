@@ -1,0 +1,1 @@
+"""ABDM: the lab as a Health Information Provider (ABHA linking, consented data transfer)."""
