@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     REPORT_STAFF_DOWNLOADS_PER_HOUR: int = Field(600, ge=1)
     # How often files of erased accounts still in storage are deleted again (after a failure).
     REPORT_PURGE_INTERVAL_MINUTES: float = 10
+    # The practitioner who signs the lab's reports (name, then registration), e.g.
+    # "Dr Asha Rao|KMC-12345": named in the FHIR document; empty: the lab alone.
+    REPORT_SIGNED_BY: str | None = None
 
     # Tax invoices (Invoice_module): numbers `{INVOICE_PREFIX}/{FY}/{seq}`; the supplier printed
     # on every invoice (production refuses to start without the GSTIN and the legal name).
