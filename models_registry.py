@@ -1,5 +1,6 @@
 """Imports every module's models so Base.metadata knows all tables (Alembic, create_all, tests)."""
 
+from Abdm_module import models as abdm_models
 from Address_module import models as address_models
 from Audit_module import models as audit_models
 from Banner_module import models as banner_models
@@ -21,6 +22,7 @@ from Product_module import models as product_models
 from Report_module import models as report_models
 
 __all__ = [
+    "abdm_models",
     "address_models",
     "audit_models",
     "banner_models",
