@@ -10,6 +10,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from io import BytesIO
 from typing import Any
 
@@ -32,7 +33,7 @@ from core.storage import (
 )
 from database import on_commit, on_rollback
 from Orders_module.admin import record_report_uploaded
-from Orders_module.models import Order
+from Orders_module.models import Order, OrderItem
 from Orders_module.service import get_order, order_item
 from Report_module.errors import (
     InvalidReportFile,
@@ -129,16 +130,36 @@ def report_versions(db: Session, order: Order, item_id: int) -> list[Report]:
     )
 
 
+class ReportFormat(StrEnum):
+    """How a report is served: the PDF itself, or a FHIR R4 document carrying it."""
+
+    PDF = "pdf"
+    FHIR = "fhir"
+
+
 @dataclass(frozen=True)
 class ReportFile:
+    """One version of a member's report with its PDF read back intact (SHA-256 checked)."""
+
+    order: Order
+    item: OrderItem
+    report: Report
     content: bytes
-    filename: str
+
+    @property
+    def stem(self) -> str:
+        """The name files of this version are given, without the extension."""
+        return f"{self.order.order_number}-{self.item.id}-report-v{self.report.version}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.pdf"
 
 
-def download_report(
-    db: Session, order: Order, item_id: int, version: int | None, caller_id: int, is_admin: bool
-) -> ReportFile:
-    """The decrypted PDF (the latest version unless `version`), audited as `report.downloaded`."""
+def find_report(
+    db: Session, order: Order, item_id: int, version: int | None
+) -> tuple[OrderItem, Report]:
+    """The item and its report version (the latest unless `version`), not yet read."""
     item = order_item(order, item_id)
     if item.report_version is None:
         raise ReportNotReady()
@@ -151,6 +172,27 @@ def download_report(
         raise ReportNotFound()
     if report.erased_at is not None:
         raise ReportErased()
+    return item, report
+
+
+def open_report(db: Session, order: Order, item_id: int, version: int | None) -> ReportFile:
+    """The report read back, without counting or auditing it (the caller does)."""
+    item, report = find_report(db, order, item_id, version)
+    return ReportFile(order, item, report, _read(report))
+
+
+def download_report(
+    db: Session,
+    order: Order,
+    item_id: int,
+    version: int | None,
+    caller_id: int,
+    is_admin: bool,
+    report_format: ReportFormat = ReportFormat.PDF,
+) -> ReportFile:
+    """The decrypted PDF (the latest version unless `version`), counted against the caller's
+    hourly downloads whatever the format, and audited as `report.downloaded` with the format."""
+    item, report = find_report(db, order, item_id, version)
     settings = get_settings()
     # Staff download many customers' reports for support: their own, larger allowance.
     who, limit = (
@@ -159,16 +201,21 @@ def download_report(
         else ("customer", settings.REPORT_DOWNLOADS_PER_HOUR)
     )
     hit_sliding_window(f"report_downloads:{who}:{caller_id}", limit, DOWNLOAD_WINDOW_SECONDS)
-    content = _read(report)
+    opened = ReportFile(order, item, report, _read(report))
     record_audit(
         db,
         action="report.downloaded",
         entity_type="report",
         entity_id=report.id,
         actor_user_id=caller_id,
-        changes={"order_id": order.id, "order_item_id": item.id, "version": report.version},
+        changes={
+            "order_id": order.id,
+            "order_item_id": item.id,
+            "version": report.version,
+            "format": report_format.value,
+        },
     )
-    return ReportFile(content, f"{order.order_number}-{item.id}-report-v{report.version}.pdf")
+    return opened
 
 
 def _read(report: Report) -> bytes:

@@ -172,6 +172,7 @@ def test_an_admin_downloads_any_report_and_every_download_is_audited(
         "order_id": lab.order["id"],
         "order_item_id": item_id,
         "version": 1,
+        "format": "pdf",
     }
     [uploaded] = audit_actions(db, "report.uploaded")
     assert uploaded.actor_user_id == admin.user_id
