@@ -11,14 +11,34 @@ from deps import AdminUser, CurrentAuth
 from Orders_module.deps import ReadableOrder
 from Orders_module.schemas import Note
 from Report_module.errors import ReportTooLarge
+from Report_module.fhir import FHIR_MEDIA_TYPE, document_of
 from Report_module.models import Report
 from Report_module.schemas import ReportOut, ReportVersionOut
-from Report_module.service import download_report, report_versions, upload_report
+from Report_module.service import ReportFormat, download_report, report_versions, upload_report
 
 router = APIRouter(prefix="/orders", tags=["reports"])
 
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The report (PDF)"}
+}
+FHIR_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            FHIR_MEDIA_TYPE: {
+                "schema": {
+                    "type": "object",
+                    "required": ["resourceType", "type", "entry"],
+                    "properties": {
+                        "resourceType": {"const": "Bundle"},
+                        "type": {"const": "document"},
+                        "entry": {"type": "array", "items": {"type": "object"}},
+                    },
+                }
+            }
+        },
+        "description": "The report as a FHIR R4 document Bundle (NRCeS DocumentBundle), the PDF "
+        "in its DiagnosticReport's presentedForm",
+    }
 }
 
 
@@ -69,6 +89,33 @@ def download(
         media_type="application/pdf",
         headers={
             "Content-Disposition": f'attachment; filename="{report.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/{order_id}/items/{item_id}/report/fhir",
+    response_class=Response,
+    responses=FHIR_RESPONSE,
+)
+def download_fhir(
+    order: ReadableOrder,
+    item_id: RowId,
+    db: DbSession,
+    auth: CurrentAuth,
+    version: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+) -> Response:
+    """The report as a FHIR R4 document (ABDM's DiagnosticReportRecord, the PDF inside); the
+    same access, limit and audit as the PDF."""
+    report = download_report(
+        db, order, item_id, version, auth.user.id, auth.is_admin, ReportFormat.FHIR
+    )
+    return Response(
+        content=document_of(db, report),
+        media_type=FHIR_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{report.stem}.fhir.json"',
             "Cache-Control": "no-store",
         },
     )
