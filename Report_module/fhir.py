@@ -219,6 +219,15 @@ class _Document:
                 value=str(member.id),
             )
         ]
+        # The member's ABHA, when they gave it: what lets an HIU thread this record with others.
+        identifiers += [
+            Identifier(type=CodeableConcept(text=kind), system=ABHA_SYSTEM, value=value)
+            for kind, value in (
+                ("ABHA number", member.abha_number),
+                ("ABHA address", member.abha_address),
+            )
+            if value
+        ]
         return Patient(
             id=self.ids["patient"],
             meta=Meta(profile=[PROFILE + "Patient"]),

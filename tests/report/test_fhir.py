@@ -148,6 +148,10 @@ def test_the_owner_gets_a_fhir_document_carrying_the_exact_pdf(
     assert patient["name"] == [{"text": member.name}]
     assert patient["gender"] == member.gender
     assert patient["birthDate"] == member.date_of_birth.isoformat()
+    # The lab's own record of the member; no ABHA given, none named.
+    assert [(i["type"]["coding"][0]["code"], i["value"]) for i in patient["identifier"]] == [
+        ("MR", str(member.id))
+    ]
     assert lab_org["meta"]["profile"] == [PROFILE + "Organization"]
     assert lab_org["name"] == settings.ABDM_HIP_NAME
     [facility] = lab_org["identifier"]
@@ -193,6 +197,34 @@ def test_the_signing_practitioner_authors_and_interprets_when_set(
     monkeypatch.setattr(settings, "REPORT_SIGNED_BY", "Dr Asha Rao")
     [doctor] = of_type(document(fhir(client, lab.buyer, lab.order["id"], item_id)), "Practitioner")
     assert doctor["name"] == [{"text": "Dr Asha Rao"}] and "identifier" not in doctor
+
+
+def test_the_patient_carries_the_members_abha_number_and_address(
+    client: TestClient, db: Session, admin: LoggedIn
+) -> None:
+    lab = in_lab(client, db, admin, PHONE)
+    [item_id] = lab.item_ids
+    assert upload(client, admin, lab.order["id"], item_id).status_code == 201
+    member = db.get(Member, lab.buyer.members[0].id)
+    member.abha_number, member.abha_address = "91-1234-5678-9012", "asha.rao@sbx"
+    db.flush()
+
+    [patient] = of_type(document(fhir(client, lab.buyer, lab.order["id"], item_id)), "Patient")
+
+    abha = [
+        (i["type"]["text"], i["system"], i["value"])
+        for i in patient["identifier"]
+        if i["system"] == "https://healthid.ndhm.gov.in"
+    ]
+    assert abha == [
+        ("ABHA number", "https://healthid.ndhm.gov.in", "91-1234-5678-9012"),
+        ("ABHA address", "https://healthid.ndhm.gov.in", "asha.rao@sbx"),
+    ]
+
+    member.abha_number = None
+    db.flush()
+    [patient] = of_type(document(fhir(client, lab.buyer, lab.order["id"], item_id)), "Patient")
+    assert [i["value"] for i in patient["identifier"]][1:] == ["asha.rao@sbx"]
 
 
 def test_version_picks_a_version_and_the_same_version_is_the_same_document(
