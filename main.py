@@ -10,6 +10,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
+from Abdm_module.jobs import register_abdm_jobs
+from Abdm_module.router import router as abdm_router
+from Abdm_module.service import on_report_stored
 from Address_module.router import router as address_router
 from alembic_runner import upgrade_to_head
 from Audit_module.router import router as audit_router
@@ -62,6 +65,7 @@ from Product_module.router import router as products_router
 from Profile_module.router import router as profile_router
 from Report_module.jobs import register_report_jobs
 from Report_module.router import router as reports_router
+from Report_module.service import report_stored
 
 logger = logging.getLogger("nucleotide")
 
@@ -85,6 +89,7 @@ ROUTERS = [
     collection_router,
     orders_router,
     reports_router,
+    abdm_router,
     invoices_router,
     gmeet_router,
     notifications_router,
@@ -105,6 +110,7 @@ def wire_hooks() -> None:
     session_ended.connect(remove_devices_of_session)
     member_in_use.connect(member_in_cart)
     member_in_use.connect(member_on_unfinished_order)
+    report_stored.connect(on_report_stored)
     if missing := unwired():
         raise RuntimeError(f"hooks without a handler: {', '.join(missing)}")
 
@@ -117,6 +123,7 @@ def start_background_jobs() -> None:
     register_counselling_jobs()
     register_enquiry_jobs()
     register_newsletter_jobs()
+    register_abdm_jobs()
     scheduler.start()
 
 

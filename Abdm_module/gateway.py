@@ -15,7 +15,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -165,29 +164,95 @@ def push(url: str, body: Any) -> int:
 
 # --- callbacks -----------------------------------------------------------------------------------
 
+# The gateway's public keys, by kid: fetched (with a session token, as the sandbox asks) when a
+# kid is unknown, at most once a minute, and again after an hour.
+KEYS_MAX_AGE_SECONDS = 3600
+KEYS_MIN_REFETCH_SECONDS = 60
+
 
 class InvalidCallbackToken(Exception):
     pass
 
 
-@lru_cache(maxsize=4)
-def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=10)
+class _Keys:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.keys: dict[str, jwt.PyJWK] = {}
+        self.fetched_at = float("-inf")
+
+    def get(self, kid: str) -> jwt.PyJWK:
+        with self.lock:
+            age = time.monotonic() - self.fetched_at
+            if age >= KEYS_MAX_AGE_SECONDS or (
+                kid not in self.keys and age >= KEYS_MIN_REFETCH_SECONDS
+            ):
+                self.keys = _fetch_keys()
+                self.fetched_at = time.monotonic()
+            if kid not in self.keys:
+                raise InvalidCallbackToken("unknown kid")
+            return self.keys[kid]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.keys, self.fetched_at = {}, float("-inf")
+
+
+def _fetch_keys() -> dict[str, jwt.PyJWK]:
+    settings = get_settings()
+    response: httpx.Response | None = None
+    for renew in (False, True):
+        try:
+            response = http_client().get(
+                settings.abdm_certs_url,
+                headers={
+                    "Authorization": f"Bearer {_tokens.get(renew=renew)}",
+                    "REQUEST-ID": new_request_id(),
+                    "TIMESTAMP": timestamp(),
+                    "X-CM-ID": settings.ABDM_CM_ID,
+                },
+                timeout=settings.ABDM_TIMEOUT_SECONDS,
+            )
+        except (httpx.HTTPError, GatewayUnavailable, GatewayRefusal) as exc:
+            raise InvalidCallbackToken("gateway keys unavailable") from exc
+        if response.status_code != 401:
+            break
+    if response is None or response.status_code != 200:
+        raise InvalidCallbackToken("gateway keys unavailable")
+    keys = {}
+    for entry in response.json().get("keys", []):
+        try:
+            key = jwt.PyJWK(entry)
+        except jwt.PyJWTError:
+            continue
+        if entry.get("kid"):
+            keys[str(entry["kid"])] = key
+    return keys
+
+
+_keys = _Keys()
+
+
+def forget_keys() -> None:
+    """Drop the cached gateway keys (tests; a key rotation announced out of band)."""
+    _keys.clear()
 
 
 def verify_callback(authorization: str | None) -> dict[str, Any]:
-    """The claims of a callback's bearer JWT, or InvalidCallbackToken."""
+    """The claims of a callback's bearer JWT (RS256 by a gateway key, audience `account`, not
+    expired), or InvalidCallbackToken."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise InvalidCallbackToken("missing bearer token")
     try:
-        key = _jwks_client(get_settings().abdm_certs_url).get_signing_key_from_jwt(token)
+        kid = jwt.get_unverified_header(token).get("kid")
+        if not isinstance(kid, str):
+            raise InvalidCallbackToken("no kid")
         return jwt.decode(
             token,
-            key.key,
+            _keys.get(kid).key,
             algorithms=["RS256"],
             audience=CALLBACK_AUDIENCE,
             options={"require": ["exp"]},
         )
-    except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+    except jwt.PyJWTError as exc:
         raise InvalidCallbackToken(type(exc).__name__) from exc

@@ -30,16 +30,22 @@ class NotificationEvent(StrEnum):
     ENQUIRY_ACKNOWLEDGED = "enquiry_acknowledged"
     # To an address that asked for the newsletter: the double opt-in link (and unsubscribe).
     NEWSLETTER_CONFIRMATION = "newsletter_confirmation"
+    # To the member's phone: the code that links their reports to their ABHA (from their app).
+    ABHA_LINK_CODE = "abha_link_code"
 
 
 # Texts that carry a secret (a consent request's link and code, a newsletter confirmation's
 # signed links): no link in the payload, and the text is cut down to its title once the
 # message has gone (no HTML part or extra headers kept either).
 SECRET_EVENTS = frozenset(
-    {NotificationEvent.CONSENT_REQUEST, NotificationEvent.NEWSLETTER_CONFIRMATION}
+    {
+        NotificationEvent.CONSENT_REQUEST,
+        NotificationEvent.NEWSLETTER_CONFIRMATION,
+        NotificationEvent.ABHA_LINK_CODE,
+    }
 )
 # Texts that carry a code: their SMS spend the codes' budget, not the notifications' one.
-CODE_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST})
+CODE_EVENTS = frozenset({NotificationEvent.CONSENT_REQUEST, NotificationEvent.ABHA_LINK_CODE})
 
 
 class Channel(StrEnum):

@@ -134,6 +134,7 @@ def sample_context() -> dict:
         "number_of_tests": 40,
         "message": "Testing for our staff.",
         "days": 7,
+        "minutes": 10,
         "unsubscribe_link": "https://api.nucleotide.example/newsletter/unsubscribe?token=x",
     }
 
