@@ -1123,10 +1123,11 @@ def care_contexts_of(db: Session, member_id: int) -> list[AbdmCareContext]:
     )
 
 
-def erase_user_data(db: Session, member_ids: list[int]) -> int:
+def erase_user_data(db: Session, user_id: int) -> int:
     """An erased account's members: their link tokens, care contexts, link requests, consent
     artefacts and pending calls go (transfers keep only ids and states). Later requests for
     their care contexts find no consent and are answered as errors."""
+    member_ids = list(db.scalars(select(Member.id).where(Member.user_id == user_id)))
     if not member_ids:
         return 0
     removed = 0

@@ -47,6 +47,7 @@ from typing import Any, Literal, TypedDict
 
 from sqlalchemy.orm import Session
 
+from Abdm_module.service import erase_user_data as erase_health_record_links
 from Address_module.service import ERASED_ADDRESS
 from Address_module.service import erase_user_data as erase_addresses
 from Audit_module.erasure import erase_user_data as erase_audit_values
@@ -134,6 +135,7 @@ class ErasureCounts(TypedDict):
     newsletter_subscriptions_erased: int
     privacy_receipts_unlinked: int
     coupon_allow_list_entries_erased: int
+    health_record_links_erased: int
 
 
 class Erasure(ErasureCounts):
@@ -156,6 +158,8 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
     orders = erase_orders(db, user.id, open_orders)
     report_files = erase_reports(db, orders.order_ids)
     empty_cart(db, user.id)
+    # ABHA link tokens, care contexts and consent artefacts: before the members are scrubbed.
+    health_links = erase_health_record_links(db, user.id)
     members = erase_members(db, user.id)
     addresses = erase_addresses(db, user.id)
     # Found by the login phone and e-mail: before they are scrubbed.
@@ -192,6 +196,7 @@ def erase_account(db: Session, user: User, code: str) -> Erasure:
         "newsletter_subscriptions_erased": newsletter,
         "privacy_receipts_unlinked": privacy_receipts,
         "coupon_allow_list_entries_erased": coupon_offers,
+        "health_record_links_erased": health_links,
     }
     record_audit(
         db,

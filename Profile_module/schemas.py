@@ -166,6 +166,10 @@ class ErasureOut(BaseModel):
     coupon_allow_list_entries_erased: int = Field(
         description="Targeted coupons' allow-list entries naming me or my phone, deleted"
     )
+    health_record_links_erased: int = Field(
+        description="ABHA link tokens, linked reports, link requests and consent artefacts "
+        "deleted (ABDM)"
+    )
 
 
 class PhoneChangeIn(BaseModel):
