@@ -1,5 +1,6 @@
 """Writing and reading the audit trail. Entries join the caller's transaction."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -9,13 +10,19 @@ from sqlalchemy.orm import Session
 
 from Audit_module.models import AuditLog
 from core.context import current_request
-from core.validation import mask_phone
+from core.validation import mask_abha_address, mask_abha_number, mask_phone
 from database import on_rollback
 
 # Every admin reads the trail: for personal fields an entry says that they changed, not what
-# they hold. Phones are kept masked (`+91******3210`), enough to recognise a number.
+# they hold. Phones and ABHA ids are kept masked (`+91******3210`, `**-****-****-1234`,
+# `as**********@sbx`), enough to recognise one.
 REDACTED = "[redacted]"
 PHONE_FIELDS = frozenset({"phone", "contact_phone", "patient_phone", "technician_phone"})
+MASKED_FIELDS: dict[str, Callable[[str], str]] = {
+    **dict.fromkeys(PHONE_FIELDS, mask_phone),
+    "abha_number": mask_abha_number,
+    "abha_address": mask_abha_address,
+}
 PERSONAL_FIELDS = frozenset(
     {
         "name",
@@ -60,17 +67,18 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def _redact(key: str, value: Any) -> Any:
     if value is None:
         return None
-    if key in PHONE_FIELDS and isinstance(value, str):
-        return mask_phone(value)
+    if key in MASKED_FIELDS and isinstance(value, str):
+        return MASKED_FIELDS[key](value)
     return REDACTED
 
 
 def personal_changes(changes: dict[str, Any]) -> dict[str, Any]:
     """`changes` about a person as the audit keeps them: personal values (also inside
-    `{"old", "new"}` pairs) replaced by REDACTED, phones masked, None kept (set vs cleared)."""
+    `{"old", "new"}` pairs) replaced by REDACTED, phones and ABHA ids masked, None kept (set vs
+    cleared)."""
     kept: dict[str, Any] = {}
     for key, value in changes.items():
-        if key not in PERSONAL_FIELDS and key not in PHONE_FIELDS:
+        if key not in PERSONAL_FIELDS and key not in MASKED_FIELDS:
             kept[key] = value
         elif isinstance(value, dict) and value and set(value) <= {"old", "new"}:
             kept[key] = {part: _redact(key, inner) for part, inner in value.items()}
