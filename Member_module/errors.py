@@ -19,3 +19,8 @@ class MemberLimitReached(ConflictError):
 class MemberInUse(ConflictError):
     code = "member_in_use"
     message = "This member is in your cart or on an unfinished order and cannot be deleted."
+
+
+class AbhaInUse(ConflictError):
+    code = "abha_in_use"
+    message = "Another of your members already has this ABHA number or ABHA address."

@@ -3,7 +3,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from core.validation import BirthDate, Gender, PatchIn, PhoneNumber, ShortText
+from core.validation import (
+    AbhaAddress,
+    AbhaNumber,
+    BirthDate,
+    Gender,
+    MaskedAbhaNumber,
+    PatchIn,
+    PhoneNumber,
+    ShortText,
+)
 
 Relation = Literal["self", "spouse", "child", "parent", "sibling", "grandparent", "other"]
 
@@ -16,12 +25,15 @@ class MemberIn(BaseModel):
     date_of_birth: BirthDate
     gender: Gender
     phone: PhoneNumber | None = None
+    abha_number: AbhaNumber | None = None
+    abha_address: AbhaAddress | None = None
 
 
 class MemberUpdateIn(PatchIn):
-    """Only the fields sent are changed; only `phone` may be cleared with `null`."""
+    """Only the fields sent are changed; `phone`, `abha_number` and `abha_address` may be
+    cleared with `null`."""
 
-    nullable = frozenset({"phone"})
+    nullable = frozenset({"phone", "abha_number", "abha_address"})
 
     model_config = ConfigDict(extra="forbid")
 
@@ -30,6 +42,8 @@ class MemberUpdateIn(PatchIn):
     date_of_birth: BirthDate | None = None
     gender: Gender | None = None
     phone: PhoneNumber | None = None
+    abha_number: AbhaNumber | None = None
+    abha_address: AbhaAddress | None = None
 
 
 class MemberOut(BaseModel):
@@ -41,5 +55,9 @@ class MemberOut(BaseModel):
     date_of_birth: date
     gender: Gender
     phone: str | None
+    # The number masked (the last four digits); the address in full, like the phone: it is
+    # the customer's own handle, which they typed and see in their ABHA app.
+    abha_number: MaskedAbhaNumber | None
+    abha_address: str | None
     created_at: datetime
     updated_at: datetime

@@ -1,4 +1,5 @@
-"""Family members: at most one `self`, a per-user limit, soft delete, every change audited."""
+"""Family members: at most one `self`, a per-user limit, an ABHA shared by no two live members
+of an account, soft delete, every change audited."""
 
 from datetime import date
 from typing import Any
@@ -12,13 +13,20 @@ from core.clock import today_ist, utcnow
 from core.hooks import Hook
 from database import locked
 from Login_module.locks import lock_user
-from Member_module.errors import MemberInUse, MemberLimitReached, MemberNotFound, SelfMemberExists
+from Member_module.errors import (
+    AbhaInUse,
+    MemberInUse,
+    MemberLimitReached,
+    MemberNotFound,
+    SelfMemberExists,
+)
 from Member_module.models import Member
 from Member_module.schemas import MemberIn, MemberUpdateIn
 
 ENTITY = "member"
 ADULT_AGE = 18
-FIELDS = ("name", "relation", "date_of_birth", "gender", "phone")
+ABHA_FIELDS = ("abha_number", "abha_address")
+FIELDS = ("name", "relation", "date_of_birth", "gender", "phone", *ABHA_FIELDS)
 
 # Modules that hold on to members (the cart, unfinished orders) answer `check(db, member_id)
 # -> bool`, connected in main.wire_hooks; a member any check reports as in use cannot be
@@ -62,8 +70,31 @@ def _snapshot(member: Member) -> dict[str, Any]:
     return {field: getattr(member, field) for field in FIELDS}
 
 
+def _created(member: Member) -> dict[str, Any]:
+    """What a member.created entry records: every field, the ABHA only when given (most
+    members have none)."""
+    return {
+        field: value
+        for field, value in _snapshot(member).items()
+        if value is not None or field not in ABHA_FIELDS
+    }
+
+
 def _has_self(members: list[Member], except_id: int | None = None) -> bool:
     return any(m.relation == "self" and m.id != except_id for m in members)
+
+
+def _refuse_shared_abha(
+    members: list[Member], values: dict[str, Any], except_id: int | None = None
+) -> None:
+    """An ABHA number or address names one person: two live members of one account cannot
+    share it (AbhaInUse). Other accounts may hold the same one (a relative added by each)."""
+    for field in ABHA_FIELDS:
+        value = values.get(field)
+        if value is not None and any(
+            getattr(m, field) == value and m.id != except_id for m in members
+        ):
+            raise AbhaInUse()
 
 
 def create_member(db: Session, user_id: int, data: MemberIn) -> Member:
@@ -72,6 +103,7 @@ def create_member(db: Session, user_id: int, data: MemberIn) -> Member:
         raise MemberLimitReached()
     if data.relation == "self" and _has_self(members):
         raise SelfMemberExists()
+    _refuse_shared_abha(members, {field: getattr(data, field) for field in ABHA_FIELDS})
     member = Member(user_id=user_id, **{field: getattr(data, field) for field in FIELDS})
     db.add(member)
     db.flush()
@@ -81,7 +113,7 @@ def create_member(db: Session, user_id: int, data: MemberIn) -> Member:
         entity_type=ENTITY,
         entity_id=member.id,
         actor_user_id=user_id,
-        changes=personal_changes(_snapshot(member)),
+        changes=personal_changes(_created(member)),
     )
     return member
 
@@ -92,6 +124,7 @@ def update_member(db: Session, user_id: int, member_id: int, body: MemberUpdateI
     member = _find(members, member_id)
     if changes.get("relation") == "self" and _has_self(members, except_id=member.id):
         raise SelfMemberExists()
+    _refuse_shared_abha(members, changes, except_id=member.id)
     old = _snapshot(member)
     for field, value in changes.items():
         setattr(member, field, value)
@@ -144,6 +177,8 @@ ERASED_MEMBER: dict[str, Any] = {
     "phone": None,
     "date_of_birth": date(1900, 1, 1),
     "gender": "other",
+    "abha_number": None,
+    "abha_address": None,
 }
 
 
