@@ -4,14 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from Abdm_module.models import AbdmCareContext, AbdmTransfer, LinkStatus, TransferState
+from core.validation import mask_abha_number
 from Member_module.models import Member
-
-
-def mask_abha_number(number: str | None) -> str | None:
-    """`12-3456-7890-1234` -> `**-****-****-1234`."""
-    if not number:
-        return None
-    return "**-****-****-" + number[-4:]
 
 
 @dataclass(frozen=True)
@@ -50,7 +44,7 @@ class AbhaView:
     @classmethod
     def of(cls, member: Member, rows: list[AbdmCareContext]) -> "AbhaView":
         return cls(
-            mask_abha_number(member.abha_number),
+            mask_abha_number(member.abha_number) if member.abha_number else None,
             member.abha_address,
             [LinkRow.of(row) for row in rows],
         )
