@@ -3,7 +3,7 @@ action, and the operators' views of links and transfers."""
 
 from typing import Annotated, Any
 
-from fastapi import Body, Header, Response, status
+from fastapi import Body, Header, Path, Response, status
 from sqlalchemy import select
 
 from Abdm_module import service
@@ -31,11 +31,11 @@ RequestId = Annotated[str, Header(alias="REQUEST-ID", min_length=1, max_length=6
     response_class=Response,
 )
 def gateway_callback(
-    callback: str,
+    callback: Annotated[str, Path(max_length=100)],
     request_id: RequestId,
     db: DbSession,
     body: Annotated[dict[str, Any], Body()],
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header(max_length=8192)] = None,
 ) -> Response:
     """A callback from the ABDM gateway (its RS256 token checked against the gateway's keys):
     202 at once, kept once per REQUEST-ID, processed by the background job."""

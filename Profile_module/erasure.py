@@ -77,6 +77,8 @@ PERSONAL_AUDIT_KEYS = frozenset(
         "name",
         "email",
         "phone",
+        "abha_number",
+        "abha_address",
         "date_of_birth",
         "gender",
         "photo_path",

@@ -132,6 +132,13 @@ ACCESS: dict[tuple[str, str], str] = {
     ("PUT", "/orders/{order_id}/items/{item_id}/status"): ADMIN,
     ("POST", "/orders/admin/{order_id}/items/{item_id}/report"): ADMIN,
     ("GET", "/orders/{order_id}/items/{item_id}/report"): OWNED,
+    ("GET", "/orders/{order_id}/items/{item_id}/report/fhir"): OWNED,
+    ("POST", "/orders/{order_id}/items/{item_id}/abha-link"): OWNED,
+    ("GET", "/member/{member_id}/abha"): OWNED,
+    # The ABDM gateway's callbacks: no user; its RS256 token is checked (tests/abdm).
+    ("POST", "/abdm/api/v3/{callback}"): PUBLIC,
+    ("GET", "/abdm/admin/links"): ADMIN,
+    ("GET", "/abdm/admin/transfers"): ADMIN,
     ("GET", "/orders/{order_id}/items/{item_id}/reports"): OWNED,
     ("GET", "/orders/{order_id}/invoice"): OWNED,
     ("GET", "/orders/{order_id}/credit-notes"): OWNED,
@@ -348,6 +355,7 @@ OWNED_ROUTES = sorted(route for route, access in ACCESS.items() if access == OWN
 # What the owner's GET answers when it is not 200 (the thing exists but is not there yet).
 OWNER_GETS = {
     "/orders/{order_id}/items/{item_id}/report": 409,
+    "/orders/{order_id}/items/{item_id}/report/fhir": 409,
     "/orders/{order_id}/invoice": 409,
     # The owner's order is unpaid: it has no credit note (the intruder's 404 is the order's).
     "/orders/{order_id}/credit-notes/{credit_note_id}": 404,
