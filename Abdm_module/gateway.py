@@ -27,6 +27,7 @@ from core.http import http_client
 logger = logging.getLogger("nucleotide.abdm")
 
 SESSIONS_PATH = "/api/hiecm/gateway/v3/sessions"
+BRIDGE_URL_PATH = "/api/hiecm/gateway/v3/bridge/url"
 # Fetched again this long before the gateway says the token expires.
 TOKEN_MARGIN_SECONDS = 60
 CALLBACK_AUDIENCE = "account"
@@ -101,10 +102,10 @@ def _error(response: httpx.Response) -> tuple[str, str]:
     return str(error.get("code") or f"HTTP-{response.status_code}"), str(error.get("message") or "")
 
 
-def _post(url: str, body: Any, headers: dict[str, str]) -> httpx.Response:
+def _post(url: str, body: Any, headers: dict[str, str], method: str = "POST") -> httpx.Response:
     try:
-        response = http_client().post(
-            url, json=body, headers=headers, timeout=get_settings().ABDM_TIMEOUT_SECONDS
+        response = http_client().request(
+            method, url, json=body, headers=headers, timeout=get_settings().ABDM_TIMEOUT_SECONDS
         )
     except httpx.HTTPError as exc:
         raise GatewayUnavailable(None, type(exc).__name__) from exc
@@ -131,8 +132,14 @@ def _new_session() -> tuple[str, int]:
     return str(body["accessToken"]), int(body.get("expiresIn") or 600)
 
 
-def call(path: str, body: Any, request_id: str, extra_headers: dict[str, str] | None = None) -> int:
-    """POST `body` to the gateway's `path` under `request_id`; the HTTP status (2xx).
+def call(
+    path: str,
+    body: Any,
+    request_id: str,
+    extra_headers: dict[str, str] | None = None,
+    method: str = "POST",
+) -> int:
+    """Send `body` to the gateway's `path` under `request_id`; the HTTP status (2xx).
     Raises GatewayUnavailable (retry later) or GatewayRefusal (an ABDM error)."""
     settings = get_settings()
     headers = {
@@ -144,7 +151,7 @@ def call(path: str, body: Any, request_id: str, extra_headers: dict[str, str] | 
     }
     for renew in (False, True):
         headers["Authorization"] = f"Bearer {_tokens.get(renew=renew)}"
-        response = _post(_url(path), body, headers)
+        response = _post(_url(path), body, headers, method)
         if response.status_code != 401:
             break
     if response.status_code >= 400:
@@ -160,6 +167,11 @@ def push(url: str, body: Any) -> int:
         code, message = _error(response)
         raise GatewayRefusal(response.status_code, code, message)
     return response.status_code
+
+
+def register_bridge_url(url: str) -> int:
+    """Tell the gateway where its callbacks go (`https://<host>/abdm`): once per environment."""
+    return call(BRIDGE_URL_PATH, {"url": url}, new_request_id(), method="PATCH")
 
 
 # --- callbacks -----------------------------------------------------------------------------------
