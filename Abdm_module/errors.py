@@ -8,7 +8,7 @@ class AbdmDisabled(NotFoundError):
 
 class AbhaMissing(ConflictError):
     code = "abha_missing"
-    message = "The member has no ABHA number or address: add one to link reports."
+    message = "The member has no ABHA address: add it to link their reports."
 
 
 class AbdmBlocked(RateLimitedError):

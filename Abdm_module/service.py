@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from Abdm_module import fidelius, gateway
@@ -70,6 +70,8 @@ logger = logging.getLogger("nucleotide.abdm")
 
 HI_TYPE = "DiagnosticReport"
 LINK_TOKEN_DAYS = 180
+# A token asked for whose callback never came is asked for again after this long.
+TOKEN_CALLBACK_HOURS = 1
 BLOCK_HOURS = 24
 # Refusals of generate-token that block the HIP for a day: no more tries until it ends.
 BLOCKING_CODES = frozenset({"ABDM-1027", "ABDM-1022", "ABDM-2429"})
@@ -168,7 +170,9 @@ def _blocked(token: AbdmLinkToken | None, now: datetime) -> bool:
 
 
 def has_abha(member: Member) -> bool:
-    return bool(member.abha_number or member.abha_address)
+    """Linking needs the ABHA address (the gateway's generate-token asks for it); the number
+    alone finds the patient in discovery only."""
+    return bool(member.abha_address)
 
 
 def _display(db: Session, order: Order, item_id: int) -> str:
@@ -270,7 +274,8 @@ def schedule_links(db: Session, member: Member) -> None:
     now = _now()
     token = _token_row(db, member.id)
     if _blocked(token, now):
-        _fail_pending(db, member.id, "ABDM-1027")
+        assert token is not None
+        _fail_pending(db, member.id, token.error_code or "ABDM-1027")
         return
     waiting = list(
         db.scalars(
@@ -306,7 +311,11 @@ def schedule_links(db: Session, member: Member) -> None:
         for context in waiting:
             context.request_id = message.request_id
         return
-    if token is not None and token.state == TokenState.REQUESTED:
+    if (
+        token is not None
+        and token.state == TokenState.REQUESTED
+        and token.requested_at > now - timedelta(hours=TOKEN_CALLBACK_HOURS)
+    ):
         return  # its callback will move them on
     message = queue_call(
         db,
@@ -532,18 +541,21 @@ def match_patient(db: Session, patient: dict[str, Any]) -> tuple[Member | None, 
     name = str(patient.get("name") or "").strip().casefold()
     gender = str(patient.get("gender") or "")
     year = patient.get("yearOfBirth")
-    candidates = (
-        [
-            member
-            for member in db.scalars(live.where(Member.name != "")).all()
-            if member.name.strip().casefold() == name
-            and _gender(member) == gender
-            and member.date_of_birth.year == year
-            and _member_phone(db, member) == phone
-        ]
-        if name
-        else []
+    # The member's own phone, or the account's for the account holder who has none.
+    with_phone = live.join(User, User.id == Member.user_id).where(
+        or_(
+            Member.phone == phone,
+            and_(Member.relation == "self", Member.phone.is_(None), User.phone == phone),
+        )
     )
+    candidates = [
+        member
+        for member in db.scalars(with_phone.limit(50))
+        if name
+        and member.name.strip().casefold() == name
+        and _gender(member) == gender
+        and member.date_of_birth.year == year
+    ]
     if len(candidates) == 1:
         return candidates[0], "MOBILE"
     return None, ""
@@ -854,6 +866,8 @@ def handle_health_information_request(db: Session, message: AbdmMessage) -> None
     key_material = hi_request.get("keyMaterial") or {}
     now = _now()
     problem = _check_request(consent, date_from, date_to, key_material, now)
+    if problem is None and consent is not None and not _records(db, consent, date_from, date_to):
+        problem = NO_RECORDS  # nothing the consent names is held here (erased, never linked)
     transfer = AbdmTransfer(
         transaction_id=transaction_id,
         consent_id=consent_id or "-",
@@ -891,7 +905,9 @@ def handle_health_information_request(db: Session, message: AbdmMessage) -> None
     )
 
 
-def _records(db: Session, consent: AbdmConsent, transfer: AbdmTransfer) -> list[tuple[Order, int]]:
+def _records(
+    db: Session, consent: AbdmConsent, date_from: datetime | None, date_to: datetime | None
+) -> list[tuple[Order, int]]:
     """The consent's care contexts the lab holds, with a report issued inside the range asked."""
     found = []
     for entry in consent.care_contexts:
@@ -901,6 +917,14 @@ def _records(db: Session, consent: AbdmConsent, transfer: AbdmTransfer) -> list[
         item = db.get(OrderItem, int(reference))
         if item is None or item.report_version is None or item.member_id != consent.member_id:
             continue
+        linked = db.scalar(
+            select(AbdmCareContext.id).where(
+                AbdmCareContext.order_item_id == item.id,
+                AbdmCareContext.status == LinkStatus.LINKED,
+            )
+        )
+        if linked is None:  # never linked to this ABHA here, or erased
+            continue
         report = db.scalar(
             select(Report).where(
                 Report.order_item_id == item.id, Report.version == item.report_version
@@ -908,9 +932,9 @@ def _records(db: Session, consent: AbdmConsent, transfer: AbdmTransfer) -> list[
         )
         if report is None or report.erased_at is not None:
             continue
-        if transfer.date_from and report.uploaded_at < transfer.date_from:
+        if date_from and report.uploaded_at < date_from:
             continue
-        if transfer.date_to and report.uploaded_at > transfer.date_to:
+        if date_to and report.uploaded_at > date_to:
             continue
         found.append((get_order(db, item.order_id), item.id))
     return found
@@ -980,7 +1004,7 @@ def push_transfer(db: Session, transfer: AbdmTransfer) -> None:
     key_material = transfer.key_material or {}
     problem = _check_request(consent, transfer.date_from, transfer.date_to, key_material, now)
     if problem is None and consent is not None:
-        records = _records(db, consent, transfer)
+        records = _records(db, consent, transfer.date_from, transfer.date_to)
         if not records:
             problem = NO_RECORDS
     if problem is not None or consent is None:
