@@ -24,6 +24,7 @@ logger = logging.getLogger("nucleotide.abdm")
 GENERATE_TOKEN = "/api/hiecm/v3/token/generate-token"
 LINK_CARE_CONTEXT = "/api/hiecm/hip/v3/link/carecontext"
 CONTEXT_NOTIFY = "/api/hiecm/hip/v3/link/context/notify"
+SMS_NOTIFY = "/api/hiecm/hip/v3/link/patient/links/sms/notify2"
 ON_DISCOVER = "/api/hiecm/user-initiated-linking/v3/patient/care-context/on-discover"
 ON_INIT = "/api/hiecm/user-initiated-linking/v3/link/care-context/on-init"
 ON_CONFIRM = "/api/hiecm/user-initiated-linking/v3/link/care-context/on-confirm"

@@ -15,6 +15,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from Abdm_module.messages import (
     ON_INIT,
     ON_NOTIFY,
     ON_REQUEST,
+    SMS_NOTIFY,
     Handler,
     answer,
     queue_call,
@@ -224,12 +226,19 @@ def _ensure_care_context(db: Session, order: Order, item: OrderItem) -> AbdmCare
 
 def on_report_stored(db: Session, order: Order, report: Report) -> None:
     """Hook of Report_module: a report version was stored. Its member has an ABHA: link the
-    item's care context (the first version), or tell the patient's app there is news."""
+    item's care context (the first version), or tell the patient's app there is news. No ABHA
+    but a phone: the gateway texts the patient a link to an ABHA app (first version only), from
+    which they can find the report here and link it themselves."""
     if not enabled():
         return
     item = order_item(order, report.order_item_id)
     member = db.get(Member, item.member_id)
-    if member is None or member.is_deleted or not has_abha(member):
+    if member is None or member.is_deleted:
+        return
+    if not has_abha(member):
+        phone = _member_phone(db, member)
+        if phone and report.version == 1:
+            _sms_deep_link(db, member, phone)
         return
     existing = db.scalar(select(AbdmCareContext).where(AbdmCareContext.order_item_id == item.id))
     if existing is not None and existing.status == LinkStatus.LINKED:
@@ -237,6 +246,22 @@ def on_report_stored(db: Session, order: Order, report: Report) -> None:
         return
     _ensure_care_context(db, order, item)
     schedule_links(db, member)
+
+
+def _sms_deep_link(db: Session, member: Member, phone: str) -> None:
+    settings = get_settings()
+    queue_call(
+        db,
+        SMS_NOTIFY,
+        {
+            "notification": {
+                "phoneNo": phone[-10:],
+                "hip": {"name": settings.ABDM_HIP_NAME, "id": settings.ABDM_HIP_ID},
+            }
+        },
+        subject=f"member:{member.id}",
+        member_id=member.id,
+    )
 
 
 def link_now(db: Session, user_id: int | None, order: Order, item_id: int) -> AbdmCareContext:
@@ -468,11 +493,23 @@ def handle_on_generate_token(db: Session, message: AbdmMessage) -> None:
         return
     token.state = TokenState.VALID
     token.token_encrypted = _seal(body["linkToken"])
-    token.expires_at = _now() + timedelta(days=LINK_TOKEN_DAYS)
+    token.expires_at = _token_expiry(body["linkToken"])
     token.error_code = None
     member = db.get(Member, token.member_id)
     if member is not None and not member.is_deleted:
         schedule_links(db, member)
+
+
+def _token_expiry(link_token: str) -> datetime:
+    """When a link token stops working: its own `exp` when it is a JWT (the gateway's are),
+    else the six months NHA gives them; a minute early, so it is renewed rather than refused."""
+    try:
+        exp = jwt.decode(link_token, options={"verify_signature": False}).get("exp")
+    except jwt.PyJWTError:
+        exp = None
+    if isinstance(exp, int | float):
+        return datetime.fromtimestamp(exp, UTC) - timedelta(minutes=1)
+    return _now() + timedelta(days=LINK_TOKEN_DAYS)
 
 
 def handle_on_carecontext(db: Session, message: AbdmMessage) -> None:
@@ -773,7 +810,11 @@ def handle_consent_notify(db: Session, message: AbdmMessage) -> None:
         consent = AbdmConsent(consent_id=consent_id, status=ConsentState(status))
         db.add(consent)
     consent.status = ConsentState(status)
-    if status == ConsentState.GRANTED and isinstance(detail, dict):
+    if status != ConsentState.GRANTED:
+        # Revoked, expired or denied: only the state is kept (to answer why), not what it named.
+        consent.care_contexts, consent.hi_types = [], []
+        consent.date_from = consent.date_to = consent.data_erase_at = None
+    elif isinstance(detail, dict):
         contexts = [
             {
                 "patientReference": str(entry.get("patientReference") or ""),

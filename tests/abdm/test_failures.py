@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 import core.clock
 from Abdm_module.jobs import run_abdm_exchanges
-from Abdm_module.models import AbdmCareContext, AbdmMessage, Direction, MessageState
+from Abdm_module.models import (
+    AbdmCareContext,
+    AbdmConsent,
+    AbdmLinkToken,
+    AbdmMessage,
+    Direction,
+    MessageState,
+)
 from core.clock import utcnow, wall_utcnow
 from tests.abdm.journey import ABHA_ADDRESS, Patient, exchange, grant, patient_with_report
 from tests.fakes.abdm_gateway import CONSENT_NOTIFY_CALLBACK, FakeAbdmGateway
@@ -332,3 +339,50 @@ def test_the_record_of_exchanges_keeps_no_token_code_or_health_content(
     assert token is not None
     for message in messages:
         assert token not in repr(vars(message))
+
+
+def test_a_report_for_a_member_without_abha_gets_the_gateways_sms_link_once(
+    client: TestClient, db: Session, admin: LoggedIn, abdm_gateway: FakeAbdmGateway
+) -> None:
+    patient = patient_with_report(client, db, admin, "+919876512011", abha=False)
+    exchange(client, abdm_gateway)
+    again = upload(client, admin, patient.order["id"], patient.item_id, pdf("Second version"))
+    assert again.status_code == 201
+    exchange(client, abdm_gateway)
+    (sms,) = abdm_gateway.answers("/links/sms/notify2")
+    assert sms["notification"] == {
+        "phoneNo": "9876512011",
+        "hip": {"name": "Nucleotide Genomics Lab", "id": abdm_gateway.hip_id},
+    }
+    assert abdm_gateway.calls("/v3/token/generate-token") == []
+
+
+def test_the_link_token_is_kept_until_its_own_expiry_and_a_revoked_consent_keeps_only_its_state(
+    client: TestClient, db: Session, admin: LoggedIn, abdm_gateway: FakeAbdmGateway
+) -> None:
+    patient = _linked(client, abdm_gateway, db, admin, "+919876512012")
+    (token,) = db.scalars(select(AbdmLinkToken)).all()
+    assert token.expires_at is not None
+    left = token.expires_at - utcnow()
+    assert timedelta(days=179) < left < timedelta(days=180)
+
+    consent_id = grant(client, abdm_gateway, patient)
+    abdm_gateway.consent_notify(
+        consent_id,
+        "EXPIRED",
+        [],
+        ["DiagnosticReport"],
+        wall_utcnow(),
+        wall_utcnow(),
+        wall_utcnow(),
+        "HIU-CLINIC-01",
+    )
+    exchange(client, abdm_gateway)
+    (consent,) = db.scalars(select(AbdmConsent)).all()
+    db.refresh(consent)
+    assert (consent.status, consent.care_contexts, consent.hi_types, consent.date_to) == (
+        "EXPIRED",
+        [],
+        [],
+        None,
+    )
