@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event, select
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import CursorResult, Dialect, Result
 from sqlalchemy.exc import DisconnectionError
@@ -171,6 +171,13 @@ def _limit_lock_waits(engine: Engine) -> None:
 
 engine = build_engine(get_settings().DATABASE_URL)
 SessionLocal = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def row_select(model: type[Base]) -> Select[Any]:
+    """`SELECT` of a model's columns, read as rows (no entity loaded, no identity map): the way a
+    read-only answer is built where hydration is the cost (docs/performance.md). The rows are
+    read by attribute like the entity, so the answer schemas take either."""
+    return select(*model.__table__.columns)
 
 
 def rows_changed(result: Result[Any]) -> int:

@@ -1,6 +1,7 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query, Response, status
+from sqlalchemy import Row
 
 from Address_module.models import Address, ServiceableLocation
 from Address_module.schemas import (
@@ -14,7 +15,7 @@ from Address_module.schemas import (
 )
 from Address_module.service import (
     Serviceability,
-    addresses_query,
+    address_rows,
     create_address,
     create_location,
     delete_address,
@@ -73,9 +74,9 @@ def change_location(
 
 
 @router.get("", response_model=Page[AddressOut])
-def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Address]:
+def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Row[Any]]:
     """My addresses, the default first."""
-    return paginate(db, addresses_query(user.id), page)
+    return paginate(db, address_rows(user.id), page, as_rows=True)
 
 
 @router.post("", response_model=AddressOut, status_code=status.HTTP_201_CREATED)

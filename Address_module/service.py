@@ -22,7 +22,7 @@ from config import get_settings
 from core.clock import utcnow
 from core.pincodes import check_pincode_state
 from core.response_cache import catalogue_cache
-from database import locked
+from database import locked, row_select
 from Login_module.locks import lock_user
 
 ENTITY = "address"
@@ -179,10 +179,17 @@ def update_location(
 
 def addresses_query(user_id: int) -> Select[Address]:
     """My addresses that are not deleted: the default first, then the newest."""
-    return (
-        select(Address)
-        .where(Address.user_id == user_id, Address.is_deleted.is_(False))
-        .order_by(Address.is_default.desc(), Address.created_at.desc(), Address.id.desc())
+    return _live(select(Address), user_id)
+
+
+def address_rows(user_id: int) -> Select[Any]:
+    """`addresses_query` as rows, for the list (docs/performance.md)."""
+    return _live(row_select(Address), user_id)
+
+
+def _live(statement: Select[Any], user_id: int) -> Select[Any]:
+    return statement.where(Address.user_id == user_id, Address.is_deleted.is_(False)).order_by(
+        Address.is_default.desc(), Address.created_at.desc(), Address.id.desc()
     )
 
 

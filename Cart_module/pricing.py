@@ -20,6 +20,18 @@ from Product_module.models import Product
 
 CART = "cart"
 ITEM = "cart_item"
+# What pricing, the drop rules, coupons and GET /cart's answer read of a product and a member.
+PRICED_PRODUCT = (
+    Product.id,
+    Product.name,
+    Product.plan_type,
+    Product.price_paise,
+    Product.is_active,
+    Product.min_members,
+    Product.max_members,
+    Product.category_id,
+)
+PRICED_MEMBER = (Member.id, Member.user_id, Member.name, Member.is_deleted)
 
 
 @dataclass(frozen=True)
@@ -100,21 +112,25 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
     locks the cart row (only it) until commit, serialising the user's cart writes and
     checkout, and then reads the items, with each member's address too, in a second query
     (MariaDB has no `FOR UPDATE OF`: a joined read would lock the products and members too)."""
-    product = joinedload(CartItem.product).joinedload(Product.category)
     links = joinedload(CartItem.members)
     statement = select(Cart).where(Cart.user_id == user_id)
     if for_update:
         statement = statement.options(
             selectinload(Cart.items).options(
-                product,
+                joinedload(CartItem.product).joinedload(Product.category),
                 links.joinedload(CartItemMember.member),
                 links.joinedload(CartItemMember.address),
             ),
             selectinload(Cart.coupon),
         ).with_for_update()
     else:
+        # Only the columns pricing and the answer read: the rest of a product (descriptions,
+        # images, tags) and of a member would be decoded and hydrated for nothing.
         statement = statement.options(
-            joinedload(Cart.items).options(product, links.joinedload(CartItemMember.member)),
+            joinedload(Cart.items).options(
+                joinedload(CartItem.product).load_only(*PRICED_PRODUCT),
+                links.joinedload(CartItemMember.member).load_only(*PRICED_MEMBER),
+            ),
             joinedload(Cart.coupon),
         )
     statement = statement.execution_options(populate_existing=True)

@@ -31,26 +31,63 @@ def withdrawn_consents(
 ) -> dict[tuple[int, int], list[str]]:
     """(member id, product id) -> codes of the consents the product requires whose member's
     latest grant is withdrawn (a new grant, always of the current version, lifts it); pairs
-    with none are left out. Two queries for any number of pairs. `locking` reads the grants
-    with a shared lock (the latest committed rows; a withdrawal waits for the caller's commit).
+    with none are left out. One query for any number of pairs (the order views); `locking`
+    reads the grants with a shared lock (the latest committed rows; a withdrawal waits for the
+    caller's commit) in a second query, so that only the grants are locked, not the catalogue.
     """
     pairs = set(pairs)
-    required = required_types(db, {product_id for _, product_id in pairs})
+    product_ids = {product_id for _, product_id in pairs}
     member_ids = {member_id for member_id, _ in pairs}
-    type_ids = {t.id for types in required.values() for t in types}
-    if not member_ids or not type_ids:
+    if not pairs:
         return {}
-    statement = select(
-        ConsentGrant.member_id, ConsentGrant.consent_type_id, ConsentGrant.withdrawn_at
-    ).where(ConsentGrant.member_id.in_(member_ids), ConsentGrant.consent_type_id.in_(type_ids))
-    if locking:
-        statement = statement.with_for_update(read=True)
+    # (product id -> [(type id, code)]), and whether each (member, type)'s latest grant is
+    # withdrawn.
+    required: dict[int, list[tuple[int, str]]] = {product_id: [] for product_id in product_ids}
     latest: dict[tuple[int, int], bool] = {}
-    for member_id, type_id, withdrawn_at in db.execute(statement.order_by(ConsentGrant.id)):
-        latest[(member_id, type_id)] = withdrawn_at is not None
+    if locking:
+        for product_id, types in required_types(db, product_ids).items():
+            required[product_id] = [(t.id, t.code) for t in types]
+        type_ids = {type_id for types in required.values() for type_id, _ in types}
+        if not type_ids:
+            return {}
+        grants = (
+            select(ConsentGrant.member_id, ConsentGrant.consent_type_id, ConsentGrant.withdrawn_at)
+            .where(
+                ConsentGrant.member_id.in_(member_ids),
+                ConsentGrant.consent_type_id.in_(type_ids),
+            )
+            .order_by(ConsentGrant.id)
+            .with_for_update(read=True)
+        )
+        for member_id, type_id, withdrawn_at in db.execute(grants):
+            latest[(member_id, type_id)] = withdrawn_at is not None
+    else:
+        rows = db.execute(
+            select(
+                ProductConsent.product_id,
+                ConsentType.id,
+                ConsentType.code,
+                ConsentGrant.member_id,
+                ConsentGrant.withdrawn_at,
+            )
+            .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
+            .join(ConsentGrant, ConsentGrant.consent_type_id == ConsentType.id)
+            .where(
+                ProductConsent.product_id.in_(product_ids),
+                ConsentType.active.is_(True),
+                ConsentGrant.member_id.in_(member_ids),
+            )
+            .order_by(ConsentGrant.id)
+        )
+        for product_id, type_id, code, member_id, withdrawn_at in rows:
+            if (type_id, code) not in required[product_id]:
+                required[product_id].append((type_id, code))
+            latest[(member_id, type_id)] = withdrawn_at is not None
     result: dict[tuple[int, int], list[str]] = {}
     for member_id, product_id in pairs:
-        codes = [t.code for t in required[product_id] if latest.get((member_id, t.id))]
+        codes = sorted(
+            code for type_id, code in required[product_id] if latest.get((member_id, type_id))
+        )
         if codes:
             result[(member_id, product_id)] = codes
     return result

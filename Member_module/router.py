@@ -1,4 +1,7 @@
+from typing import Any
+
 from fastapi import Response, status
+from sqlalchemy import Row
 
 from core.pagination import Page, Pagination, RowPage, paginate
 from core.routing import APIRouter, DbSession
@@ -10,7 +13,7 @@ from Member_module.service import (
     create_member,
     delete_member,
     get_member,
-    members_query,
+    member_rows,
     update_member,
 )
 
@@ -18,9 +21,9 @@ router = APIRouter(prefix="/member", tags=["members"])
 
 
 @router.get("", response_model=Page[MemberOut])
-def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Member]:
+def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Row[Any]]:
     """My family members."""
-    return paginate(db, members_query(user.id), page)
+    return paginate(db, member_rows(user.id), page, as_rows=True)
 
 
 @router.post("", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
