@@ -3,10 +3,11 @@ orders stop a test whose consent was withdrawn)."""
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from Consent_module.models import ConsentGrant, ConsentType, ProductConsent
+from database import read_rows
 
 
 def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[ConsentType]]:
@@ -24,6 +25,27 @@ def required_types(db: Session, product_ids: Iterable[int]) -> dict[int, list[Co
     for product_id, consent_type in rows:
         result[product_id].append(consent_type)
     return result
+
+
+# The members' grants of the active consent types the products require, oldest first (built
+# once: database.read_rows).
+LATEST_GRANTS = (
+    select(
+        ProductConsent.product_id,
+        ConsentType.id,
+        ConsentType.code,
+        ConsentGrant.member_id,
+        ConsentGrant.withdrawn_at,
+    )
+    .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
+    .join(ConsentGrant, ConsentGrant.consent_type_id == ConsentType.id)
+    .where(
+        ProductConsent.product_id.in_(bindparam("product_ids", expanding=True)),
+        ConsentType.active.is_(True),
+        ConsentGrant.member_id.in_(bindparam("member_ids", expanding=True)),
+    )
+    .order_by(ConsentGrant.id)
+)
 
 
 def withdrawn_consents(
@@ -62,22 +84,8 @@ def withdrawn_consents(
         for member_id, type_id, withdrawn_at in db.execute(grants):
             latest[(member_id, type_id)] = withdrawn_at is not None
     else:
-        rows = db.execute(
-            select(
-                ProductConsent.product_id,
-                ConsentType.id,
-                ConsentType.code,
-                ConsentGrant.member_id,
-                ConsentGrant.withdrawn_at,
-            )
-            .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
-            .join(ConsentGrant, ConsentGrant.consent_type_id == ConsentType.id)
-            .where(
-                ProductConsent.product_id.in_(product_ids),
-                ConsentType.active.is_(True),
-                ConsentGrant.member_id.in_(member_ids),
-            )
-            .order_by(ConsentGrant.id)
+        rows = read_rows(
+            db, LATEST_GRANTS, product_ids=sorted(product_ids), member_ids=sorted(member_ids)
         )
         for product_id, type_id, code, member_id, withdrawn_at in rows:
             if (type_id, code) not in required[product_id]:

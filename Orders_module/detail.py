@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Integer, Row, String, literal, null, select, type_coerce, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    bindparam,
+    literal,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from core.answers import ReadsThrough
-from database import UTCDateTime
+from database import AnyRow, UTCDateTime, read_rows
 from Orders_module.errors import OrderNotFound
 from Orders_module.models import Order, OrderItem, OrderStatusHistory, Payment, Refund
 
@@ -22,25 +31,24 @@ ITEM = "item_"
 class OrderRows(ReadsThrough):
     """An order's row (read through for its columns) and its children as rows."""
 
-    row: Row[Any]
+    row: AnyRow
     items: list[SimpleNamespace]
-    payments: list[Row[Any]]
-    refunds: list[Row[Any]]
-    history: list[Row[Any]]
+    payments: list[AnyRow]
+    refunds: list[AnyRow]
+    history: list[AnyRow]
 
 
-def _order_with_items(order_id: int, user_id: int | None) -> Any:
+def _order_with_items() -> Any:
     items = [column.label(ITEM + column.name) for column in OrderItem.__table__.columns]
-    statement = (
+    return (
         select(*Order.__table__.columns, *items)
         .outerjoin(OrderItem, OrderItem.order_id == Order.id)
-        .where(Order.id == order_id)
+        .where(Order.id == bindparam("order_id"))
         .order_by(OrderItem.id)
     )
-    return statement if user_id is None else statement.where(Order.user_id == user_id)
 
 
-def _children(order_id: int) -> Any:
+def _children() -> Any:
     """Payments, refunds and history as one list of rows of one shape (`kind` tells them
     apart; statuses as text, which the answers read as their enums)."""
 
@@ -60,7 +68,7 @@ def _children(order_id: int) -> Any:
             Payment.stray_reason.label("stray_reason"),
             type_coerce(null(), String).label("note"),
             type_coerce(null(), Integer).label("order_item_id"),
-        ).where(Payment.order_id == order_id),
+        ).where(Payment.order_id == bindparam("order_id")),
         select(
             literal("refund"),
             Refund.id,
@@ -73,7 +81,7 @@ def _children(order_id: int) -> Any:
             null(),
             null(),
             null(),
-        ).where(Refund.order_id == order_id),
+        ).where(Refund.order_id == bindparam("order_id")),
         select(
             literal("history"),
             OrderStatusHistory.id,
@@ -86,14 +94,21 @@ def _children(order_id: int) -> Any:
             null(),
             OrderStatusHistory.note,
             OrderStatusHistory.order_item_id,
-        ).where(OrderStatusHistory.order_id == order_id),
+        ).where(OrderStatusHistory.order_id == bindparam("order_id")),
     )
+
+
+# Built once (database.read_rows): the staff's read, the owner's, the children.
+ANY_ORDER = _order_with_items()
+OWN_ORDER = ANY_ORDER.where(Order.user_id == bindparam("user_id"))
+CHILDREN = _children()
 
 
 def order_rows(db: Session, order_id: int, *, user_id: int | None) -> OrderRows:
     """The order (the caller's own unless `user_id` is None: staff) with everything the detail
     shows, in two statements; another user's is OrderNotFound."""
-    rows = db.execute(_order_with_items(order_id, user_id)).all()
+    statement = ANY_ORDER if user_id is None else OWN_ORDER
+    rows = read_rows(db, statement, order_id=order_id, user_id=user_id)
     if not rows:
         raise OrderNotFound()
     items = [
@@ -107,8 +122,8 @@ def order_rows(db: Session, order_id: int, *, user_id: int | None) -> OrderRows:
         for row in rows
         if row._mapping[ITEM + "id"] is not None
     ]
-    children = sorted(db.execute(_children(order_id)).all(), key=lambda child: child.id)
-    by_kind: dict[str, list[Row[Any]]] = {"payment": [], "refund": [], "history": []}
+    children = sorted(read_rows(db, CHILDREN, order_id=order_id), key=lambda child: child.id)
+    by_kind: dict[str, list[AnyRow]] = {"payment": [], "refund": [], "history": []}
     for child in children:
         by_kind[child.kind].append(child)
     return OrderRows(
@@ -120,7 +135,7 @@ def order_rows(db: Session, order_id: int, *, user_id: int | None) -> OrderRows:
     )
 
 
-def _payment(row: Row[Any]) -> Any:
+def _payment(row: AnyRow) -> Any:
     return SimpleNamespace(
         razorpay_payment_id=row.reference,
         amount_paise=row.amount_paise,
@@ -132,7 +147,7 @@ def _payment(row: Row[Any]) -> Any:
     )
 
 
-def _refund(row: Row[Any]) -> Any:
+def _refund(row: AnyRow) -> Any:
     return SimpleNamespace(
         razorpay_refund_id=row.reference,
         amount_paise=row.amount_paise,
