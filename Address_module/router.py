@@ -1,7 +1,6 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Query, Response, status
-from sqlalchemy import Row
 
 from Address_module.models import Address, ServiceableLocation
 from Address_module.schemas import (
@@ -14,8 +13,8 @@ from Address_module.schemas import (
     ServiceabilityOut,
 )
 from Address_module.service import (
+    ADDRESS_ROWS,
     Serviceability,
-    address_rows,
     create_address,
     create_location,
     delete_address,
@@ -25,11 +24,12 @@ from Address_module.service import (
     update_address,
     update_location,
 )
-from core.pagination import Page, Pagination, RowPage, paginate
+from core.pagination import Page, Pagination, RowPage, page_of_rows, paginate
 from core.pincodes import Pincode
 from core.response_cache import public_cache
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
+from database import AnyRow
 from deps import AdminUser, CurrentUser
 
 router = APIRouter(prefix="/address", tags=["addresses"])
@@ -74,9 +74,9 @@ def change_location(
 
 
 @router.get("", response_model=Page[AddressOut])
-def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Row[Any]]:
+def list_addresses(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[AnyRow]:
     """My addresses, the default first."""
-    return paginate(db, address_rows(user.id), page, as_rows=True)
+    return page_of_rows(db, ADDRESS_ROWS, page, user_id=user.id)
 
 
 @router.post("", response_model=AddressOut, status_code=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from Address_module.errors import (
@@ -182,15 +182,14 @@ def addresses_query(user_id: int) -> Select[Address]:
     return _live(select(Address), user_id)
 
 
-def address_rows(user_id: int) -> Select[Any]:
-    """`addresses_query` as rows, for the list (docs/performance.md)."""
-    return _live(row_select(Address), user_id)
-
-
-def _live(statement: Select[Any], user_id: int) -> Select[Any]:
+def _live(statement: Select[Any], user_id: Any) -> Select[Any]:
     return statement.where(Address.user_id == user_id, Address.is_deleted.is_(False)).order_by(
         Address.is_default.desc(), Address.created_at.desc(), Address.id.desc()
     )
+
+
+# `addresses_query` as rows, built once, for the list (docs/performance.md): bind `user_id`.
+ADDRESS_ROWS = _live(row_select(Address), bindparam("user_id"))
 
 
 def lock_live_addresses(db: Session, user_id: int) -> list[Address]:

@@ -6,8 +6,9 @@ that no longer applies, each with a notice.
 """
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from Audit_module.service import record_audit
@@ -15,6 +16,7 @@ from Cart_module.coupon_rules import coupon_discount
 from Cart_module.errors import CouponError
 from Cart_module.models import Cart, CartItem, CartItemMember, Coupon
 from core.clock import utcnow
+from database import read_rows
 from Member_module.models import Member
 from Product_module.models import Product
 
@@ -135,6 +137,72 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
         )
     statement = statement.execution_options(populate_existing=True)
     return db.scalars(statement).unique().first()
+
+
+# GET /cart's read, built once (database.read_rows): the cart, its items with the columns of
+# their products and member links pricing reads, one row per item and member. The rows are
+# shaped like the entities (`_cart_rows`), so pricing takes either; anything that must drop
+# sends `price_cart` to the locked entities.
+CART_ROWS = (
+    select(
+        Cart.id.label("cart_id"),
+        Cart.coupon_id,
+        Cart.first_order_paid_at,
+        CartItem.id.label("item_id"),
+        CartItem.quantity,
+        *(column.label(f"product_{column.key}") for column in PRICED_PRODUCT),
+        CartItemMember.member_id,
+        CartItemMember.address_id,
+        Member.name.label("member_name"),
+        Member.is_deleted.label("member_is_deleted"),
+    )
+    .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+    .outerjoin(Product, Product.id == CartItem.product_id)
+    .outerjoin(CartItemMember, CartItemMember.cart_item_id == CartItem.id)
+    .outerjoin(Member, Member.id == CartItemMember.member_id)
+    .where(Cart.user_id == bindparam("user_id"))
+    .order_by(CartItem.id, CartItemMember.id)
+)
+
+
+def _cart_rows(db: Session, user_id: int) -> SimpleNamespace | None:
+    """The user's cart from CART_ROWS as objects read like Cart -> CartItem -> Product and
+    CartItemMember -> Member (the coupon, when there is one, is the entity); None without a
+    cart."""
+    rows = read_rows(db, CART_ROWS, user_id=user_id)
+    if not rows:
+        return None
+    first = rows[0]
+    items: dict[int, SimpleNamespace] = {}
+    for row in rows:
+        if row.item_id is None:
+            continue
+        item = items.get(row.item_id)
+        if item is None:
+            product = SimpleNamespace(
+                **{column.key: getattr(row, f"product_{column.key}") for column in PRICED_PRODUCT}
+            )
+            item = items[row.item_id] = SimpleNamespace(
+                id=row.item_id,
+                product_id=product.id,
+                product=product,
+                quantity=row.quantity,
+                members=[],
+            )
+        if row.member_id is not None:
+            member = SimpleNamespace(
+                id=row.member_id, name=row.member_name, is_deleted=row.member_is_deleted
+            )
+            item.members.append(
+                SimpleNamespace(member_id=row.member_id, address_id=row.address_id, member=member)
+            )
+    coupon = db.get(Coupon, first.coupon_id) if first.coupon_id is not None else None
+    return SimpleNamespace(
+        id=first.cart_id,
+        items=list(items.values()),
+        coupon=coupon,
+        first_order_paid_at=first.first_order_paid_at,
+    )
 
 
 def has_paid_order(cart: Cart | None) -> bool:
@@ -283,6 +351,16 @@ def price_cart(db: Session, user_id: int) -> CartView:
     view, _ = _compute(db, cart, user_id, apply_drops=True)
     db.flush()
     return view
+
+
+def price_cart_rows(db: Session, user_id: int) -> CartView:
+    """`price_cart` for GET /cart: read as rows (CART_ROWS), the entities only when something
+    must drop. Its view's `cart` is those rows, not a Cart: for answering, not for changing."""
+    rows = _cart_rows(db, user_id)
+    if rows is None:
+        return CartView(cart=None)
+    view, dropped = _compute(db, rows, user_id, apply_drops=False)  # type: ignore[arg-type]
+    return price_cart(db, user_id) if dropped else view
 
 
 def price_locked_cart(db: Session, cart: Cart, user_id: int) -> CartView:

@@ -16,7 +16,7 @@ from Cart_module.coupons import (
     with_counts,
 )
 from Cart_module.models import CouponAllowedEntry
-from Cart_module.pricing import CartView, price_cart
+from Cart_module.pricing import CartView, price_cart_rows
 from Cart_module.schemas import (
     AllowedEntryOut,
     AllowListAddedOut,
@@ -57,7 +57,7 @@ def _choices(members: list[CartMemberIn]) -> list[MemberChoice]:
 @router.get("", response_model=CartOut)
 def read_cart(db: DbSession, user: CurrentUser) -> CartView:
     """My cart, priced now (unavailable items and a coupon that no longer applies drop out)."""
-    return price_cart(db, user.id)
+    return price_cart_rows(db, user.id)
 
 
 @router.post("/add", response_model=CartOut)

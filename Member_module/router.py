@@ -1,19 +1,17 @@
-from typing import Any
-
 from fastapi import Response, status
-from sqlalchemy import Row
 
-from core.pagination import Page, Pagination, RowPage, paginate
+from core.pagination import Page, Pagination, RowPage, page_of_rows
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
+from database import AnyRow
 from deps import CurrentUser
 from Member_module.models import Member
 from Member_module.schemas import MemberIn, MemberOut, MemberUpdateIn
 from Member_module.service import (
+    MEMBER_ROWS,
     create_member,
     delete_member,
     get_member,
-    member_rows,
     update_member,
 )
 
@@ -21,9 +19,9 @@ router = APIRouter(prefix="/member", tags=["members"])
 
 
 @router.get("", response_model=Page[MemberOut])
-def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[Row[Any]]:
+def list_members(db: DbSession, user: CurrentUser, page: Pagination) -> RowPage[AnyRow]:
     """My family members."""
-    return paginate(db, member_rows(user.id), page, as_rows=True)
+    return page_of_rows(db, MEMBER_ROWS, page, user_id=user.id)
 
 
 @router.post("", response_model=MemberOut, status_code=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ of an account, soft delete, every change audited."""
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from Audit_module.service import diff, personal_changes, record_audit
@@ -51,13 +51,12 @@ def members_query(user_id: int) -> Select[Member]:
     )
 
 
-def member_rows(user_id: int) -> Select[Any]:
-    """`members_query` as rows, for the list (docs/performance.md)."""
-    return (
-        row_select(Member)
-        .where(Member.user_id == user_id, Member.is_deleted.is_(False))
-        .order_by(Member.id)
-    )
+# `members_query` as rows, built once, for the list (docs/performance.md): bind `user_id`.
+MEMBER_ROWS = (
+    row_select(Member)
+    .where(Member.user_id == bindparam("user_id"), Member.is_deleted.is_(False))
+    .order_by(Member.id)
+)
 
 
 def get_member(db: Session, user_id: int, member_id: int) -> Member:

@@ -6,9 +6,10 @@ from sqlalchemy import Row, Select
 from sqlalchemy.orm import Session
 
 from config import get_settings
-from core.pagination import Page, PageParams, Pagination, RowPage, paginate
+from core.pagination import Page, PageParams, Pagination, RowPage, page_of_rows, paginate
 from core.routing import APIRouter, DbSession
 from core.validation import RowId
+from database import AnyRow
 from deps import AdminUser, CurrentAuth, CurrentUser
 from Orders_module import payments, service
 from Orders_module.admin import admin_set_item_status, admin_set_order_status
@@ -75,12 +76,13 @@ def checkout(
 @router.get("", response_model=Page[OrderSummaryOut])
 def my_orders(
     db: DbSession, user: CurrentUser, page: Pagination, status: OrderStatus | None = None
-) -> RowPage[Row[Any]]:
+) -> RowPage[AnyRow]:
     """My orders, newest first."""
-    statement = service.orders_query(user.id)
     if status:
-        statement = statement.where(Order.status == status)
-    return _page_of_summaries(db, statement, page)
+        return page_of_rows(
+            db, service.MY_SUMMARIES_BY_STATUS, page, user_id=user.id, status=status
+        )
+    return page_of_rows(db, service.MY_SUMMARIES, page, user_id=user.id)
 
 
 @router.get("/admin", response_model=Page[OrderSummaryOut])

@@ -5,7 +5,7 @@ files.
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from Audit_module.service import record_audit
@@ -139,3 +139,10 @@ def summaries_query(statement: Select[Order]) -> Select[Any]:
     )
     columns = [getattr(Order, name) for name in SUMMARY_COLUMNS]
     return statement.with_only_columns(*columns, item_count, maintain_column_froms=True)
+
+
+# The customer's order list, built once (core.pagination.page_of_rows): bind `user_id` (and
+# `status`).
+_MINE = orders_query().where(Order.user_id == bindparam("user_id"))
+MY_SUMMARIES = summaries_query(_MINE)
+MY_SUMMARIES_BY_STATUS = summaries_query(_MINE.where(Order.status == bindparam("status")))

@@ -6,10 +6,11 @@ from typing import Annotated, Any, Generic, Literal, TypeVar, overload
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from core.redis import get_redis
+from database import AnyRow, read_rows
 
 logger = logging.getLogger("nucleotide.pagination")
 
@@ -127,3 +128,30 @@ def _keep_total(key: str, total: int, max_age: float) -> None:
         get_redis().set(key, total, px=max(1, int(max_age * 1000)))
     except Exception as exc:
         logger.warning("list total not cached: %s", type(exc).__name__)
+
+
+# The limited and counting forms of each statement `page_of_rows` was given (module constants,
+# so this stays small), made once.
+_PAGED: dict[int, tuple[Select[Any], Select[Any]]] = {}
+
+
+def page_of_rows(
+    db: Session, statement: Select[Any], params: PageParams, **binds: Any
+) -> RowPage[AnyRow]:
+    """`paginate(..., as_rows=True)` for a column select built once, with `bindparam`s whose
+    values are `binds` (database.read_rows: no statement built or cache key computed per
+    request). The same total rule: a short page tells it, a full one counts."""
+    paged = _PAGED.get(id(statement))
+    if paged is None:
+        paged = _PAGED[id(statement)] = (
+            statement.limit(bindparam("page_limit")).offset(bindparam("page_offset")),
+            select(func.count()).select_from(statement.order_by(None).subquery()),
+        )
+    limited, counted = paged
+    items = list(
+        read_rows(db, limited, page_limit=params.limit, page_offset=params.offset, **binds)
+    )
+    if len(items) < params.limit and (items or params.offset == 0):
+        return RowPage(items, params.offset + len(items), params.limit, params.offset)
+    total = read_rows(db, counted, **binds)[0][0]
+    return RowPage(items, int(total), params.limit, params.offset)
