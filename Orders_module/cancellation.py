@@ -71,7 +71,8 @@ def end_order(
         order.payment_due_at = None
     set_order_status(db, order, status, note=note or reason, actor_user_id=actor_user_id)
     if ending:
-        release_coupon_hold(db, order.id)
+        if order.coupon_id is not None:  # only an order with a coupon holds one
+            release_coupon_hold(db, order.id)
         order_ended(db, order)
 
 

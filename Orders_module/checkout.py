@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from Address_module.models import ADDRESS_FIELDS, Address
@@ -201,10 +201,14 @@ def _existing_for_key(db: Session, user_id: int, key: str, fingerprint: str) -> 
 
 def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> None:
     """A new checkout replaces the user's unpaid ones, so their coupon holds don't block it."""
+    # Ending an unpaid order moves it and its items and adds to its history: only the items
+    # are read (its payments and refunds stay unloaded, lazy="raise" guarding that nothing here
+    # looks at them; its history is added to, not read).
     pending = db.scalars(
-        with_details(
-            orders_query(user_id).where(Order.status == OrderStatus.PENDING_PAYMENT)
-        ).with_for_update(of=Order)
+        orders_query(user_id)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT)
+        .options(selectinload(Order.items))
+        .with_for_update(of=Order)
     ).all()
     for order in pending:
         cancel_unpaid(db, order, "superseded by a newer checkout", actor_user_id)

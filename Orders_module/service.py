@@ -5,7 +5,7 @@ files.
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, inspect, select
 from sqlalchemy.orm import Session, selectinload
 
 from Audit_module.service import record_audit
@@ -65,17 +65,19 @@ def add_history(
     actor_user_id: int | None,
     item: OrderItem | None = None,
 ) -> None:
-    # Appended to the loaded collection so the response built from `order` includes it.
-    order.history.append(
-        OrderStatusHistory(
-            order_id=order.id,
-            order_item_id=item.id if item else None,
-            status=status,
-            note=note,
-            actor_user_id=actor_user_id,
-            at=utcnow(),
-        )
+    entry = OrderStatusHistory(
+        order_id=order.id,
+        order_item_id=item.id if item else None,
+        status=status,
+        note=note,
+        actor_user_id=actor_user_id,
+        at=utcnow(),
     )
+    if "history" in inspect(order).unloaded:
+        db.add(entry)  # an order read without its history (one being superseded) is not answered
+    else:
+        # Appended to the loaded collection so the response built from `order` includes it.
+        order.history.append(entry)
 
 
 def set_order_status(
