@@ -1,5 +1,6 @@
 """Liveness, readiness and the service index."""
 
+import asyncio
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -113,9 +114,20 @@ def forget_checks() -> None:
     _last_checks = None
 
 
+# The check in flight, shared: when the last one expires, the calls arriving together wait
+# for one new check instead of each running its own (a herd of database and Redis pings).
+_in_flight: "tuple[asyncio.AbstractEventLoop, asyncio.Future[HealthReport]] | None" = None
+
+
 async def current_checks() -> HealthReport:
+    global _in_flight
     fresh = _fresh_checks()
-    return fresh if fresh is not None else await run_in_threadpool(_run_checks)
+    if fresh is not None:
+        return fresh
+    loop = asyncio.get_running_loop()
+    if _in_flight is None or _in_flight[0] is not loop or _in_flight[1].done():
+        _in_flight = (loop, asyncio.ensure_future(run_in_threadpool(_run_checks)))
+    return await asyncio.shield(_in_flight[1])
 
 
 @router.get("/health", response_model=HealthOut)
