@@ -189,7 +189,10 @@ def read_rows(db: Session, statement: Executable, **params: Any) -> Sequence[Any
     """The rows of a statement built once (at import, with `bindparam`s) run on the session's
     connection: no statement built, no cache key computed and no ORM result machinery per
     request (docs/performance.md: about half the CPU of `db.execute` on a freshly built
-    select for the order detail's join). In the session's transaction like any read."""
+    select for the order detail's join). In the session's transaction like any read, and like
+    `db.execute` it sees the session's pending changes (flushed first when autoflush is on)."""
+    if db.autoflush:
+        db.flush()
     return db.connection().execute(statement, params).all()
 
 

@@ -4,7 +4,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from Consent_module.errors import (
 from Consent_module.models import ConsentGrant, ConsentType, ConsentTypeVersion, ProductConsent
 from core.clock import utcnow
 from core.context import current_request
-from database import locked
+from database import locked, read_rows
 from Member_module.errors import MemberNotFound
 from Member_module.models import Member
 from Member_module.service import confirms_own_consent, members_query
@@ -346,6 +346,43 @@ def with_states(db: Session, grants: Iterable[ConsentGrant]) -> list[GrantWithSt
     return [GrantWithState(grant, grant_state(grant, versions)) for grant in grants]
 
 
+@dataclass(frozen=True)
+class RequiredType:
+    id: int
+    code: str
+    version: int
+
+
+# The consent types the products require (active ones), each with the user's live grants of
+# its current version for the given members; by code.
+REQUIRED_WITH_GRANTS = (
+    select(
+        ProductConsent.product_id,
+        ConsentType.id.label("type_id"),
+        ConsentType.code,
+        ConsentType.version,
+        ConsentGrant.member_id,
+        ConsentGrant.consent_request_id,
+    )
+    .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
+    .outerjoin(
+        ConsentGrant,
+        and_(
+            ConsentGrant.consent_type_id == ConsentType.id,
+            ConsentGrant.version == ConsentType.version,
+            ConsentGrant.user_id == bindparam("user_id"),
+            ConsentGrant.member_id.in_(bindparam("member_ids", expanding=True)),
+            ConsentGrant.withdrawn_at.is_(None),
+        ),
+    )
+    .where(
+        ProductConsent.product_id.in_(bindparam("product_ids", expanding=True)),
+        ConsentType.active.is_(True),
+    )
+    .order_by(ConsentType.code)
+)
+
+
 def missing_consents(
     db: Session,
     user_id: int,
@@ -359,35 +396,27 @@ def missing_consents(
     lines = list(lines)
     product_ids = {line.product_id for line in lines}
     member_ids = {member_id for line in lines for member_id in line.member_ids}
-    required: dict[int, list[ConsentType]] = {product_id: [] for product_id in product_ids}
+    required: dict[int, list[RequiredType]] = {product_id: [] for product_id in product_ids}
     granted: set[tuple[int, int, int]] = set()
     if not product_ids:
         return []
-    # The required types with this user's live grants of their current version, in one query.
-    grant = and_(
-        ConsentGrant.consent_type_id == ConsentType.id,
-        ConsentGrant.version == ConsentType.version,
-        ConsentGrant.user_id == user_id,
-        ConsentGrant.member_id.in_(member_ids),
-        ConsentGrant.withdrawn_at.is_(None),
+    # The required types with this user's live grants of their current version, in one query
+    # (built once: database.read_rows).
+    rows = read_rows(
+        db,
+        REQUIRED_WITH_GRANTS,
+        user_id=user_id,
+        member_ids=sorted(member_ids),
+        product_ids=sorted(product_ids),
     )
-    rows = db.execute(
-        select(
-            ProductConsent.product_id,
-            ConsentType,
-            ConsentGrant.member_id,
-            ConsentGrant.consent_request_id,
-        )
-        .join(ConsentType, ConsentType.id == ProductConsent.consent_type_id)
-        .outerjoin(ConsentGrant, grant)
-        .where(ProductConsent.product_id.in_(product_ids), ConsentType.active.is_(True))
-        .order_by(ConsentType.code)
-    )
-    for product_id, consent_type, member_id, request_id in rows:
-        if consent_type not in required[product_id]:
-            required[product_id].append(consent_type)
-        if member_id is not None and (member_id not in confirming or request_id is not None):
-            granted.add((member_id, consent_type.id, consent_type.version))
+    for row in rows:
+        consent_type = RequiredType(row.type_id, row.code, row.version)
+        if consent_type not in required[row.product_id]:
+            required[row.product_id].append(consent_type)
+        if row.member_id is not None and (
+            row.member_id not in confirming or row.consent_request_id is not None
+        ):
+            granted.add((row.member_id, consent_type.id, consent_type.version))
     missing: list[dict[str, Any]] = []
     seen: set[tuple[int, int, int]] = set()
     for line in lines:
