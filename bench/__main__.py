@@ -1,10 +1,11 @@
-"""`python -m bench`: CPU per request of the hot endpoints, against a bare FastAPI hello.
+"""`python -m bench`: CPU per request of the hot endpoints, against the stack's own floor.
 
 Starts a fresh MariaDB-backed app (demo shop, N shoppers with two tests in their carts) and
-the hello yardstick, drives each endpoint with wrk, and prints requests/s, p50, p99, app and
-database CPU milliseconds per request (from /proc), SQL statements per request (MariaDB's
-per-user counters) and the CPU ratio to hello (hello ms / endpoint ms: 1.0 = as cheap as
-hello). `--scale` adds the pass that grows the orders table from 1k to 100k rows.
+a bare FastAPI hello, drives each endpoint with wrk, and prints requests/s, p50, p99, p99/p50,
+app and database CPU milliseconds per request (from /proc) and SQL statements per request
+(MariaDB's per-user counters). `--floor` also measures the bare stack (bench/floor.py) and
+shows each row's app CPU as a multiple of the floor (`x floor`). `--scale` adds the pass that
+grows the orders table from 1k to 100k rows.
 Results go to bench/results/<time>.json.
 """
 
