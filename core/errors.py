@@ -185,6 +185,12 @@ def _is_disconnect(exc: DBAPIError) -> bool:
 RETRYABLE_DB_ERRORS = (1205, 1213)  # lock wait timeout, deadlock: nothing was committed
 
 
+def _error_number(exc: DBAPIError) -> object:
+    """The driver's error number (1213 deadlock, 1205 lock wait timeout), for the log."""
+    orig = getattr(exc, "orig", None)
+    return orig.args[0] if orig is not None and orig.args else None
+
+
 def _is_retryable(exc: DBAPIError) -> bool:
     orig = getattr(exc, "orig", None)
     return bool(orig is not None and orig.args and orig.args[0] in RETRYABLE_DB_ERRORS)
@@ -195,7 +201,10 @@ async def handle_database_error(request: Request, exc: DBAPIError) -> JSONRespon
         return await handle_dependency_down(request, exc)
     if _is_retryable(exc):
         logger.warning(
-            "transaction conflict on %s %s, answered 503", request.method, request.url.path
+            "transaction conflict (%s) on %s %s, answered 503",
+            _error_number(exc),
+            request.method,
+            request.url.path,
         )
         return error_response(
             503,

@@ -56,6 +56,14 @@ def test_enquiries_sent_at_once_get_consecutive_references_without_gaps(
         ]
     )
 
+    # A transaction InnoDB picks as a deadlock victim is answered 503 try_again with nothing
+    # changed, and the API's clients send it again: so does this one (what is checked below,
+    # consecutive references with none repeated or lost, holds whatever the retries).
+    for index, answer in enumerate(answers):
+        for _ in range(2):
+            if answer.status_code != 503 or answer.json().get("code") != "try_again":
+                break
+            answer = answers[index] = clients[index].post("/enquiries", json=forms[index])
     statuses = [answer.status_code for answer in answers]
     assert statuses == [201] * (PEOPLE + BOTS) + [500] * FAILING, [a.text for a in answers]
     with Session(committing) as session:
