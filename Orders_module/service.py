@@ -5,8 +5,9 @@ files.
 
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, inspect, select
+from sqlalchemy import Select, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from Audit_module.service import record_audit
 from core.clock import utcnow
@@ -80,6 +81,11 @@ def add_history(
         order.history.append(entry)
 
 
+def _has_changes(item: OrderItem) -> bool:
+    """Whether the session holds changes of `item` not yet written."""
+    return inspect(item).modified
+
+
 def set_order_status(
     db: Session,
     order: Order,
@@ -92,8 +98,22 @@ def set_order_status(
     """Move the order (and its items still at one of `items_from`) to `status`, with history."""
     old = order.status
     order.status = status
-    for item in order.items:
-        if items_from is None or item.status in items_from:
+    moving = [item for item in order.items if items_from is None or item.status in items_from]
+    if moving and all(item.id is not None and not _has_changes(item) for item in moving):
+        # One statement for the order's items rather than one per item (the unit of work
+        # updates rows one at a time); the loaded items are told their new values.
+        now = utcnow()
+        db.execute(
+            update(OrderItem)
+            .where(OrderItem.id.in_([item.id for item in moving]))
+            .values(status=status, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        for item in moving:
+            set_committed_value(item, "status", status)
+            set_committed_value(item, "updated_at", now)
+    else:
+        for item in moving:
             item.status = status
     add_history(db, order, status, note, actor_user_id)
     record_audit(
