@@ -12,11 +12,11 @@ order item's id, display "<brand> report <order number>/<n>" (never the test's n
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,14 @@ from Audit_module.service import record_audit
 from config import get_settings
 from core.clock import utcnow
 from core.errors import RateLimitedError
-from core.validation import mask_phone
+from core.sealed_tokens import TokenDecryptionError, decrypt_token, encrypt_token
+from core.validation import (
+    mask_phone,
+    normalize_abha_address,
+    normalize_abha_number,
+    normalize_phone,
+)
+from database import locked
 from Login_module.models import User
 from Login_module.OTP.service import claim_send
 from Login_module.OTP.store import OtpCheck, OtpStore, generate_code
@@ -126,22 +133,15 @@ def _parse_time(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-# --- link tokens (encrypted at rest with the key of the Google tokens) -------------------------
+# --- link tokens (sealed at rest: core.sealed_tokens) -------------------------------------------
 
 
-def _fernet() -> Fernet:
-    return Fernet(get_settings().token_encryption_key)
-
-
-def _seal(token: str) -> str:
-    return _fernet().encrypt(token.encode()).decode()
-
-
-def _unseal(sealed: str) -> str | None:
-    try:
-        return _fernet().decrypt(sealed.encode()).decode()
-    except InvalidToken:
-        return None
+def _lock_member(db: Session, member_id: int) -> Member | None:
+    """The member's row, locked until commit: every path that changes a member's link token or
+    care contexts (an upload, "link now", the gateway's callbacks, the patient's confirmation)
+    takes it first, so they run one after another and always lock in the same order (member,
+    token, care contexts): no two create the same row, none deadlocks another."""
+    return db.scalar(locked(select(Member).where(Member.id == member_id)))
 
 
 def _token_row(db: Session, member_id: int) -> AbdmLinkToken | None:
@@ -232,7 +232,7 @@ def on_report_stored(db: Session, order: Order, report: Report) -> None:
     if not enabled():
         return
     item = order_item(order, report.order_item_id)
-    member = db.get(Member, item.member_id)
+    member = _lock_member(db, item.member_id)
     if member is None or member.is_deleted:
         return
     if not has_abha(member):
@@ -271,7 +271,7 @@ def link_now(db: Session, user_id: int | None, order: Order, item_id: int) -> Ab
     item = order_item(order, item_id)
     if item.report_version is None:
         raise ReportNotReady()
-    member = db.get(Member, item.member_id)
+    member = _lock_member(db, item.member_id)
     if member is None or member.is_deleted or not has_abha(member):
         raise AbhaMissing()
     now = _now()
@@ -400,6 +400,13 @@ def _notify_new_version(db: Session, member: Member, order: Order, item_id: int)
     )
 
 
+def _unseal(sealed: str) -> str | None:
+    try:
+        return decrypt_token(sealed)
+    except TokenDecryptionError:
+        return None
+
+
 def link_headers(db: Session, message: AbdmMessage) -> dict[str, str] | None:
     """Extra headers of an outgoing call: a link call carries the member's link token."""
     if message.path != LINK_CARE_CONTEXT:
@@ -423,6 +430,7 @@ def call_refused(db: Session, message: AbdmMessage, code: str) -> None:
 
 
 def _token_failed(db: Session, member_id: int, code: str) -> None:
+    _lock_member(db, member_id)
     token = _token_row(db, member_id)
     if token is not None:
         blocked = code in BLOCKING_CODES
@@ -434,6 +442,10 @@ def _token_failed(db: Session, member_id: int, code: str) -> None:
 
 
 def _settle_link(db: Session, request_id: str, code: str | None) -> None:
+    for member_id in db.scalars(
+        select(AbdmCareContext.member_id).where(AbdmCareContext.request_id == request_id).distinct()
+    ):
+        _lock_member(db, member_id)
     contexts = list(
         db.scalars(
             select(AbdmCareContext)
@@ -476,14 +488,14 @@ def _response_request_id(body: dict[str, Any]) -> str | None:
 def handle_on_generate_token(db: Session, message: AbdmMessage) -> None:
     body = message.payload or {}
     request_id = _response_request_id(body)
-    token = (
-        db.scalar(
-            select(AbdmLinkToken).where(AbdmLinkToken.request_id == request_id).with_for_update()
-        )
+    member_id = (
+        db.scalar(select(AbdmLinkToken.member_id).where(AbdmLinkToken.request_id == request_id))
         if request_id
         else None
     )
-    if token is None:
+    member = _lock_member(db, member_id) if member_id is not None else None
+    token = _token_row(db, member_id) if member_id is not None else None
+    if token is None or token.request_id != request_id:
         message.error_code = "unknown_request"
         return
     code = _error_code(body)
@@ -492,10 +504,9 @@ def handle_on_generate_token(db: Session, message: AbdmMessage) -> None:
         _token_failed(db, token.member_id, message.error_code)
         return
     token.state = TokenState.VALID
-    token.token_encrypted = _seal(body["linkToken"])
+    token.token_encrypted = encrypt_token(body["linkToken"])
     token.expires_at = _token_expiry(body["linkToken"])
     token.error_code = None
-    member = db.get(Member, token.member_id)
     if member is not None and not member.is_deleted:
         schedule_links(db, member)
 
@@ -536,16 +547,12 @@ def _identifiers(patient: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _normalise_abha_number(value: str) -> str:
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if len(digits) != 14:
-        return value
-    return f"{digits[:2]}-{digits[2:6]}-{digits[6:10]}-{digits[10:]}"
-
-
-def _normalise_mobile(value: str) -> str:
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return "+91" + digits[-10:] if len(digits) >= 10 else value
+def _normalised(normalize: Callable[[str], str], value: str) -> str | None:
+    """`value` as the members' column holds it (core.validation), None when malformed."""
+    try:
+        return normalize(value)
+    except ValueError:
+        return None
 
 
 def _member_phone(db: Session, member: Member) -> str | None:
@@ -563,18 +570,19 @@ def match_patient(db: Session, patient: dict[str, Any]) -> tuple[Member | None, 
     ids = _identifiers(patient)
     live = select(Member).where(Member.is_deleted.is_(False))
     conditions = []
-    if "ABHA_ADDRESS" in ids:
-        conditions.append(Member.abha_address == ids["ABHA_ADDRESS"].strip().lower())
-    if "ABHA_NUMBER" in ids:
-        conditions.append(Member.abha_number == _normalise_abha_number(ids["ABHA_NUMBER"]))
+    address = _normalised(normalize_abha_address, ids.get("ABHA_ADDRESS", ""))
+    if address is not None:
+        conditions.append(Member.abha_address == address)
+    number = _normalised(normalize_abha_number, ids.get("ABHA_NUMBER", ""))
+    if number is not None:
+        conditions.append(Member.abha_number == number)
     for condition in conditions:
         found = list(db.scalars(live.where(condition).limit(2)))
         if len(found) == 1:
             return found[0], "ABHA"
-    mobile = ids.get("MOBILE")
-    if mobile is None:
+    phone = _normalised(normalize_phone, ids.get("MOBILE", ""))
+    if phone is None:
         return None, ""
-    phone = _normalise_mobile(mobile)
     name = str(patient.get("name") or "").strip().casefold()
     gender = str(patient.get("gender") or "")
     year = patient.get("yearOfBirth")
@@ -754,7 +762,7 @@ def handle_link_confirm(db: Session, message: AbdmMessage) -> None:
         return refuse(
             "ABDM-1035" if outcome is OtpCheck.WRONG else "ABDM-1036", "Invalid or expired code"
         )
-    member = db.get(Member, request.member_id)
+    member = _lock_member(db, request.member_id)
     if member is None or member.is_deleted:
         return refuse("ABDM-1020", "Unknown link reference")
     request.confirmed_at = _now()
