@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from config import get_settings, split_csv
 from core.clock import IST
+from core.sealed_tokens import TokenDecryptionError, decrypt_token, encrypt_token
+
+__all__ = ["TokenDecryptionError", "decrypt_token", "encrypt_token"]  # used as utils.*
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 COUNSELLOR_ID_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
@@ -111,23 +112,4 @@ def to_ist(moment: datetime) -> datetime:
     return moment.astimezone(IST)
 
 
-# --- tokens at rest ------------------------------------------------------------------------------
-
-
-class TokenDecryptionError(Exception):
-    """A stored token no longer decrypts (TOKEN_ENCRYPTION_KEY changed)."""
-
-
-def _fernet() -> Fernet:
-    return Fernet(get_settings().token_encryption_key)
-
-
-def encrypt_token(value: str) -> str:
-    return _fernet().encrypt(value.encode()).decode()
-
-
-def decrypt_token(value: str) -> str:
-    try:
-        return _fernet().decrypt(value.encode()).decode()
-    except InvalidToken as exc:
-        raise TokenDecryptionError() from exc
+# --- tokens at rest: core.sealed_tokens (encrypt_token, decrypt_token, TokenDecryptionError)
