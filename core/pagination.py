@@ -131,8 +131,9 @@ def _keep_total(key: str, total: int, max_age: float) -> None:
 
 
 # The limited and counting forms of each statement `page_of_rows` was given (module constants,
-# so this stays small), made once.
-_PAGED: dict[int, tuple[Select[Any], Select[Any]]] = {}
+# so this stays small), made once. Keyed by the statement itself (held here, so its identity is
+# never reused by another).
+_PAGED: dict[Select[Any], tuple[Select[Any], Select[Any]]] = {}
 
 
 def page_of_rows(
@@ -141,9 +142,9 @@ def page_of_rows(
     """`paginate(..., as_rows=True)` for a column select built once, with `bindparam`s whose
     values are `binds` (database.read_rows: no statement built or cache key computed per
     request). The same total rule: a short page tells it, a full one counts."""
-    paged = _PAGED.get(id(statement))
+    paged = _PAGED.get(statement)
     if paged is None:
-        paged = _PAGED[id(statement)] = (
+        paged = _PAGED[statement] = (
             statement.limit(bindparam("page_limit")).offset(bindparam("page_offset")),
             select(func.count()).select_from(statement.order_by(None).subquery()),
         )
