@@ -3,7 +3,7 @@ delivery of the gateway's callbacks, and a consent granted over a linked report.
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from Abdm_module.jobs import run_abdm_exchanges
 from core.clock import wall_utcnow
 from tests.fakes.abdm_gateway import FakeAbdmGateway
+from tests.fakes.abdm_hiu import FakeAbdmHiu
 from tests.support.login import LoggedIn
 from tests.support.report import in_lab, pdf, upload
 
@@ -106,3 +107,42 @@ def grant(
     )
     exchange(client, gateway)
     return consent_id
+
+
+def request_data(
+    client: TestClient,
+    gateway: FakeAbdmGateway,
+    hiu: FakeAbdmHiu,
+    consent_id: str,
+    *,
+    key_expiry: datetime | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+) -> str:
+    """A doctor's system asks for the records of `consent_id` (its keys from `hiu`, the last
+    week by default), and the job runs; the transaction id. Our on-request answer names the
+    gateway's REQUEST-ID."""
+    transaction_id = str(uuid.uuid4())
+    now = wall_utcnow()
+    keys = hiu.expect(transaction_id, expiry=key_expiry or now + timedelta(hours=1))
+    request_id = gateway.health_information_request(
+        consent_id,
+        date_from or now - timedelta(days=7),
+        date_to or now + timedelta(days=1),
+        hiu.push_url,
+        keys,
+        transaction_id=transaction_id,
+    )
+    exchange(client, gateway)
+    assert on_request(gateway, transaction_id)["response"]["requestId"] == request_id
+    return transaction_id
+
+
+def on_request(gateway: FakeAbdmGateway, transaction_id: str) -> dict[str, Any]:
+    """Our one on-request answer to the transaction."""
+    (answer,) = [
+        body
+        for body in gateway.answers("/health-information/hip/on-request")
+        if body["hiRequest"]["transactionId"] == transaction_id
+    ]
+    return answer

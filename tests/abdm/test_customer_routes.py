@@ -3,7 +3,6 @@ of links and transfers, and erasure of an account whose reports travel through A
 
 import json
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,14 +19,15 @@ from Abdm_module.models import (
     AbdmTransfer,
 )
 from Audit_module.models import AuditLog
-from core.clock import wall_utcnow
 from tests.abdm.journey import (
     ABHA_ADDRESS,
     ABHA_NUMBER,
     Patient,
     exchange,
     grant,
+    on_request,
     patient_with_report,
+    request_data,
     set_abha,
 )
 from tests.fakes.abdm_gateway import FakeAbdmGateway
@@ -96,25 +96,8 @@ def hi_request(
     client: TestClient, gateway: FakeAbdmGateway, hiu: FakeAbdmHiu, consent_id: str
 ) -> tuple[str, dict[str, Any]]:
     """An HIU asks for the records of a consent: the transaction id and our on-request."""
-    transaction_id = str(uuid.uuid4())
-    now = wall_utcnow()
-    keys = hiu.expect(transaction_id, expiry=now + timedelta(hours=1))
-    request_id = gateway.health_information_request(
-        consent_id,
-        now - timedelta(days=7),
-        now + timedelta(days=1),
-        hiu.push_url,
-        keys,
-        transaction_id=transaction_id,
-    )
-    exchange(client, gateway)
-    (answer,) = [
-        body
-        for body in gateway.answers("/health-information/hip/on-request")
-        if body["response"]["requestId"] == request_id
-    ]
-    assert answer["hiRequest"]["transactionId"] == transaction_id
-    return transaction_id, answer
+    transaction_id = request_data(client, gateway, hiu, consent_id)
+    return transaction_id, on_request(gateway, transaction_id)
 
 
 # --- GET /member/{id}/abha --------------------------------------------------------------------

@@ -3,7 +3,7 @@ forged or expired callbacks, repeated callbacks, requests the consent does not c
 down, the doctor's key expired or their system unreachable, the gateway's refusals."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,7 +21,15 @@ from Abdm_module.models import (
     MessageState,
 )
 from core.clock import utcnow, wall_utcnow
-from tests.abdm.journey import ABHA_ADDRESS, Patient, exchange, grant, patient_with_report
+from tests.abdm.journey import (
+    ABHA_ADDRESS,
+    Patient,
+    exchange,
+    grant,
+    on_request,
+    patient_with_report,
+    request_data,
+)
 from tests.fakes.abdm_gateway import CONSENT_NOTIFY_CALLBACK, FakeAbdmGateway
 from tests.fakes.abdm_hiu import FakeAbdmHiu
 from tests.fakes.server import FakeResponse
@@ -50,40 +58,6 @@ def _linked(
     patient = patient_with_report(client, db, admin, phone)
     exchange(client, gateway)
     return patient
-
-
-def _request(
-    client: TestClient,
-    gateway: FakeAbdmGateway,
-    hiu: FakeAbdmHiu,
-    consent_id: str,
-    *,
-    key_expiry: datetime | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
-) -> str:
-    transaction_id = str(uuid.uuid4())
-    now = wall_utcnow()
-    keys = hiu.expect(transaction_id, expiry=key_expiry or now + timedelta(hours=1))
-    gateway.health_information_request(
-        consent_id,
-        date_from or now - timedelta(days=7),
-        date_to or now + timedelta(days=1),
-        hiu.push_url,
-        keys,
-        transaction_id=transaction_id,
-    )
-    exchange(client, gateway)
-    return transaction_id
-
-
-def _on_request(gateway: FakeAbdmGateway, transaction_id: str) -> dict:
-    (answer,) = [
-        body
-        for body in gateway.answers("/health-information/hip/on-request")
-        if body["hiRequest"]["transactionId"] == transaction_id
-    ]
-    return answer
 
 
 def _transfer_notices(gateway: FakeAbdmGateway, transaction_id: str) -> list[dict]:
@@ -146,10 +120,10 @@ def test_a_request_outside_the_consents_dates_pushes_nothing_and_says_why(
     patient = _linked(client, abdm_gateway, db, admin, "+919876512001")
     consent_id = grant(client, abdm_gateway, patient, days_back=5, days_ahead=5)
     now = wall_utcnow()
-    transaction_id = _request(
+    transaction_id = request_data(
         client, abdm_gateway, abdm_hiu, consent_id, date_from=now - timedelta(days=30)
     )
-    answer = _on_request(abdm_gateway, transaction_id)
+    answer = on_request(abdm_gateway, transaction_id)
     assert answer["hiRequest"]["sessionStatus"] == "ERRORED"
     assert answer["error"]["code"] == "ABDM-1063"
     assert abdm_hiu.pushes_for(transaction_id) == []
@@ -165,10 +139,10 @@ def test_a_request_for_another_kind_of_record_or_an_unknown_consent_is_refused(
 ) -> None:
     patient = _linked(client, abdm_gateway, db, admin, "+919876512002")
     prescriptions = grant(client, abdm_gateway, patient, hi_types=["Prescription"])
-    unknown = _request(client, abdm_gateway, abdm_hiu, str(uuid.uuid4()))
-    wrong_type = _request(client, abdm_gateway, abdm_hiu, prescriptions)
-    assert _on_request(abdm_gateway, unknown)["error"]["code"] == "ABDM-1112"
-    assert _on_request(abdm_gateway, wrong_type)["error"]["code"] == "ABDM-1006"
+    unknown = request_data(client, abdm_gateway, abdm_hiu, str(uuid.uuid4()))
+    wrong_type = request_data(client, abdm_gateway, abdm_hiu, prescriptions)
+    assert on_request(abdm_gateway, unknown)["error"]["code"] == "ABDM-1112"
+    assert on_request(abdm_gateway, wrong_type)["error"]["code"] == "ABDM-1006"
     assert abdm_hiu.pushes == []
 
 
@@ -181,10 +155,10 @@ def test_an_expired_hiu_key_is_refused_before_anything_is_sent(
 ) -> None:
     patient = _linked(client, abdm_gateway, db, admin, "+919876512003")
     consent_id = grant(client, abdm_gateway, patient)
-    transaction_id = _request(
+    transaction_id = request_data(
         client, abdm_gateway, abdm_hiu, consent_id, key_expiry=wall_utcnow() - timedelta(minutes=1)
     )
-    answer = _on_request(abdm_gateway, transaction_id)
+    answer = on_request(abdm_gateway, transaction_id)
     assert answer["hiRequest"]["sessionStatus"] == "ERRORED"
     assert answer["error"]["message"] == "Key material expired"
     assert abdm_hiu.pushes_for(transaction_id) == []
@@ -201,10 +175,10 @@ def test_a_key_that_expires_while_the_hiu_is_unreachable_ends_the_transfer_as_fa
     patient = _linked(client, abdm_gateway, db, admin, "+919876512004")
     consent_id = grant(client, abdm_gateway, patient)
     abdm_hiu.fail_next.append(FakeResponse(503, {"error": "maintenance"}))
-    transaction_id = _request(
+    transaction_id = request_data(
         client, abdm_gateway, abdm_hiu, consent_id, key_expiry=wall_utcnow() + timedelta(minutes=2)
     )
-    assert _on_request(abdm_gateway, transaction_id)["hiRequest"]["sessionStatus"] == "ACKNOWLEDGED"
+    assert on_request(abdm_gateway, transaction_id)["hiRequest"]["sessionStatus"] == "ACKNOWLEDGED"
     assert _transfer_notices(abdm_gateway, transaction_id) == []  # to be tried again
 
     monkeypatch.setattr(core.clock, "frozen", utcnow() + timedelta(minutes=5))
@@ -228,7 +202,7 @@ def test_an_hiu_down_for_twenty_minutes_gets_a_failed_notice_then_nothing_more(
     patient = _linked(client, abdm_gateway, db, admin, "+919876512005")
     consent_id = grant(client, abdm_gateway, patient)
     abdm_hiu.fail_next.extend(FakeResponse(503, {}) for _ in range(20))
-    transaction_id = _request(
+    transaction_id = request_data(
         client, abdm_gateway, abdm_hiu, consent_id, key_expiry=wall_utcnow() + timedelta(days=1)
     )
     start = utcnow()
@@ -331,7 +305,7 @@ def test_the_record_of_exchanges_keeps_no_token_code_or_health_content(
 ) -> None:
     patient = _linked(client, abdm_gateway, db, admin, "+919876512010")
     consent_id = grant(client, abdm_gateway, patient)
-    _request(client, abdm_gateway, abdm_hiu, consent_id)
+    request_data(client, abdm_gateway, abdm_hiu, consent_id)
     messages = db.scalars(select(AbdmMessage)).all()
     assert messages and all(m.state == MessageState.DONE for m in messages)
     assert all(m.payload is None for m in messages)

@@ -3,53 +3,26 @@ context linked to the member's ABHA, a consent granted, the data requested, push
 decrypted and valid at the HIU; the consent revoked, and the next request gets nothing."""
 
 import base64
-import uuid
-from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from core.clock import wall_utcnow
-from tests.abdm.journey import ABHA_ADDRESS, HIU_ID, exchange, grant, patient_with_report
+from tests.abdm.journey import (
+    ABHA_ADDRESS,
+    HIU_ID,
+    exchange,
+    grant,
+    on_request,
+    patient_with_report,
+    request_data,
+)
 from tests.fakes.abdm_gateway import FakeAbdmGateway
 from tests.fakes.abdm_hiu import FakeAbdmHiu
 from tests.support.login import LoggedIn
 
 pytestmark = pytest.mark.usefixtures("razorpay")
-
-
-def _request(
-    client: TestClient,
-    gateway: FakeAbdmGateway,
-    hiu: FakeAbdmHiu,
-    consent_id: str,
-    *,
-    expiry_minutes: int = 60,
-    days_back: int = 7,
-) -> str:
-    transaction_id = str(uuid.uuid4())
-    now = wall_utcnow()
-    keys = hiu.expect(transaction_id, expiry=now + timedelta(minutes=expiry_minutes))
-    gateway.health_information_request(
-        consent_id,
-        now - timedelta(days=days_back),
-        now + timedelta(days=1),
-        hiu.push_url,
-        keys,
-        transaction_id=transaction_id,
-    )
-    exchange(client, gateway)
-    return transaction_id
-
-
-def _on_request(gateway: FakeAbdmGateway, transaction_id: str) -> dict:
-    (answer,) = [
-        body
-        for body in gateway.answers("/health-information/hip/on-request")
-        if body["hiRequest"]["transactionId"] == transaction_id
-    ]
-    return answer
 
 
 def test_report_linked_consented_pushed_decrypted_then_revoked(
@@ -83,8 +56,8 @@ def test_report_linked_consented_pushed_decrypted_then_revoked(
     (ack,) = abdm_gateway.answers("/consent/v3/request/hip/on-notify")
     assert ack["acknowledgement"] == {"status": "OK", "consentId": consent_id}
 
-    transaction_id = _request(client, abdm_gateway, abdm_hiu, consent_id)
-    assert _on_request(abdm_gateway, transaction_id)["hiRequest"]["sessionStatus"] == "ACKNOWLEDGED"
+    transaction_id = request_data(client, abdm_gateway, abdm_hiu, consent_id)
+    assert on_request(abdm_gateway, transaction_id)["hiRequest"]["sessionStatus"] == "ACKNOWLEDGED"
     (push,) = abdm_hiu.pushes_for(transaction_id)
     assert push.problems == []
     assert push.care_context_references == [patient.reference]
@@ -118,8 +91,8 @@ def test_report_linked_consented_pushed_decrypted_then_revoked(
         HIU_ID,
     )
     exchange(client, abdm_gateway)
-    again = _request(client, abdm_gateway, abdm_hiu, consent_id)
-    refused = _on_request(abdm_gateway, again)
+    again = request_data(client, abdm_gateway, abdm_hiu, consent_id)
+    refused = on_request(abdm_gateway, again)
     assert refused["hiRequest"]["sessionStatus"] == "ERRORED"
     assert refused["error"]["code"] == "ABDM-1062"
     assert abdm_hiu.pushes_for(again) == []
