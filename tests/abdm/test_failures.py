@@ -84,6 +84,22 @@ def test_a_callback_without_the_gateways_valid_token_is_401_and_nothing_is_kept(
     assert _stored_callbacks(db) == 0
 
 
+def test_a_callback_whose_keys_cannot_be_fetched_is_401_and_nothing_is_kept(
+    client: TestClient, db: Session, abdm_gateway: FakeAbdmGateway
+) -> None:
+    """The gateway's keys unreachable (the gateway down): the token cannot be checked, so the
+    callback is refused and the gateway sends it again later."""
+    headers = abdm_gateway.signed_headers()
+    abdm_gateway.down = True
+    answer = client.post(CALLBACK, json=_notify_body(), headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "invalid_gateway_token"
+    assert _stored_callbacks(db) == 0
+    abdm_gateway.down = False
+    assert client.post(CALLBACK, json=_notify_body(), headers=headers).status_code == 202
+    assert _stored_callbacks(db) == 1
+
+
 def test_callbacks_are_refused_while_abdm_is_off(
     client: TestClient,
     db: Session,
