@@ -1,6 +1,7 @@
 """What other modules use of the cart, for an order's life and a user's data.
 
-Checkout, in order: `load_cart(db, user_id, for_update=True)` (after locking the user row),
+Checkout, in order: `load_cart(db, user_id, for_update=True)` (after locking the user row; or
+its own locking read of the cart with `locked_cart_loads()`),
 `price_locked_cart`, `lock_applied_coupon` before inserting the order, `hold_coupon` once the
 order has an id; on payment `mark_coupon_used` and `empty_cart`; on cancellation or expiry
 `release_coupon_hold`. `Cart` and `CartView` are the types these take and return. For a
@@ -24,7 +25,7 @@ from Cart_module.coupon_rules import (
 )
 from Cart_module.errors import CouponInvalid
 from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
-from Cart_module.pricing import CartView, load_cart, price_locked_cart
+from Cart_module.pricing import CartView, load_cart, locked_cart_loads, price_locked_cart
 from Cart_module.service import empty_cart
 from core.clock import utcnow
 from database import locked
@@ -38,6 +39,7 @@ __all__ = [
     "hold_coupon",
     "load_cart",
     "lock_applied_coupon",
+    "locked_cart_loads",
     "mark_coupon_used",
     "price_locked_cart",
     "release_coupon_hold",

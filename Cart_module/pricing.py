@@ -6,10 +6,12 @@ that no longer applies, each with a notice.
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 from types import SimpleNamespace
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from Audit_module.service import record_audit
 from Cart_module.coupon_rules import coupon_discount
@@ -108,24 +110,34 @@ class AppliedCoupon:
     discount_paise: int
 
 
+@cache
+def locked_cart_loads() -> tuple[_AbstractLoad, ...]:
+    """What a locked cart is read with (`load_cart(..., for_update=True)`, checkout's locking
+    read): after the cart's row, its items with product -> category and members -> member and
+    address in a second query, and its coupon (MariaDB has no `FOR UPDATE OF`: a joined read
+    would lock the products and members too). Built once, at first use (the mappers are
+    complete by then)."""
+    links = joinedload(CartItem.members)
+    return (
+        selectinload(Cart.items).options(
+            joinedload(CartItem.product).joinedload(Product.category),
+            links.joinedload(CartItemMember.member),
+            links.joinedload(CartItemMember.address),
+        ),
+        selectinload(Cart.coupon),
+    )
+
+
 def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | None:
     """The user's cart with items -> product -> category, items -> members -> member and the
     coupon loaded; None if they never had one. One query whatever the size; `for_update`
     locks the cart row (only it) until commit, serialising the user's cart writes and
-    checkout, and then reads the items, with each member's address too, in a second query
-    (MariaDB has no `FOR UPDATE OF`: a joined read would lock the products and members too)."""
-    links = joinedload(CartItem.members)
+    checkout, and reads the rest as `locked_cart_loads` says."""
     statement = select(Cart).where(Cart.user_id == user_id)
     if for_update:
-        statement = statement.options(
-            selectinload(Cart.items).options(
-                joinedload(CartItem.product).joinedload(Product.category),
-                links.joinedload(CartItemMember.member),
-                links.joinedload(CartItemMember.address),
-            ),
-            selectinload(Cart.coupon),
-        ).with_for_update()
+        statement = statement.options(*locked_cart_loads()).with_for_update()
     else:
+        links = joinedload(CartItem.members)
         # Only the columns pricing and the answer read: the rest of a product (descriptions,
         # images, tags) and of a member would be decoded and hydrated for nothing.
         statement = statement.options(

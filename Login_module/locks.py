@@ -1,6 +1,8 @@
 """The per-user lock every per-user write starts with."""
 
-from sqlalchemy import select, update
+from typing import TypeVarTuple
+
+from sqlalchemy import Result, Select, select, update
 from sqlalchemy.orm import Session
 
 from Login_module.models import User
@@ -23,3 +25,16 @@ def lock_user(db: Session, user_id: int) -> None:
         )
         return
     db.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+Rows = TypeVarTuple("Rows")
+
+
+def lock_user_reading(db: Session, statement: Select[*Rows], user_id: int) -> Result[*Rows]:
+    """lock_user and a locking read of more of the user's rows, in one statement: `statement`
+    (built once) reads `FOR UPDATE` from `users`, where `users.id` is the `user_id` bind,
+    outer-joined to those rows. The user's row is read, and locked, before the rows joined to
+    it, so the lock order is lock_user's. On SQLite lock_user takes the write lock first."""
+    if db.get_bind().dialect.name == "sqlite":
+        lock_user(db, user_id)
+    return db.execute(statement, {"user_id": user_id})

@@ -11,11 +11,12 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.orm.attributes import set_committed_value
 
 from Address_module.models import ADDRESS_FIELDS, Address
@@ -26,8 +27,8 @@ from Cart_module.checkout import (
     CartView,
     empty_cart,
     hold_coupon,
-    load_cart,
     lock_applied_coupon,
+    locked_cart_loads,
     mark_coupon_used,
     price_locked_cart,
 )
@@ -37,7 +38,8 @@ from Consent_module.service import CheckoutLine, missing_consents
 from core.clock import utcnow
 from core.hooks import Hook
 from database import call_outside_transaction, on_commit, on_rollback, rows_changed
-from Login_module.locks import lock_user
+from Login_module.locks import lock_user_reading
+from Login_module.models import User
 from Login_module.snapshot import UserSnapshot
 from Member_module.models import Member
 from Member_module.service import confirms_own_consent
@@ -58,7 +60,6 @@ from Orders_module.razorpay_client import create_razorpay_order
 from Orders_module.service import (
     add_history,
     get_order,
-    orders_query,
     set_order_status,
     with_details,
 )
@@ -148,7 +149,7 @@ def _check_cart(db: Session, user_id: int, cart: Cart, view: CartView) -> tuple[
         for m in view.members.values()
         if m.id in member_ids and m.user_id == user_id and not m.is_deleted
     }
-    # Read with the locked cart (`load_cart(..., for_update=True)`).
+    # Read with the locked cart (`locked_cart_loads`).
     addresses = {
         link.address.id: link.address
         for item in cart.items
@@ -199,17 +200,38 @@ def _existing_for_key(db: Session, user_id: int, key: str, fingerprint: str) -> 
     return order
 
 
-def _supersede_pending_orders(db: Session, user_id: int, actor_user_id: int) -> None:
-    """A new checkout replaces the user's unpaid ones, so their coupon holds don't block it."""
-    # Ending an unpaid order moves it and its items and adds to its history: only the items
-    # are read (its payments and refunds stay unloaded, lazy="raise" guarding that nothing here
-    # looks at them; its history is added to, not read).
-    pending = db.scalars(
-        orders_query(user_id)
-        .where(Order.status == OrderStatus.PENDING_PAYMENT)
-        .options(selectinload(Order.items))
-        .with_for_update(of=Order)
-    ).all()
+@cache
+def checkout_locks() -> Select[Cart, Order]:
+    """Checkout's locking read, in the order every cart write and erasure takes the same locks:
+    the user's row, then the cart's (its items, products and members are read after it,
+    unlocked: `locked_cart_loads`), then the unpaid orders the new one replaces, with their
+    items (only those: ending an unpaid order moves it and its items and adds to its history;
+    lazy="raise" guards that nothing here looks at its payments or refunds). Built once."""
+    return (
+        select(Cart, Order)
+        .select_from(User)
+        .outerjoin(Cart, Cart.user_id == User.id)
+        .outerjoin(
+            Order, and_(Order.user_id == User.id, Order.status == OrderStatus.PENDING_PAYMENT)
+        )
+        .outerjoin(Order.items)
+        .where(User.id == bindparam("user_id"))
+        .order_by(Order.id, OrderItem.id)
+        .options(*locked_cart_loads(), contains_eager(Order.items))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _lock_for_checkout(db: Session, user_id: int) -> tuple[Cart | None, list[Order]]:
+    """The user's cart and unpaid orders, locked (`checkout_locks`)."""
+    rows = lock_user_reading(db, checkout_locks(), user_id).unique().all()
+    cart = rows[0][0] if rows else None
+    return cart, [order for _, order in rows if order is not None]
+
+
+def _supersede(db: Session, pending: list[Order], actor_user_id: int) -> None:
+    """A new checkout replaces the user's unpaid orders, so their coupon holds don't block it."""
     for order in pending:
         cancel_unpaid(db, order, "superseded by a newer checkout", actor_user_id)
 
@@ -314,12 +336,13 @@ def _audit_created(db: Session, order: Order, actor_user_id: int) -> None:
 def _place_order(
     db: Session, user: UserSnapshot, idempotency_key: str | None, fingerprint: str
 ) -> CheckoutResult:
-    # User row first, then the cart: the lock order every cart write and erasure uses.
-    lock_user(db, user.id)
-    cart = load_cart(db, user.id, for_update=True)
+    cart, pending = _lock_for_checkout(db, user.id)
     if cart is None or not cart.items:
         raise CartEmpty()
-    _supersede_pending_orders(db, user.id, user.id)
+    # An unpaid order holding a coupon ends before the cart is priced (its hold counts against
+    # the coupon's limits); the others once the new order is written, so that their history
+    # and audit entries are written with the new order's, in one statement each.
+    _supersede(db, [order for order in pending if order.coupon_id is not None], user.id)
     view = price_locked_cart(db, cart, user.id)
     if view.coupon_refusal is not None:
         # The coupon stopped applying since it was added: refuse with its own reason.
@@ -336,6 +359,7 @@ def _place_order(
     except IntegrityError as exc:
         # Same Idempotency-Key committed by a concurrent request in the meantime.
         raise RequestInProgress() from exc
+    _supersede(db, [order for order in pending if order.coupon_id is None], user.id)
     add_history(db, order, OrderStatus.PENDING_PAYMENT, "order placed", user.id)
     if order.coupon_id is not None:
         hold_coupon(

@@ -3,9 +3,9 @@ change). Checkout, cancellation and refunds, and the admin's status changes have
 files.
 """
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, inspect, select, update
+from sqlalchemy import Select, Table, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -86,6 +86,51 @@ def _has_changes(item: OrderItem) -> bool:
     return inspect(item).modified
 
 
+def _write_with_items(
+    db: Session, order: Order, items: list[OrderItem], **item_values: Any
+) -> None:
+    """Write `item_values` to the (unchanged, stored) `items` and the order's own unwritten
+    changes to its row: on MySQL one multi-table `UPDATE` of both rows (the unit of work would
+    send one per item and one for the order), elsewhere one for the items and the order's row
+    at the next flush. The loaded entities are told their new values."""
+    if db.get_bind().dialect.name != "mysql":
+        db.execute(
+            update(OrderItem)
+            .where(OrderItem.id.in_([item.id for item in items]))
+            .values(**item_values)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        state = inspect(order)
+        columns = state.mapper.column_attrs
+        changed = {
+            attribute.key: attribute.value
+            for attribute in state.attrs
+            if attribute.key in columns and attribute.history.has_changes()
+        }
+        changed.setdefault("updated_at", item_values.get("updated_at", utcnow()))
+        orders, order_items = cast(Table, Order.__table__), cast(Table, OrderItem.__table__)
+        item_columns = OrderItem.__mapper__.column_attrs
+        with db.no_autoflush:  # the order's changes go in this statement, not a flush before it
+            db.execute(
+                update(orders)
+                .where(
+                    orders.c.id == order.id,
+                    order_items.c.order_id == orders.c.id,
+                    order_items.c.id.in_([item.id for item in items]),
+                )
+                .values(
+                    {columns[key].columns[0]: value for key, value in changed.items()}
+                    | {item_columns[key].columns[0]: value for key, value in item_values.items()}
+                )
+            )
+        for key, value in changed.items():
+            set_committed_value(order, key, value)
+    for item in items:
+        for key, value in item_values.items():
+            set_committed_value(item, key, value)
+
+
 def set_order_status(
     db: Session,
     order: Order,
@@ -101,17 +146,8 @@ def set_order_status(
     moving = [item for item in order.items if items_from is None or item.status in items_from]
     if moving and all(item.id is not None and not _has_changes(item) for item in moving):
         # One statement for the order's items rather than one per item (the unit of work
-        # updates rows one at a time); the loaded items are told their new values.
-        now = utcnow()
-        db.execute(
-            update(OrderItem)
-            .where(OrderItem.id.in_([item.id for item in moving]))
-            .values(status=status, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        for item in moving:
-            set_committed_value(item, "status", status)
-            set_committed_value(item, "updated_at", now)
+        # updates rows one at a time), with the order's own row where the database allows.
+        _write_with_items(db, order, moving, status=status, updated_at=utcnow())
     else:
         for item in moving:
             item.status = status
