@@ -1,8 +1,9 @@
 """What other modules use of the cart, for an order's life and a user's data.
 
-Checkout, in order: `load_cart(db, user_id, for_update=True)` (after locking the user row; or
-its own locking read of the cart with `locked_cart_loads()`),
-`price_locked_cart`, `lock_applied_coupon` before inserting the order, `hold_coupon` once the
+Checkout, in order: the cart's row locked (after the user's), read as rows with what the order
+needs (`cart_rows` of a `cart_rows_statement` built once, `PRICED_PRODUCT` among its columns)
+and `price_locked_rows` (or `load_cart(db, user_id, for_update=True)` and
+`price_locked_cart`), `lock_applied_coupon` before inserting the order, `hold_coupon` once the
 order has an id; on payment `mark_coupon_used` and `empty_cart`; on cancellation or expiry
 `release_coupon_hold`. `Cart` and `CartView` are the types these take and return. For a
 user's data: `allow_list_entries_of` and `erase_allow_list_entries` (targeted coupons' lists).
@@ -25,23 +26,34 @@ from Cart_module.coupon_rules import (
 )
 from Cart_module.errors import CouponInvalid
 from Cart_module.models import Cart, Coupon, CouponRedemption, RedemptionStatus
-from Cart_module.pricing import CartView, load_cart, locked_cart_loads, price_locked_cart
+from Cart_module.pricing import (
+    PRICED_PRODUCT,
+    CartView,
+    cart_rows,
+    cart_rows_statement,
+    load_cart,
+    price_locked_cart,
+    price_locked_rows,
+)
 from Cart_module.service import empty_cart
 from core.clock import utcnow
 from database import locked
 
 __all__ = [
+    "PRICED_PRODUCT",
     "Cart",
     "CartView",
     "allow_list_entries_of",
+    "cart_rows",
+    "cart_rows_statement",
     "empty_cart",
     "erase_allow_list_entries",
     "hold_coupon",
     "load_cart",
     "lock_applied_coupon",
-    "locked_cart_loads",
     "mark_coupon_used",
     "price_locked_cart",
+    "price_locked_rows",
     "release_coupon_hold",
 ]
 

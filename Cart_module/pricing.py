@@ -5,14 +5,15 @@ inactive product, a deleted member, a member count the product no longer covers)
 that no longer applies, each with a notice.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.strategy_options import _AbstractLoad
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, selectinload
 
+from Address_module.models import Address
 from Audit_module.service import record_audit
 from Cart_module.coupon_rules import coupon_discount
 from Cart_module.errors import CouponError
@@ -110,34 +111,24 @@ class AppliedCoupon:
     discount_paise: int
 
 
-@cache
-def locked_cart_loads() -> tuple[_AbstractLoad, ...]:
-    """What a locked cart is read with (`load_cart(..., for_update=True)`, checkout's locking
-    read): after the cart's row, its items with product -> category and members -> member and
-    address in a second query, and its coupon (MariaDB has no `FOR UPDATE OF`: a joined read
-    would lock the products and members too). Built once, at first use (the mappers are
-    complete by then)."""
-    links = joinedload(CartItem.members)
-    return (
-        selectinload(Cart.items).options(
-            joinedload(CartItem.product).joinedload(Product.category),
-            links.joinedload(CartItemMember.member),
-            links.joinedload(CartItemMember.address),
-        ),
-        selectinload(Cart.coupon),
-    )
-
-
 def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | None:
     """The user's cart with items -> product -> category, items -> members -> member and the
     coupon loaded; None if they never had one. One query whatever the size; `for_update`
     locks the cart row (only it) until commit, serialising the user's cart writes and
-    checkout, and reads the rest as `locked_cart_loads` says."""
+    checkout, and then reads the items, with each member's address too, in a second query
+    (MariaDB has no `FOR UPDATE OF`: a joined read would lock the products and members too)."""
+    links = joinedload(CartItem.members)
     statement = select(Cart).where(Cart.user_id == user_id)
     if for_update:
-        statement = statement.options(*locked_cart_loads()).with_for_update()
+        statement = statement.options(
+            selectinload(Cart.items).options(
+                joinedload(CartItem.product).joinedload(Product.category),
+                links.joinedload(CartItemMember.member),
+                links.joinedload(CartItemMember.address),
+            ),
+            selectinload(Cart.coupon),
+        ).with_for_update()
     else:
-        links = joinedload(CartItem.members)
         # Only the columns pricing and the answer read: the rest of a product (descriptions,
         # images, tags) and of a member would be decoded and hydrated for nothing.
         statement = statement.options(
@@ -151,49 +142,74 @@ def load_cart(db: Session, user_id: int, *, for_update: bool = False) -> Cart | 
     return db.scalars(statement).unique().first()
 
 
-# GET /cart's read, built once (database.read_rows): the cart, its items with the columns of
-# their products and member links pricing reads, one row per item and member. The rows are
-# shaped like the entities (`_cart_rows`), so pricing takes either; anything that must drop
-# sends `price_cart` to the locked entities.
-CART_ROWS = (
-    select(
-        Cart.id.label("cart_id"),
-        Cart.coupon_id,
-        Cart.first_order_paid_at,
-        CartItem.id.label("item_id"),
-        CartItem.quantity,
-        *(column.label(f"product_{column.key}") for column in PRICED_PRODUCT),
-        CartItemMember.member_id,
-        CartItemMember.address_id,
-        Member.name.label("member_name"),
-        Member.is_deleted.label("member_is_deleted"),
+def cart_rows_statement(
+    product: Sequence[InstrumentedAttribute[Any]],
+    member: Sequence[InstrumentedAttribute[Any]],
+    address: Sequence[InstrumentedAttribute[Any]] = (),
+) -> Select[Any]:
+    """A read of the user's cart as rows (`cart_rows`; built once by its reader, the user bound
+    as `user_id`): the cart, its items with these columns of their products, and their member
+    links with these columns of the member and of the address named; one row per item and
+    member."""
+    statement = (
+        select(
+            Cart.id.label("cart_id"),
+            Cart.coupon_id,
+            Cart.first_order_paid_at,
+            CartItem.id.label("item_id"),
+            CartItem.quantity,
+            *(column.label(f"product_{column.key}") for column in product),
+            CartItemMember.member_id,
+            CartItemMember.address_id,
+            *(column.label(f"member_{column.key}") for column in member),
+            *(column.label(f"address_{column.key}") for column in address),
+        )
+        .outerjoin(CartItem, CartItem.cart_id == Cart.id)
+        .outerjoin(Product, Product.id == CartItem.product_id)
+        .outerjoin(CartItemMember, CartItemMember.cart_item_id == CartItem.id)
+        .outerjoin(Member, Member.id == CartItemMember.member_id)
     )
-    .outerjoin(CartItem, CartItem.cart_id == Cart.id)
-    .outerjoin(Product, Product.id == CartItem.product_id)
-    .outerjoin(CartItemMember, CartItemMember.cart_item_id == CartItem.id)
-    .outerjoin(Member, Member.id == CartItemMember.member_id)
-    .where(Cart.user_id == bindparam("user_id"))
-    .order_by(CartItem.id, CartItemMember.id)
-)
+    if address:
+        statement = statement.outerjoin(Address, Address.id == CartItemMember.address_id)
+    return statement.where(Cart.user_id == bindparam("user_id")).order_by(
+        CartItem.id, CartItemMember.id
+    )
 
 
-def _cart_rows(db: Session, user_id: int) -> SimpleNamespace | None:
-    """The user's cart from CART_ROWS as objects read like Cart -> CartItem -> Product and
-    CartItemMember -> Member (the coupon, when there is one, is the entity); None without a
-    cart."""
-    rows = read_rows(db, CART_ROWS, user_id=user_id)
+# GET /cart's read: the columns of products and members pricing and the answer read.
+CART_ROWS = cart_rows_statement(PRICED_PRODUCT, (Member.name, Member.is_deleted))
+
+
+def _columns(fields: Sequence[str], prefix: str) -> list[tuple[str, str]]:
+    """(field, attribute) of the columns read of one table (the link's own `member_id` and
+    `address_id` name the rows, and give the objects their ids)."""
+    return [
+        (name, name[len(prefix) :])
+        for name in fields
+        if name.startswith(prefix) and name not in ("member_id", "address_id")
+    ]
+
+
+def cart_rows(db: Session, statement: Select[Any], user_id: int) -> SimpleNamespace | None:
+    """The user's cart read by a `cart_rows_statement` (database.read_rows), as objects read
+    like Cart -> CartItem -> Product and CartItemMember -> Member and Address (the coupon, when
+    there is one, is the entity); None without a cart. For reading and pricing, not for
+    changing (`price_locked_rows` turns to the entities when something must drop)."""
+    rows = read_rows(db, statement, user_id=user_id)
     if not rows:
         return None
     first = rows[0]
+    fields = first._fields
+    product_columns = _columns(fields, "product_")
+    member_columns = _columns(fields, "member_")
+    address_columns = _columns(fields, "address_")
     items: dict[int, SimpleNamespace] = {}
     for row in rows:
         if row.item_id is None:
             continue
         item = items.get(row.item_id)
         if item is None:
-            product = SimpleNamespace(
-                **{column.key: getattr(row, f"product_{column.key}") for column in PRICED_PRODUCT}
-            )
+            product = SimpleNamespace(**{key: getattr(row, name) for name, key in product_columns})
             item = items[row.item_id] = SimpleNamespace(
                 id=row.item_id,
                 product_id=product.id,
@@ -203,10 +219,18 @@ def _cart_rows(db: Session, user_id: int) -> SimpleNamespace | None:
             )
         if row.member_id is not None:
             member = SimpleNamespace(
-                id=row.member_id, name=row.member_name, is_deleted=row.member_is_deleted
+                id=row.member_id, **{key: getattr(row, name) for name, key in member_columns}
+            )
+            address = SimpleNamespace(
+                id=row.address_id, **{key: getattr(row, name) for name, key in address_columns}
             )
             item.members.append(
-                SimpleNamespace(member_id=row.member_id, address_id=row.address_id, member=member)
+                SimpleNamespace(
+                    member_id=row.member_id,
+                    address_id=row.address_id,
+                    member=member,
+                    address=address,
+                )
             )
     coupon = db.get(Coupon, first.coupon_id) if first.coupon_id is not None else None
     return SimpleNamespace(
@@ -368,7 +392,7 @@ def price_cart(db: Session, user_id: int) -> CartView:
 def price_cart_rows(db: Session, user_id: int) -> CartView:
     """`price_cart` for GET /cart: read as rows (CART_ROWS), the entities only when something
     must drop. Its view's `cart` is those rows, not a Cart: for answering, not for changing."""
-    rows = _cart_rows(db, user_id)
+    rows = cart_rows(db, CART_ROWS, user_id)
     if rows is None:
         return CartView(cart=None)
     view, dropped = _compute(db, rows, user_id, apply_drops=False)  # type: ignore[arg-type]
@@ -383,3 +407,15 @@ def price_locked_cart(db: Session, cart: Cart, user_id: int) -> CartView:
     if dropped:
         db.flush()
     return view
+
+
+def price_locked_rows(db: Session, rows: SimpleNamespace, user_id: int) -> CartView:
+    """`price_locked_cart` for a locked cart read as rows (`cart_rows`): priced from them, and
+    only when something must drop are the entities read and priced, dropping it at once. The
+    view's `cart` is the rows, or then the Cart."""
+    view, dropped = _compute(db, rows, user_id, apply_drops=False)  # type: ignore[arg-type]
+    if not dropped:
+        return view
+    cart = load_cart(db, user_id, for_update=True)
+    assert cart is not None  # the caller holds its lock
+    return price_locked_cart(db, cart, user_id)

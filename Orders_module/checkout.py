@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, select, update
@@ -23,14 +24,16 @@ from Address_module.models import ADDRESS_FIELDS, Address
 from Address_module.service import serviceability_by_city
 from Audit_module.service import record_audit
 from Cart_module.checkout import (
+    PRICED_PRODUCT,
     Cart,
     CartView,
+    cart_rows,
+    cart_rows_statement,
     empty_cart,
     hold_coupon,
     lock_applied_coupon,
-    locked_cart_loads,
     mark_coupon_used,
-    price_locked_cart,
+    price_locked_rows,
 )
 from config import get_settings
 from Consent_module.errors import ConsentRequired
@@ -63,6 +66,7 @@ from Orders_module.service import (
     set_order_status,
     with_details,
 )
+from Product_module.models import Product
 
 if TYPE_CHECKING:  # the schemas import the payments, which import this module
     from Orders_module.schemas import CheckoutIn
@@ -135,7 +139,9 @@ def _snapshot_address(address: Address) -> dict[str, Any]:
     return {"id": address.id, **{field: getattr(address, field) for field in ADDRESS_FIELDS}}
 
 
-def _check_cart(db: Session, user_id: int, cart: Cart, view: CartView) -> tuple[dict, dict]:
+def _check_cart(
+    db: Session, user_id: int, cart: Cart | SimpleNamespace, view: CartView
+) -> tuple[dict, dict]:
     """Consents, members and serviceable addresses, all at once; returns members and addresses."""
     if any(not item.product.is_active for item in cart.items):
         raise ProductUnavailable(
@@ -149,7 +155,7 @@ def _check_cart(db: Session, user_id: int, cart: Cart, view: CartView) -> tuple[
         for m in view.members.values()
         if m.id in member_ids and m.user_id == user_id and not m.is_deleted
     }
-    # Read with the locked cart (`locked_cart_loads`).
+    # Read with the locked cart (CHECKOUT_CART).
     addresses = {
         link.address.id: link.address
         for item in cart.items
@@ -200,15 +206,15 @@ def _existing_for_key(db: Session, user_id: int, key: str, fingerprint: str) -> 
     return order
 
 
+# Checkout's locking read, in the order every cart write and erasure takes the same locks: the
+# user's row, then the cart's, then the unpaid orders the new one replaces, with their items
+# (only those: ending an unpaid order moves it and its items and adds to its history;
+# lazy="raise" guards that nothing here looks at its payments or refunds). Built once, at first
+# use (the mappers are complete by then).
 @cache
-def checkout_locks() -> Select[Cart, Order]:
-    """Checkout's locking read, in the order every cart write and erasure takes the same locks:
-    the user's row, then the cart's (its items, products and members are read after it,
-    unlocked: `locked_cart_loads`), then the unpaid orders the new one replaces, with their
-    items (only those: ending an unpaid order moves it and its items and adds to its history;
-    lazy="raise" guards that nothing here looks at its payments or refunds). Built once."""
+def checkout_locks() -> Select[int | None, Order | None]:
     return (
-        select(Cart, Order)
+        select(Cart.id, Order)
         .select_from(User)
         .outerjoin(Cart, Cart.user_id == User.id)
         .outerjoin(
@@ -217,17 +223,41 @@ def checkout_locks() -> Select[Cart, Order]:
         .outerjoin(Order.items)
         .where(User.id == bindparam("user_id"))
         .order_by(Order.id, OrderItem.id)
-        .options(*locked_cart_loads(), contains_eager(Order.items))
+        .options(contains_eager(Order.items))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
 
 
-def _lock_for_checkout(db: Session, user_id: int) -> tuple[Cart | None, list[Order]]:
-    """The user's cart and unpaid orders, locked (`checkout_locks`)."""
+# What checkout reads of the locked cart (its items, products, members and addresses: read
+# after the lock, unlocked): pricing's columns and what the order's snapshots and checks read.
+CHECKOUT_CART = cart_rows_statement(
+    (
+        *PRICED_PRODUCT,
+        Product.slug,
+        Product.mrp_paise,
+        Product.sample_type,
+        Product.turnaround_days,
+        Product.sac_code,
+        Product.gst_rate_percent,
+    ),
+    (
+        Member.user_id,
+        Member.name,
+        Member.relation,
+        Member.date_of_birth,
+        Member.gender,
+        Member.is_deleted,
+    ),
+    (Address.user_id, Address.is_deleted, *(getattr(Address, name) for name in ADDRESS_FIELDS)),
+)
+
+
+def _lock_for_checkout(db: Session, user_id: int) -> tuple[int | None, list[Order]]:
+    """The id of the user's cart and their unpaid orders, locked (`checkout_locks`)."""
     rows = lock_user_reading(db, checkout_locks(), user_id).unique().all()
-    cart = rows[0][0] if rows else None
-    return cart, [order for _, order in rows if order is not None]
+    cart_id = rows[0][0] if rows else None
+    return cart_id, [order for _, order in rows if order is not None]
 
 
 def _supersede(db: Session, pending: list[Order], actor_user_id: int) -> None:
@@ -270,7 +300,7 @@ def create_order_from_cart(
 
 def _new_order(
     user_id: int,
-    cart: Cart,
+    cart: Cart | SimpleNamespace,
     view: CartView,
     members: dict[int, Member],
     addresses: dict[int, Address],
@@ -336,14 +366,15 @@ def _audit_created(db: Session, order: Order, actor_user_id: int) -> None:
 def _place_order(
     db: Session, user: UserSnapshot, idempotency_key: str | None, fingerprint: str
 ) -> CheckoutResult:
-    cart, pending = _lock_for_checkout(db, user.id)
+    cart_id, pending = _lock_for_checkout(db, user.id)
+    cart = cart_rows(db, CHECKOUT_CART, user.id) if cart_id is not None else None
     if cart is None or not cart.items:
         raise CartEmpty()
     # An unpaid order holding a coupon ends before the cart is priced (its hold counts against
     # the coupon's limits); the others once the new order is written, so that their history
     # and audit entries are written with the new order's, in one statement each.
     _supersede(db, [order for order in pending if order.coupon_id is not None], user.id)
-    view = price_locked_cart(db, cart, user.id)
+    view = price_locked_rows(db, cart, user.id)
     if view.coupon_refusal is not None:
         # The coupon stopped applying since it was added: refuse with its own reason.
         raise view.coupon_refusal
