@@ -223,7 +223,12 @@ def checkout_locks() -> Select[int | None, Order | None]:
         .outerjoin(Order.items)
         .where(User.id == bindparam("user_id"))
         .order_by(Order.id, OrderItem.id)
-        .options(contains_eager(Order.items))
+        .options(
+            # Ending it reads only its items' ids and states (not their snapshots).
+            contains_eager(Order.items).load_only(
+                OrderItem.id, OrderItem.status, OrderItem.updated_at, raiseload=True
+            )
+        )
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -419,6 +424,19 @@ def checkout_cart(
     return call_outside_transaction(db, lambda: attach_razorpay_order(db, result.order))
 
 
+# Attaching the Razorpay order, only to the order as the first step left it (built once).
+ATTACH_RAZORPAY_ORDER = (
+    update(Order)
+    .where(
+        Order.id == bindparam("order_id"),
+        Order.status == bindparam("placed_status"),
+        Order.razorpay_order_id.is_(None),
+    )
+    .values(razorpay_order_id=bindparam("razorpay_id"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def attach_razorpay_order(db: Session, order: Order) -> Order:
     """Checkout's second step, once the pending order is committed: create its Razorpay order
     (no transaction is open during the call, so no coupon or order row stays locked), then
@@ -435,14 +453,13 @@ def attach_razorpay_order(db: Session, order: Order) -> Order:
     )
     now = utcnow()
     attached = db.execute(
-        update(Order)
-        .where(
-            Order.id == order_id,
-            Order.status == order.status,
-            Order.razorpay_order_id.is_(None),
-        )
-        .values(razorpay_order_id=razorpay_order["id"], updated_at=now)
-        .execution_options(synchronize_session=False)
+        ATTACH_RAZORPAY_ORDER,
+        {
+            "order_id": order_id,
+            "placed_status": order.status,
+            "razorpay_id": razorpay_order["id"],
+            "now": now,
+        },
     )
     if rows_changed(attached) == 1:
         # Unchanged since the first step: the loaded order is current, with its new id.

@@ -3,9 +3,9 @@ change). Checkout, cancellation and refunds, and the admin's status changes have
 files.
 """
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, func, inspect, select, update
+from sqlalchemy import Select, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -102,27 +102,25 @@ def _write_with_items(
         )
     else:
         state = inspect(order)
-        columns = state.mapper.column_attrs
         changed = {
             attribute.key: attribute.value
             for attribute in state.attrs
-            if attribute.key in columns and attribute.history.has_changes()
+            if attribute.key in state.mapper.column_attrs and attribute.history.has_changes()
         }
         changed.setdefault("updated_at", item_values.get("updated_at", utcnow()))
-        orders, order_items = cast(Table, Order.__table__), cast(Table, OrderItem.__table__)
-        item_columns = OrderItem.__mapper__.column_attrs
         with db.no_autoflush:  # the order's changes go in this statement, not a flush before it
             db.execute(
-                update(orders)
+                update(Order)
                 .where(
-                    orders.c.id == order.id,
-                    order_items.c.order_id == orders.c.id,
-                    order_items.c.id.in_([item.id for item in items]),
+                    Order.id == order.id,
+                    OrderItem.order_id == Order.id,
+                    OrderItem.id.in_([item.id for item in items]),
                 )
                 .values(
-                    {columns[key].columns[0]: value for key, value in changed.items()}
-                    | {item_columns[key].columns[0]: value for key, value in item_values.items()}
+                    {getattr(Order, key): value for key, value in changed.items()}
+                    | {getattr(OrderItem, key): value for key, value in item_values.items()}
                 )
+                .execution_options(synchronize_session=False)
             )
         for key, value in changed.items():
             set_committed_value(order, key, value)

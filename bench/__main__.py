@@ -40,7 +40,7 @@ from tests.fakes.razorpay import new_payment_id, sign_webhook, webhook_body
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # The app as the dockerfile runs it; the yardstick on plain uvicorn (asyncio loop, h11).
-APP_ARGS = ["--no-proxy-headers"]
+APP_ARGS = ["--no-proxy-headers", "--no-access-log"]
 HELLO_ARGS = ["--loop", "asyncio", "--http", "h11"]
 
 

@@ -12,5 +12,12 @@ class ReadsThrough:
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails; object.__getattribute__ cannot recurse here.
-        row = object.__getattribute__(self, fields(self)[0].name)  # type: ignore[arg-type]
-        return getattr(row, name)
+        cls = type(self)
+        row_field = _ROW_FIELDS.get(cls)
+        if row_field is None:
+            row_field = _ROW_FIELDS[cls] = fields(self)[0].name  # type: ignore[arg-type]
+        return getattr(object.__getattribute__(self, row_field), name)
+
+
+# Each ReadsThrough dataclass's row field, found once (`dataclasses.fields` builds a tuple).
+_ROW_FIELDS: dict[type, str] = {}
