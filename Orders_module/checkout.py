@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from Address_module.models import ADDRESS_FIELDS, Address
@@ -224,10 +224,20 @@ def checkout_locks() -> Select[int | None, Order | None]:
         .where(User.id == bindparam("user_id"))
         .order_by(Order.id, OrderItem.id)
         .options(
-            # Ending it reads only its items' ids and states (not their snapshots).
+            # Ending an order reads only these of it and of its items (not their snapshots).
+            load_only(
+                Order.status,
+                Order.coupon_id,
+                Order.payment_due_at,
+                Order.paid_at,
+                Order.cancelled_at,
+                Order.cancel_reason,
+                Order.updated_at,
+                raiseload=True,
+            ),
             contains_eager(Order.items).load_only(
                 OrderItem.id, OrderItem.status, OrderItem.updated_at, raiseload=True
-            )
+            ),
         )
         .with_for_update()
         .execution_options(populate_existing=True)

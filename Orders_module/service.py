@@ -3,9 +3,10 @@ change). Checkout, cancellation and refunds, and the admin's status changes have
 files.
 """
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, inspect, select, update
+from sqlalchemy import Select, Update, bindparam, func, inspect, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -86,6 +87,25 @@ def _has_changes(item: OrderItem) -> bool:
     return inspect(item).modified
 
 
+@cache
+def _order_with_items_update(order_keys: tuple[str, ...], item_keys: tuple[str, ...]) -> Update:
+    """MySQL's `UPDATE orders, order_items SET ...` of these columns of an order and of some of
+    its items, built once per set of columns (values bound as `order_<key>`, `item_<key>`)."""
+    return (
+        update(Order)
+        .where(
+            Order.id == bindparam("where_order_id"),
+            OrderItem.order_id == Order.id,
+            OrderItem.id.in_(bindparam("where_item_ids", expanding=True)),
+        )
+        .values(
+            {getattr(Order, key): bindparam(f"order_{key}") for key in order_keys}
+            | {getattr(OrderItem, key): bindparam(f"item_{key}") for key in item_keys}
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _write_with_items(
     db: Session, order: Order, items: list[OrderItem], **item_values: Any
 ) -> None:
@@ -108,19 +128,13 @@ def _write_with_items(
             if attribute.key in state.mapper.column_attrs and attribute.history.has_changes()
         }
         changed.setdefault("updated_at", item_values.get("updated_at", utcnow()))
+        statement = _order_with_items_update(tuple(changed), tuple(item_values))
         with db.no_autoflush:  # the order's changes go in this statement, not a flush before it
             db.execute(
-                update(Order)
-                .where(
-                    Order.id == order.id,
-                    OrderItem.order_id == Order.id,
-                    OrderItem.id.in_([item.id for item in items]),
-                )
-                .values(
-                    {getattr(Order, key): value for key, value in changed.items()}
-                    | {getattr(OrderItem, key): value for key, value in item_values.items()}
-                )
-                .execution_options(synchronize_session=False)
+                statement,
+                {f"order_{key}": value for key, value in changed.items()}
+                | {f"item_{key}": value for key, value in item_values.items()}
+                | {"where_order_id": order.id, "where_item_ids": [item.id for item in items]},
             )
         for key, value in changed.items():
             set_committed_value(order, key, value)
