@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, load_only
+from sqlalchemy.orm import Session, load_only
 from sqlalchemy.orm.attributes import set_committed_value
 
 from Address_module.models import ADDRESS_FIELDS, Address
@@ -207,10 +207,9 @@ def _existing_for_key(db: Session, user_id: int, key: str, fingerprint: str) -> 
 
 
 # Checkout's locking read, in the order every cart write and erasure takes the same locks: the
-# user's row, then the cart's, then the unpaid orders the new one replaces, with their items
-# (only those: ending an unpaid order moves it and its items and adds to its history;
-# lazy="raise" guards that nothing here looks at its payments or refunds). Built once, at first
-# use (the mappers are complete by then).
+# user's row, then the cart's, then the unpaid orders the new one replaces (their items are
+# moved by the statement that ends them, unread). Only what ending an order reads of it is
+# read (the rest raises if touched). Built once, at first use (the mappers are complete then).
 @cache
 def checkout_locks() -> Select[int | None, Order | None]:
     return (
@@ -220,11 +219,9 @@ def checkout_locks() -> Select[int | None, Order | None]:
         .outerjoin(
             Order, and_(Order.user_id == User.id, Order.status == OrderStatus.PENDING_PAYMENT)
         )
-        .outerjoin(Order.items)
         .where(User.id == bindparam("user_id"))
-        .order_by(Order.id, OrderItem.id)
+        .order_by(Order.id)
         .options(
-            # Ending an order reads only these of it and of its items (not their snapshots).
             load_only(
                 Order.status,
                 Order.coupon_id,
@@ -234,10 +231,7 @@ def checkout_locks() -> Select[int | None, Order | None]:
                 Order.cancel_reason,
                 Order.updated_at,
                 raiseload=True,
-            ),
-            contains_eager(Order.items).load_only(
-                OrderItem.id, OrderItem.status, OrderItem.updated_at, raiseload=True
-            ),
+            )
         )
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -270,7 +264,7 @@ CHECKOUT_CART = cart_rows_statement(
 
 def _lock_for_checkout(db: Session, user_id: int) -> tuple[int | None, list[Order]]:
     """The id of the user's cart and their unpaid orders, locked (`checkout_locks`)."""
-    rows = lock_user_reading(db, checkout_locks(), user_id).unique().all()
+    rows = lock_user_reading(db, checkout_locks(), user_id).all()
     cart_id = rows[0][0] if rows else None
     return cart_id, [order for _, order in rows if order is not None]
 

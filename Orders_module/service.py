@@ -88,35 +88,37 @@ def _has_changes(item: OrderItem) -> bool:
 
 
 @cache
-def _order_with_items_update(order_keys: tuple[str, ...], item_keys: tuple[str, ...]) -> Update:
-    """MySQL's `UPDATE orders, order_items SET ...` of these columns of an order and of some of
-    its items, built once per set of columns (values bound as `order_<key>`, `item_<key>`)."""
-    return (
-        update(Order)
-        .where(
-            Order.id == bindparam("where_order_id"),
-            OrderItem.order_id == Order.id,
-            OrderItem.id.in_(bindparam("where_item_ids", expanding=True)),
-        )
-        .values(
-            {getattr(Order, key): bindparam(f"order_{key}") for key in order_keys}
-            | {getattr(OrderItem, key): bindparam(f"item_{key}") for key in item_keys}
-        )
-        .execution_options(synchronize_session=False)
+def _order_with_items_update(
+    order_keys: tuple[str, ...], item_keys: tuple[str, ...], some_items: bool
+) -> Update:
+    """MySQL's `UPDATE orders, order_items SET ...` of these columns of an order and of its
+    items (with `some_items`, those bound as `where_item_ids`), built once per shape (values
+    bound as `order_<key>`, `item_<key>`)."""
+    statement = update(Order).where(
+        Order.id == bindparam("where_order_id"), OrderItem.order_id == Order.id
     )
+    if some_items:
+        statement = statement.where(OrderItem.id.in_(bindparam("where_item_ids", expanding=True)))
+    return statement.values(
+        {getattr(Order, key): bindparam(f"order_{key}") for key in order_keys}
+        | {getattr(OrderItem, key): bindparam(f"item_{key}") for key in item_keys}
+    ).execution_options(synchronize_session=False)
 
 
 def _write_with_items(
-    db: Session, order: Order, items: list[OrderItem], **item_values: Any
+    db: Session, order: Order, items: list[OrderItem] | None, **item_values: Any
 ) -> None:
-    """Write `item_values` to the (unchanged, stored) `items` and the order's own unwritten
-    changes to its row: on MySQL one multi-table `UPDATE` of both rows (the unit of work would
-    send one per item and one for the order), elsewhere one for the items and the order's row
-    at the next flush. The loaded entities are told their new values."""
+    """Write `item_values` to the (unchanged, stored) `items`, or to all of the order's items
+    when None, and the order's own unwritten changes to its row: on MySQL one multi-table
+    `UPDATE` of both (the unit of work would send one per item and one for the order),
+    elsewhere one for the items and the order's row at the next flush. The loaded entities are
+    told their new values."""
+    item_ids = None if items is None else [item.id for item in items]
     if db.get_bind().dialect.name != "mysql":
+        mine = OrderItem.order_id == order.id if item_ids is None else OrderItem.id.in_(item_ids)
         db.execute(
             update(OrderItem)
-            .where(OrderItem.id.in_([item.id for item in items]))
+            .where(mine)
             .values(**item_values)
             .execution_options(synchronize_session=False)
         )
@@ -128,17 +130,19 @@ def _write_with_items(
             if attribute.key in state.mapper.column_attrs and attribute.history.has_changes()
         }
         changed.setdefault("updated_at", item_values.get("updated_at", utcnow()))
-        statement = _order_with_items_update(tuple(changed), tuple(item_values))
+        statement = _order_with_items_update(
+            tuple(changed), tuple(item_values), item_ids is not None
+        )
         with db.no_autoflush:  # the order's changes go in this statement, not a flush before it
             db.execute(
                 statement,
                 {f"order_{key}": value for key, value in changed.items()}
                 | {f"item_{key}": value for key, value in item_values.items()}
-                | {"where_order_id": order.id, "where_item_ids": [item.id for item in items]},
+                | {"where_order_id": order.id, "where_item_ids": item_ids},
             )
         for key, value in changed.items():
             set_committed_value(order, key, value)
-    for item in items:
+    for item in items or ():
         for key, value in item_values.items():
             set_committed_value(item, key, value)
 
@@ -152,17 +156,23 @@ def set_order_status(
     actor_user_id: int | None,
     items_from: set[str] | None = None,
 ) -> None:
-    """Move the order (and its items still at one of `items_from`) to `status`, with history."""
+    """Move the order (and its items still at one of `items_from`) to `status`, with history.
+    An order read without its items (one a checkout replaces) moves all of them."""
     old = order.status
     order.status = status
-    moving = [item for item in order.items if items_from is None or item.status in items_from]
-    if moving and all(item.id is not None and not _has_changes(item) for item in moving):
-        # One statement for the order's items rather than one per item (the unit of work
-        # updates rows one at a time), with the order's own row where the database allows.
-        _write_with_items(db, order, moving, status=status, updated_at=utcnow())
+    if "items" in inspect(order).unloaded:
+        if items_from is not None:
+            raise ValueError("moving some of an order's items needs them loaded")
+        _write_with_items(db, order, None, status=status, updated_at=utcnow())
     else:
-        for item in moving:
-            item.status = status
+        moving = [item for item in order.items if items_from is None or item.status in items_from]
+        if moving and all(item.id is not None and not _has_changes(item) for item in moving):
+            # One statement for the order's items rather than one per item (the unit of work
+            # updates rows one at a time), with the order's own row where the database allows.
+            _write_with_items(db, order, moving, status=status, updated_at=utcnow())
+        else:
+            for item in moving:
+                item.status = status
     add_history(db, order, status, note, actor_user_id)
     record_audit(
         db,

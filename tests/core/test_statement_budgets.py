@@ -57,10 +57,10 @@ def test_a_hot_read_sends_its_budget_of_statements(
 def test_a_checkout_replacing_a_pending_order_sends_one_statement_more_than_a_first_one(
     client: TestClient, db: Session
 ) -> None:
-    """One locking read of the user, cart and unpaid orders with their items; the cart's items;
-    the consents; the new order and its items; the replaced order's row and items in one
-    UPDATE; the history and audit entries of both in one INSERT each; the Razorpay id. No
-    coupon hold is looked for when the replaced order had no coupon."""
+    """One locking read of the user, cart and unpaid orders; the cart's items; the consents;
+    the new order and its items; the replaced order's row and items in one UPDATE; the history
+    and audit entries of both in one INSERT each; the Razorpay id. No coupon hold is looked
+    for when the replaced order had no coupon."""
     shop = make_shop(db)
     first_buyer = shopper(client, db, "+919876590002", shop.single)
     second_buyer = shopper(client, db, "+919876590003", shop.single)

@@ -330,6 +330,47 @@ def test_a_new_checkout_replaces_an_unpaid_one(
     assert second.json()["order"]["coupon_code"] == "ONCEONLY"
 
 
+@pytest.mark.parametrize("with_coupon", [False, True])
+def test_a_replaced_order_ends_with_its_items_history_and_audit_entry(
+    client: TestClient, db: Session, razorpay: FakeRazorpay, with_coupon: bool
+) -> None:
+    """Ended after the new order is written, or before the cart is priced when it holds a
+    coupon: either way it is cancelled with all its items, in its history and the audit."""
+    shop = make_shop(db)
+    buyer = shopper(client, db, "+919876500027", shop.single)
+    second_product = make_product(db, shop.category, name="Second replaced test")
+    link_consent(db, second_product, shop.consent)
+    grant_all_required(db, buyer.me.user_id, buyer.members[0], second_product)
+    add_to_cart(client, buyer.headers, second_product.id, [(buyer.members[0].id, buyer.address.id)])
+    if with_coupon:
+        make_coupon(db, code="REPLACED10")
+        client.post("/cart/coupon", json={"code": "REPLACED10"}, headers=buyer.headers)
+    first = checkout(client, buyer).json()["order"]
+    second = checkout(client, buyer)
+    assert second.status_code == 201, second.text
+    old = client.get(f"/orders/{first['id']}", headers=buyer.headers).json()
+    assert old["status"] == "cancelled"
+    assert old["cancel_reason"] == "superseded by a newer checkout"
+    assert [item["status"] for item in old["items"]] == ["cancelled", "cancelled"]
+    assert [(h["status"], h["note"]) for h in old["status_history"]][-1] == (
+        "cancelled",
+        "superseded by a newer checkout",
+    )
+    assert [item["status"] for item in second.json()["order"]["items"]] == [
+        "pending_payment",
+        "pending_payment",
+    ]
+    ended = db.scalars(
+        select(AuditLog).where(
+            AuditLog.action == "order.status_changed", AuditLog.entity_id == str(first["id"])
+        )
+    ).all()
+    assert [entry.changes["status"]["new"] for entry in ended] == ["cancelled"]
+    if with_coupon:
+        held = db.scalars(select(CouponRedemption.status).order_by(CouponRedemption.id)).all()
+        assert held == ["released", "held"]
+
+
 def test_bad_idempotency_key_header_is_422(
     client: TestClient, db: Session, razorpay: FakeRazorpay
 ) -> None:
