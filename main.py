@@ -70,33 +70,36 @@ from Report_module.service import report_stored
 
 logger = logging.getLogger("nucleotide")
 
+# Matching walks the routes in this order, so the customer's hot paths (the session, orders and
+# checkout, cart, members, addresses) come first and the admin-only and rarely used last; order
+# may not change which route answers a path (tests/core/test_route_order.py).
 ROUTERS = [
     health_router,
-    metrics_router,
     auth_router,
     sessions_router,
-    profile_router,
-    shelf_router,
-    categories_router,
-    products_router,
+    orders_router,
+    cart_router,
     member_router,
     address_router,
-    enquiries_router,
+    profile_router,
     consent_requests_router,
     consent_router,
     product_consents_router,
+    shelf_router,
+    categories_router,
+    products_router,
     banners_router,
-    cart_router,
     collection_router,
-    orders_router,
     reports_router,
     abdm_router,
     invoices_router,
     gmeet_router,
     notifications_router,
+    enquiries_router,
     newsletter_router,
     privacy_router,
     audit_router,
+    metrics_router,
 ]
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
 REPORT_UPLOAD_PATH = re.compile(r"/orders/admin/\d+/items/\d+/report")
