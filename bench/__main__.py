@@ -83,15 +83,22 @@ def measure(
     warmup: Target | None = None,
 ) -> dict[str, Any]:
     """Warm up for a second (on `warmup`, if given), then one measured wrk run with CPU and
-    statements around it."""
+    statements around it.
+
+    wrk keeps one request in flight on each connection: when it stops, `conns` requests are
+    still being answered, and they are not in its count. The server's CPU and statements are
+    read once they are answered too (`settle`), and divided by the requests wrk counted plus
+    those (counting only wrk's, each slow request's figures came out a few percent high)."""
     conns = target.connections or connections
     run_wrk(wrk, server.url, warmup or target, 1, conns)
     settle(server)
     app_cpu, db_cpu = server.cpu(), cpu_seconds(db_pid) if db_pid else 0.0
     statements = database.statements() if database else 0
     result = run_wrk(wrk, server.url, target, seconds, conns)
+    settle(server)
     app_cpu, db_cpu = server.cpu() - app_cpu, (cpu_seconds(db_pid) - db_cpu if db_pid else 0.0)
     statements = (database.statements() - statements) if database else 0  # ours run as root
+    answered = max(1, int(result["requests"]) + conns)
     requests = max(1, int(result["requests"]))
     return {
         "endpoint": target.name,
@@ -100,16 +107,17 @@ def measure(
         "rps": requests / (result["duration_us"] / 1e6),
         "p50_ms": result["p50_us"] / 1000,
         "p99_ms": result["p99_us"] / 1000,
-        "app_cpu_ms": app_cpu * 1000 / requests,
-        "db_cpu_ms": db_cpu * 1000 / requests,
-        "sql_per_request": statements / requests if database else 0.0,
+        "app_cpu_ms": app_cpu * 1000 / answered,
+        "db_cpu_ms": db_cpu * 1000 / answered,
+        "sql_per_request": statements / answered if database else 0.0,
         "distinct_requests": len(target.requests),
     }
 
 
 def settle(server: Server, quiet_seconds: float = 0.3, limit_seconds: float = 10) -> None:
-    """Wait until the warm-up's last requests are answered (the server burns no CPU for a
-    moment), so their CPU and statements are not counted in the measured run."""
+    """Wait until the requests in flight are answered (the server burns no CPU for a moment):
+    the warm-up's, so they are not counted in the measured run; the measured run's, so they
+    are."""
     deadline = time.monotonic() + limit_seconds
     last = server.cpu()
     while time.monotonic() < deadline:
@@ -277,26 +285,59 @@ FLOOR_ROUTES = {
 }
 
 
+def start_floor(env: dict[str, str], workdir: Path, shopper: Shopper) -> Server:
+    """bench/floor.py on the app's server settings, authenticating as `shopper`."""
+    floor = start_uvicorn(
+        "floor",
+        "bench.floor:app",
+        APP_ARGS,
+        env | {"BENCH_FLOOR_USER_ID": str(shopper.user_id)},
+        workdir,
+    )
+    floor.wait_until_up("/hop")
+    return floor
+
+
+class FloorBeside:
+    """The floor row measured beside each app row: once before the first and after every one,
+    each row's `floor_ms` the mean of the measurements just before and just after it, so the
+    slow drift of a shared machine's speed cancels out of its `x floor`."""
+
+    def __init__(
+        self, wrk: str, floor: Server, args: argparse.Namespace, database: Database
+    ) -> None:
+        self.wrk, self.floor, self.args, self.database = wrk, floor, args, database
+        self.measured: list[float] = []
+        self.last = self._measure()
+
+    def _measure(self) -> float:
+        target = Target(FLOOR_ROW, "GET", [(FLOOR_ROUTES[FLOOR_ROW], {}, "")])
+        row = measure(
+            self.wrk,
+            self.floor,
+            target,
+            self.args.seconds,
+            self.args.connections,
+            self.database,
+            None,
+        )
+        self.measured.append(row["app_cpu_ms"])
+        return float(row["app_cpu_ms"])
+
+    def around(self, row: dict[str, Any]) -> None:
+        after = self._measure()
+        row["floor_ms"] = (self.last + after) / 2
+        self.last = after
+
+
 def floor_pass(
-    wrk: str,
-    hello: Server,
-    env: dict[str, str],
-    workdir: Path,
-    shopper: Shopper,
-    args: argparse.Namespace,
-    database: Database,
+    wrk: str, hello: Server, floor: Server, args: argparse.Namespace, database: Database
 ) -> list[dict[str, Any]]:
     """The bare stack's routes (bench/floor.py) beside hello, on the app's server settings."""
-    env = env | {"BENCH_FLOOR_USER_ID": str(shopper.user_id)}
-    floor = start_uvicorn("floor", "bench.floor:app", APP_ARGS, env, workdir)
-    try:
-        floor.wait_until_up("/hop")
-        rows = [measure(wrk, hello, hello_target(), args.seconds, args.connections, None, None)]
-        for name, path in FLOOR_ROUTES.items():
-            target = Target(name, "GET", [(path, {}, "")])
-            rows.append(measure(wrk, floor, target, args.seconds, args.connections, database, None))
-    finally:
-        floor.stop()
+    rows = [measure(wrk, hello, hello_target(), args.seconds, args.connections, None, None)]
+    for name, path in FLOOR_ROUTES.items():
+        target = Target(name, "GET", [(path, {}, "")])
+        rows.append(measure(wrk, floor, target, args.seconds, args.connections, database, None))
     floor_ms = next(row["app_cpu_ms"] for row in rows if row["endpoint"] == FLOOR_ROW)
     print("\nthe bare stack (bench/floor.py), beside hello:")
     print(table(rows, floor_ms))
@@ -305,20 +346,23 @@ def floor_pass(
 
 def table(rows: list[dict[str, Any]], floor_ms: float | None) -> str:
     """The rows with p99/p50 and app CPU as a multiple of the floor (`x floor`, when measured:
-    `--floor`; the earlier ratio to hello is retired)."""
+    `--floor`; the earlier ratio to hello is retired): the floor measured beside the row
+    (FloorBeside) where there is one, else `floor_ms`; `floor ms` shows which."""
     lines = [
-        "| endpoint | req/s | p50 ms | p99 ms | p99/p50 | app CPU ms/req | x floor "
+        "| endpoint | req/s | p50 ms | p99 ms | p99/p50 | app CPU ms/req | floor ms | x floor "
         "| DB CPU ms/req | SQL/req |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        times_floor = row["app_cpu_ms"] / floor_ms if floor_ms else None
+        row_floor_ms = row.get("floor_ms", floor_ms)
+        times_floor = row["app_cpu_ms"] / row_floor_ms if row_floor_ms else None
         row["x_floor"] = times_floor
         tail = row["p99_ms"] / row["p50_ms"] if row["p50_ms"] else 0.0
         row["p99_over_p50"] = tail
         lines.append(
             f"| {row['endpoint']} | {row['rps']:.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} "
             f"| {tail:.1f} | {row['app_cpu_ms']:.2f} "
+            f"| {'-' if not row_floor_ms else f'{row_floor_ms:.2f}'} "
             f"| {'-' if times_floor is None else f'{times_floor:.2f}'} "
             f"| {row['db_cpu_ms']:.2f} | {row['sql_per_request']:.1f} |"
             + (f" ({row['non_2xx']} non-2xx)" if row["non_2xx"] else "")
@@ -362,34 +406,53 @@ def main() -> int:
             payer = make_shopper(http, fakes.sms, "+919870000000", products)
             webhook = paid_webhook(http, fakes, payer)
         db_pid = database_server_pid()
-        hello_row = measure(wrk, hello, hello_target(), args.seconds, args.connections, None, None)
-        rows = [hello_row]
-        for target in targets(shoppers, admin, slug, webhook):
-            if only and not any(part in target.name for part in only):
-                continue
-            print(f"  {target.name} ...", flush=True)
-            rows.append(measure(wrk, app, target, args.seconds, args.connections, database, db_pid))
-        if fresh:
-            # Warmed up on replacing checkouts, so every measured one is a first one (as long
-            # as the run sends fewer requests than there are fresh shoppers).
-            replacing = targets(shoppers, admin, slug, webhook)[-1]
-            open_carts(app, fresh)
-            target = first_checkout_target(fresh)
-            print(f"  {target.name} ...", flush=True)
-            seconds = min(args.seconds, 2)
-            row = measure(wrk, app, target, seconds, args.connections, database, db_pid, replacing)
-            if row["requests"] > len(fresh):
-                row["endpoint"] += " (some replaced a pending one: raise --checkout-shoppers)"
-            rows.append(row)
-        report["rows"] = rows
-        if not only or any("checkout" in part for part in only):
-            report["concurrent_checkouts"] = concurrent_checkouts(app, shoppers)
-            print(f"\nconcurrent checkouts: {report['concurrent_checkouts']}")
-        floor_ms = None
-        if args.floor:
-            report["floor"] = floor_pass(wrk, hello, env, workdir, shoppers[0], args, database)
-            floor_ms = next(r["app_cpu_ms"] for r in report["floor"] if r["endpoint"] == FLOOR_ROW)
-        print("\nthe app" + (", in multiples of the floor above:" if floor_ms else ":"))
+        floor = start_floor(env, workdir, shoppers[0]) if args.floor else None
+        beside = FloorBeside(wrk, floor, args, database) if floor else None
+        try:
+            hello_row = measure(
+                wrk, hello, hello_target(), args.seconds, args.connections, None, None
+            )
+            rows = [hello_row]
+            for target in targets(shoppers, admin, slug, webhook):
+                if only and not any(part in target.name for part in only):
+                    continue
+                print(f"  {target.name} ...", flush=True)
+                rows.append(
+                    measure(wrk, app, target, args.seconds, args.connections, database, db_pid)
+                )
+                if beside:
+                    beside.around(rows[-1])
+            if fresh:
+                # Warmed up on replacing checkouts, so every measured one is a first one (as
+                # long as the run sends fewer requests than there are fresh shoppers).
+                replacing = targets(shoppers, admin, slug, webhook)[-1]
+                open_carts(app, fresh)
+                target = first_checkout_target(fresh)
+                print(f"  {target.name} ...", flush=True)
+                seconds = min(args.seconds, 2)
+                row = measure(
+                    wrk, app, target, seconds, args.connections, database, db_pid, replacing
+                )
+                if row["requests"] > len(fresh):
+                    row["endpoint"] += " (some replaced a pending one: raise --checkout-shoppers)"
+                rows.append(row)
+                if beside:
+                    beside.around(row)
+            report["rows"] = rows
+            if not only or any("checkout" in part for part in only):
+                report["concurrent_checkouts"] = concurrent_checkouts(app, shoppers)
+                print(f"\nconcurrent checkouts: {report['concurrent_checkouts']}")
+            floor_ms = None
+            if floor and beside:
+                report["floor"] = floor_pass(wrk, hello, floor, args, database)
+                report["floor_beside_rows"] = beside.measured
+                floor_ms = next(
+                    r["app_cpu_ms"] for r in report["floor"] if r["endpoint"] == FLOOR_ROW
+                )
+        finally:
+            if floor:
+                floor.stop()
+        print("\nthe app" + (", in multiples of the floor:" if floor_ms else ":"))
         print(table(rows, floor_ms))
         if args.scale:
             from bench.scale import scale_pass
