@@ -457,7 +457,7 @@ def main() -> int:
         if args.scale:
             from bench.scale import scale_pass
 
-            report["scale"] = scale_pass(wrk, app, database, db_pid, shoppers[0], admin, args, env)
+            report["scale"] = scale_pass(wrk, app, database, db_pid, shoppers, admin, args, env)
     finally:
         app.stop()
         hello.stop()
