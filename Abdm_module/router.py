@@ -7,7 +7,7 @@ from fastapi import Body, Header, Path, Response, status
 from sqlalchemy import select
 
 from Abdm_module import service
-from Abdm_module.answers import AbhaView, LinkRow, TransferRow
+from Abdm_module.answers import AbhaView
 from Abdm_module.errors import InvalidCallback, UnknownCallback
 from Abdm_module.gateway import InvalidCallbackToken, verify_callback
 from Abdm_module.messages import CALLBACKS, store_callback
@@ -63,31 +63,32 @@ def member_abha(member_id: RowId, user: CurrentUser, db: DbSession) -> AbhaView:
     response_model=CareContextOut,
     status_code=status.HTTP_202_ACCEPTED,
 )
-def link_report(order: ReadableOrder, item_id: RowId, user: CurrentUser, db: DbSession) -> LinkRow:
+def link_report(
+    order: ReadableOrder, item_id: RowId, user: CurrentUser, db: DbSession
+) -> AbdmCareContext:
     """Link this report to the member's ABHA now (again after a failure): `pending` until the
     gateway confirms, then `linked` (409 `abha_missing`, `report_not_ready`)."""
-    return LinkRow.of(service.link_now(db, user.id, order, item_id))
+    return service.link_now(db, user.id, order, item_id)
 
 
 @router.get("/abdm/admin/links", response_model=Page[AdminLinkOut])
 def admin_links(
-    db: DbSession, _admin: AdminUser, page: Pagination, status: LinkStatus | None = None
-) -> RowPage[LinkRow]:
-    """Care contexts, newest first, by status, with the gateway's error code (admin)."""
+    db: DbSession, _admin: AdminUser, page: Pagination, state: LinkStatus | None = None
+) -> RowPage[AbdmCareContext]:
+    """Care contexts, newest first, by state (`pending`, `linked`, `failed`), with the gateway's
+    error code (admin)."""
     statement = select(AbdmCareContext).order_by(AbdmCareContext.id.desc())
-    if status is not None:
-        statement = statement.where(AbdmCareContext.status == status)
-    rows = paginate(db, statement, page)
-    return rows.with_items([LinkRow.of(row) for row in rows.items])
+    if state is not None:
+        statement = statement.where(AbdmCareContext.status == state)
+    return paginate(db, statement, page)
 
 
 @router.get("/abdm/admin/transfers", response_model=Page[AdminTransferOut])
 def admin_transfers(
     db: DbSession, _admin: AdminUser, page: Pagination, state: TransferState | None = None
-) -> RowPage[TransferRow]:
+) -> RowPage[AbdmTransfer]:
     """Requests for health information and their pushes, newest first, by state (admin)."""
     statement = select(AbdmTransfer).order_by(AbdmTransfer.id.desc())
     if state is not None:
         statement = statement.where(AbdmTransfer.state == state)
-    rows = paginate(db, statement, page)
-    return rows.with_items([TransferRow.of(row) for row in rows.items])
+    return paginate(db, statement, page)

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from Abdm_module.models import LinkStatus, TransferState
 
@@ -9,12 +9,14 @@ class CareContextOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     order_id: int
-    item_id: int
+    item_id: int = Field(validation_alias="order_item_id")
     status: LinkStatus
     linked_at: datetime | None
 
 
 class MemberAbhaOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     abha_number: str | None
     abha_address: str | None
     care_contexts: list[CareContextOut]
@@ -26,7 +28,7 @@ class AdminLinkOut(BaseModel):
     id: int
     member_id: int
     order_id: int
-    item_id: int
+    item_id: int = Field(validation_alias="order_item_id")
     status: LinkStatus
     error_code: str | None
     linked_at: datetime | None
@@ -41,7 +43,7 @@ class AdminTransferOut(BaseModel):
     transaction_id: str
     consent_id: str
     state: TransferState
-    care_contexts: list[dict[str, str]]
+    care_contexts: list[dict[str, str]] = Field(validation_alias="statuses")
     attempts: int
     error_code: str | None
     created_at: datetime

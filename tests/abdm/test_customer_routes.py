@@ -311,14 +311,14 @@ def test_the_admin_list_of_links_is_for_admins_paginated_and_filtered_by_status(
         (first.item_id, "linked"),
     ]
     assert every["items"][1]["member_id"] == first.member_id
-    assert [r["item_id"] for r in listed("?status=linked")["items"]] == [first.item_id]
-    assert [r["item_id"] for r in listed("?status=failed")["items"]] == [second.item_id]
-    assert listed("?status=pending")["items"] == []
+    assert [r["item_id"] for r in listed("?state=linked")["items"]] == [first.item_id]
+    assert [r["item_id"] for r in listed("?state=failed")["items"]] == [second.item_id]
+    assert listed("?state=pending")["items"] == []
     page = listed("?limit=1&offset=1")
     assert (page["total"], page["limit"], page["offset"]) == (2, 1, 1)
     assert [r["item_id"] for r in page["items"]] == [first.item_id]
     assert_error(
-        client.get("/abdm/admin/links?status=unknown", headers=admin.headers),
+        client.get("/abdm/admin/links?state=unknown", headers=admin.headers),
         422,
         "validation_error",
     )

@@ -272,7 +272,7 @@ def test_a_gateway_block_stops_the_retries_and_shows_on_the_admin_view(
     )
     patient = patient_with_report(client, db, admin, "+919876512007")
     exchange(client, abdm_gateway)
-    links = client.get("/abdm/admin/links?status=failed", headers=admin.headers).json()
+    links = client.get("/abdm/admin/links?state=failed", headers=admin.headers).json()
     assert [(link["item_id"], link["error_code"]) for link in links["items"]] == [
         (patient.item_id, "ABDM-1027")
     ]
